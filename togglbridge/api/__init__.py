@@ -1,0 +1,1 @@
+"""The ASGI app: receivers, chat endpoints, health, metrics and the journal."""

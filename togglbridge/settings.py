@@ -1,0 +1,100 @@
+"""Process settings, read from the environment (prefix ``TOGGLBRIDGE_``) and from ``.env``.
+
+Every secret is a ``SecretStr`` so that it never shows in a repr, a log line or an error message.
+A wrong value fails at start with the variable's name and what was expected (:class:`SettingsError`).
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ENV_PREFIX = "TOGGLBRIDGE_"
+
+TogglMode = Literal["gateway", "direct", "simulator"]
+
+
+class SettingsError(ValueError):
+    """A setting has a wrong value; the message names the variable and what is expected."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        validate_default=True,
+    )
+
+    redis_url: str | None = Field(
+        default=None,
+        description="Redis for queues and state. Unset: an embedded Redis server kept under DATA_DIR.",
+    )
+    gateway_url: AnyHttpUrl = Field(
+        default=AnyHttpUrl("https://api.maton.ai/toggl-track"),
+        description="The gateway's address including the app prefix.",
+    )
+    gateway_key: SecretStr | None = Field(default=None, description="The gateway's API key (Bearer).")
+    toggl_api_url: AnyHttpUrl = Field(
+        default=AnyHttpUrl("https://api.track.toggl.com"), description="Toggl's own API address."
+    )
+    toggl_api_token: SecretStr | None = Field(
+        default=None, description="A Toggl API token, for direct access."
+    )
+    config_file: Path = Field(default=Path("togglbridge.yaml"), description="The rule file.")
+    data_dir: Path = Field(default=Path("data"), description="Where the embedded Redis keeps its files.")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    max_body_bytes: int = Field(default=1024 * 1024, gt=0, description="Largest request body accepted.")
+    journal_max_events: int = Field(default=10_000, gt=0, description="How many events the journal keeps.")
+    http_timeout_seconds: float = Field(default=20.0, gt=0, description="Timeout of one Toggl request.")
+
+    # Sources' secrets: a source is enabled when its secret is set.
+    github_secret: SecretStr | None = None
+    gitlab_secret: SecretStr | None = None
+    webhook_secret: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    mattermost_token: SecretStr | None = None
+    discord_public_key: SecretStr | None = None
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not value.startswith(("redis://", "rediss://", "unix://", "redis+socket://")):
+            raise ValueError("expected a URL starting with redis://, rediss:// or unix://")
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _standard_webhooks_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith("whsec_"):
+            raise ValueError("expected a Standard Webhooks secret starting with whsec_")
+        return value
+
+    @cached_property
+    def toggl_mode(self) -> TogglMode:
+        """The gateway when its key is set, else Toggl directly with a token, else the simulator."""
+        if self.gateway_key is not None:
+            return "gateway"
+        if self.toggl_api_token is not None:
+            return "direct"
+        return "simulator"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings, turning a validation failure into a message that names each variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            field = ".".join(str(part) for part in error["loc"])
+            # Never echo the value back: it may be a secret.
+            problems.append(f"{ENV_PREFIX}{field.upper()}: {error['msg']}")
+        raise SettingsError("invalid settings:\n  " + "\n  ".join(problems)) from None

@@ -1,0 +1,1 @@
+"""Toggl Track: the gateway client, its models and errors, and the simulator."""
