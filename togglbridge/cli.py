@@ -162,6 +162,49 @@ def up(host: str, port: int, config_file: Path | None) -> None:
         server.close()
 
 
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8080, show_default=True, type=int, help="Port to listen on.")
+def api(host: str, port: int) -> None:
+    """Run the receiver alone (HTTP endpoints), for deployments that run the pieces apart."""
+    import uvicorn
+
+    from togglbridge.api.app import create_app
+
+    settings = _settings_or_exit()
+    uvicorn.run(create_app(settings), host=host, port=port, log_level=settings.log_level.lower())
+
+
+@main.command()
+@click.option("--concurrency", "-c", type=int, default=None, help="Worker processes (default: one per core).")
+@click.option("--queues", "-Q", default=None, help="Comma-separated queues to consume (default: all).")
+@click.option(
+    "--pool", default="prefork", show_default=True, type=click.Choice(["prefork", "threads", "solo"])
+)
+def worker(concurrency: int | None, queues: str | None, pool: str) -> None:
+    """Run a Celery worker: plans events and applies actions to Toggl. Start as many as you like."""
+    from workers.app import ALL_QUEUES, app, configure
+
+    settings = _settings_or_exit()
+    server = resolve_redis(settings.redis_url, settings.data_dir)
+    configure(app, server.url)
+    argv = ["worker", "--loglevel", settings.log_level, "--pool", pool, "-Q", queues or ",".join(ALL_QUEUES)]
+    if concurrency:
+        argv += ["--concurrency", str(concurrency)]
+    app.worker_main(argv)
+
+
+@main.command()
+def beat() -> None:
+    """Run the scheduler. Start one or several: a Redis lock lets only one tick at a time."""
+    from workers.app import app, configure
+
+    settings = _settings_or_exit()
+    server = resolve_redis(settings.redis_url, settings.data_dir)
+    configure(app, server.url)
+    app.start(["beat", "--loglevel", settings.log_level])
+
+
 def _register_optional_commands() -> None:
     """Commands that live beside the pieces they drive."""
     from togglbridge.toggl.sim.cli import sim_command

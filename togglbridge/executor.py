@@ -1,0 +1,318 @@
+"""Applies each identity's planned actions to Toggl: in order, once, and within Toggl's limits.
+
+Order: one worker at a time drains an identity's outbox (a Redis lock per identity), oldest ``occurred_at``
+first, and the head action leaves the outbox only once it took effect. So any number of worker processes on any
+number of machines apply one identity's actions in order, while different identities proceed in parallel.
+
+Once: the ledger marks an action done in the same transaction that removes it from the outbox; creates record
+their intent first and reconcile on redelivery (see ``effects``).
+
+Failures:
+- 5xx, 429 and timeouts: retried with exponential backoff and full jitter, never sooner than ``Retry-After``;
+- 402 (the hourly quota is spent): the identity is parked until ``X-Toggl-Quota-Resets-In`` has passed;
+- other 4xx: the action goes to the dead letters with Toggl's message, and the identity's next action proceeds.
+Waits are recorded in a sorted set (``parked``) that concurrent kicks respect and a beat tick drains; the caller
+may also schedule a short Celery countdown for short waits. Nothing waits in a long Celery countdown.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+import redis
+from redis.exceptions import LockError
+
+from togglbridge.actions import ACTION_ADAPTER, Action
+from togglbridge.effects import Effects
+from togglbridge.store import keys, text
+from togglbridge.store.identity_state import IdentityState
+from togglbridge.store.journal import Journal, record
+from togglbridge.store.ledger import Ledger
+from togglbridge.store.outbox import Outbox
+from togglbridge.toggl.client import RequestRecord, TogglClient
+from togglbridge.toggl.errors import QuotaExhaustedError, TogglError
+
+log = logging.getLogger(__name__)
+
+BACKOFF_BASE_SECONDS = 1.0
+BACKOFF_MAX_SECONDS = 600.0
+QUOTA_FALLBACK_SECONDS = 3600.0  # a 402 without X-Toggl-Quota-Resets-In: the quota is hourly
+ATTEMPTS_TTL_SECONDS = 7 * 24 * 3600
+
+
+class TogglAccess(Protocol):
+    """How the executor reaches one identity's Toggl account."""
+
+    def client(self, identity: str, on_request: Callable[[RequestRecord], None]) -> TogglClient: ...
+
+    def workspace_id(self, identity: str) -> int | None: ...
+
+    def knows(self, identity: str) -> bool: ...
+
+
+@dataclass
+class DrainReport:
+    """How a drain ended. ``status``: empty (all applied), busy (another worker drains), parked, or lost (the
+    lock expired under us); ``resume_at`` is when parked work may go on."""
+
+    identity: str
+    status: Literal["empty", "busy", "parked", "lost"]
+    applied: int = 0
+    dead: int = 0
+    resume_at: float | None = None
+    actions: list[str] = field(default_factory=list)
+
+
+class Executor:
+    def __init__(
+        self,
+        client: redis.Redis,
+        access: TogglAccess,
+        journal: Journal,
+        *,
+        lock_timeout: float = 60.0,
+        rng: random.Random | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._redis = client
+        self._access = access
+        self._journal = journal
+        self._outbox = Outbox(client)
+        self._ledger = Ledger(client)
+        self._lock_timeout = lock_timeout
+        self._rng = rng or random.Random()
+        self._clock = clock
+
+    # -- parking ----------------------------------------------------------------------------------------
+
+    def parked_until(self, identity: str) -> float | None:
+        until = self._redis.zscore(keys.PARKED, identity)
+        return float(until) if until is not None else None
+
+    def park(self, identity: str, seconds: float) -> float:
+        """Hold the identity's work for ``seconds`` (the later of two parks wins)."""
+        until = self._clock() + max(0.0, seconds)
+        self._redis.zadd(keys.PARKED, {identity: until}, gt=True)  # GT still adds a new member
+        return until
+
+    def due_identities(self) -> list[str]:
+        """Parked identities whose wait is over, removed from the parked set, plus those with idle work."""
+        now = self._clock()
+        due = [
+            m.decode() if isinstance(m, bytes) else str(m)
+            for m in self._redis.zrangebyscore(keys.PARKED, 0, now)
+        ]
+        if due:
+            self._redis.zrem(keys.PARKED, *due)
+        parked = {
+            m.decode() if isinstance(m, bytes) else str(m) for m in self._redis.zrange(keys.PARKED, 0, -1)
+        }
+        waiting = [name for name, depth in self._outbox.depths().items() if depth and name not in parked]
+        return sorted(set(due) | set(waiting))
+
+    # -- draining ---------------------------------------------------------------------------------------
+
+    def drain(self, identity: str, *, max_actions: int | None = None) -> DrainReport:
+        """Apply the identity's waiting actions in order, until none is left or the identity must wait."""
+        report = DrainReport(identity, "empty")
+        lock = self._redis.lock(
+            keys.lock(identity), timeout=self._lock_timeout, blocking=False, thread_local=False
+        )
+        while True:
+            until = self.parked_until(identity)
+            if until is not None and until > self._clock():
+                report.status, report.resume_at = "parked", until
+                return report
+            if not lock.acquire():
+                report.status = "busy"
+                return report
+            try:
+                self._redis.zrem(keys.PARKED, identity)
+                finished = self._drain_locked(identity, lock, report, max_actions)
+            finally:
+                try:
+                    lock.release()
+                except LockError:
+                    report.status = "lost"
+            if not finished or report.status != "empty":
+                return report
+            # Work added while we held the lock was kicked into a busy lock: look again after releasing it.
+            if self._outbox.depth(identity) == 0:
+                return report
+
+    def _drain_locked(self, identity: str, lock: Any, report: DrainReport, max_actions: int | None) -> bool:
+        """Apply actions while holding the lock; False when the drain must stop (parked, lock lost, budget)."""
+        while max_actions is None or report.applied + report.dead < max_actions:
+            head = self._outbox.head(identity)
+            if head is None:
+                return True
+            key, action = head
+            if action is None:
+                self._remove(identity, key, None, [record("skipped", action=key, reason="its data expired")])
+                continue
+            if self._ledger.done(key) is not None:
+                self._remove(identity, key, action, [record("skipped", action=key, reason="already applied")])
+                continue
+            if not self._access.knows(identity):
+                self._dead(identity, key, action, f"identity {identity!r} is not in the rule file", None)
+                report.dead += 1
+                continue
+            if not self._apply(identity, key, action, report):
+                return False
+            try:
+                lock.reacquire()  # reset the lock's expiry: we are alive and still draining
+            except LockError:
+                report.status = "lost"
+                return False
+        return False
+
+    def _apply(self, identity: str, key: str, action: Action, report: DrainReport) -> bool:
+        requests: list[RequestRecord] = []
+        client = self._access.client(identity, requests.append)
+        effects = Effects(
+            client,
+            IdentityState(self._redis, identity),
+            self._ledger,
+            workspace_id=self._access.workspace_id(identity),
+        )
+        try:
+            outcome = effects.apply(action)
+        except QuotaExhaustedError as exc:
+            wait = exc.resets_in if exc.resets_in is not None else QUOTA_FALLBACK_SECONDS
+            report.status, report.resume_at = "parked", self.park(identity, wait)
+            self._journal.append(
+                action.event_id,
+                record(
+                    "parked",
+                    action=key,
+                    reason="Toggl's hourly quota is spent",
+                    resume_in=round(wait, 1),
+                    requests=_requests(requests),
+                ),
+            )
+            return False
+        except TogglError as exc:
+            if exc.retryable:
+                wait = self._backoff(key, exc.retry_after)
+                report.status, report.resume_at = "parked", self.park(identity, wait)
+                self._journal.append(
+                    action.event_id,
+                    record(
+                        "retry",
+                        action=key,
+                        error=str(exc),
+                        retry_in=round(wait, 2),
+                        requests=_requests(requests),
+                    ),
+                )
+                return False
+            self._dead(identity, key, action, exc.message, exc.status, requests)
+            report.dead += 1
+            return True
+        finally:
+            client.close()
+        self._redis.delete(_attempts_key(key))
+        self._remove(
+            identity,
+            key,
+            action,
+            [
+                record(
+                    "applied",
+                    action=key,
+                    type=action.type,
+                    rule=action.rule,
+                    **outcome.as_dict(),
+                    requests=_requests(requests),
+                )
+            ],
+            result=outcome.as_dict(),
+        )
+        report.applied += 1
+        report.actions.append(key)
+        return True
+
+    def _backoff(self, key: str, retry_after: float | None) -> float:
+        """Exponential backoff with full jitter, never shorter than what the server asked for."""
+        attempt = int(self._redis.incr(_attempts_key(key)))
+        self._redis.expire(_attempts_key(key), ATTEMPTS_TTL_SECONDS)
+        ceiling = min(BACKOFF_MAX_SECONDS, BACKOFF_BASE_SECONDS * 2 ** (attempt - 1))
+        return max(retry_after or 0.0, self._rng.uniform(ceiling / 2, ceiling))
+
+    def _remove(
+        self,
+        identity: str,
+        key: str,
+        action: Action | None,
+        records: list[str],
+        result: dict[str, Any] | None = None,
+    ) -> None:
+        pipe = self._redis.pipeline(transaction=True)
+        if result is not None:
+            self._ledger.mark_done(key, result, pipe)
+        self._outbox.remove(identity, key, pipe)
+        if action is not None:
+            self._journal.append(action.event_id, *records, pipe=pipe)
+        pipe.execute()
+
+    def _dead(
+        self,
+        identity: str,
+        key: str,
+        action: Action,
+        message: str,
+        status: int | None,
+        requests: list[RequestRecord] | None = None,
+    ) -> None:
+        letter = {
+            "identity": identity,
+            "action": json.loads(ACTION_ADAPTER.dump_json(action)),
+            "key": key,
+            "status": status,
+            "message": message,
+            "at": round(self._clock(), 3),
+        }
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.rpush(keys.DEAD_LETTERS, json.dumps(letter))
+        self._outbox.remove(identity, key, pipe)
+        pipe.delete(_attempts_key(key))
+        self._journal.append(
+            action.event_id,
+            record("dead", action=key, status=status, message=message, requests=_requests(requests or [])),
+            pipe=pipe,
+        )
+        pipe.execute()
+        log.warning("action %s for %s is a dead letter: %s %s", key, identity, status, message)
+
+    # -- dead letters -----------------------------------------------------------------------------------
+
+    def dead_letters(self) -> list[dict[str, Any]]:
+        return [json.loads(raw) for raw in self._redis.lrange(keys.DEAD_LETTERS, 0, -1)]
+
+    def retry_dead(self) -> list[str]:
+        """Put every dead letter back into its identity's outbox; returns the identities to kick."""
+        identities: set[str] = set()
+        while True:
+            raw = self._redis.lpop(keys.DEAD_LETTERS)
+            if raw is None:
+                break
+            letter = json.loads(text(raw))
+            action = ACTION_ADAPTER.validate_python(letter["action"])
+            pipe = self._redis.pipeline(transaction=True)
+            identities |= self._outbox.put([action], pipe)
+            pipe.execute()
+        return sorted(identities)
+
+
+def _attempts_key(key: str) -> str:
+    return f"{keys.PREFIX}:attempts:{key}"
+
+
+def _requests(records: list[RequestRecord]) -> list[dict[str, Any]]:
+    return [{"method": r.method, "path": r.path, "status": r.status, "ms": r.milliseconds} for r in records]

@@ -1,0 +1,67 @@
+"""What every source is: a name, the setting that holds its secret, ``verify`` and ``parse``.
+
+Sources are sans-I/O (as gidgethub's ``sansio``): they read the raw headers and body and return events or raise
+one of the errors below, whose message is safe to show the sender (it never contains the secret).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from togglbridge.events import Event
+
+Headers = Mapping[str, str]
+
+
+class SourceError(Exception):
+    """A request a source refuses; ``status`` is the HTTP status the receiver answers with."""
+
+    status = 400
+
+
+class SignatureError(SourceError):
+    """The signature (or token, or timestamp) does not verify: nothing is enqueued."""
+
+    status = 401
+
+
+class PayloadError(SourceError):
+    """The body is not what the sender's documentation says it is."""
+
+    status = 400
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """One sender of events. ``verify(headers, body, secret, now)`` raises or returns; ``parse`` is pure."""
+
+    name: str
+    secret_setting: str  # the Settings field holding the secret; unset means the source is disabled
+    verify: Callable[[Headers, bytes, str, datetime], None]
+    parse: Callable[[Headers, bytes], list[Event]]
+    delivery_id: Callable[[Headers], str | None]  # the sender's id of this delivery, stable on redelivery
+    content_types: tuple[str, ...] = ("application/json",)
+
+
+def lower_keys(headers: Headers) -> dict[str, str]:
+    return {key.lower(): value for key, value in headers.items()}
+
+
+def json_object(body: bytes) -> dict[str, Any]:
+    """The body as a JSON object, or a PayloadError that says what is wrong with it."""
+    try:
+        # Decode explicitly: json.loads would guess UTF-16 or UTF-32 from a byte order mark.
+        decoded = json.loads(body.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise PayloadError("body is not UTF-8") from None
+    except json.JSONDecodeError as exc:
+        raise PayloadError(f"body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    except RecursionError:
+        raise PayloadError("body is nested too deeply") from None
+    if not isinstance(decoded, dict):
+        raise PayloadError(f"body must be a JSON object, not {type(decoded).__name__}")
+    return decoded

@@ -1,0 +1,79 @@
+"""Any JSON event, signed per the Standard Webhooks spec (``webhook-id``, ``webhook-timestamp``,
+``webhook-signature: v1,<base64 HMAC>``, a ``whsec_`` secret, 5 minutes' tolerance).
+
+Body: ``{"kind": "...", "actor": "...", "occurred_at": "...", "data": {...}, "subject": "..."}``;
+``webhook-id`` is the event's id, so a redelivery is the same event.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+from pydantic import ValidationError
+from standardwebhooks.webhooks import Webhook
+
+from togglbridge.events import Event
+from togglbridge.sources.base import Headers, PayloadError, SignatureError, Source, json_object, lower_keys
+
+KIND_PATTERN = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
+REQUIRED = ("kind", "actor", "occurred_at")
+ALLOWED = {*REQUIRED, "data", "subject"}
+
+
+def verify(headers: Headers, body: bytes, secret: str, now: datetime) -> None:
+    """Verify with the ``standardwebhooks`` library; any failure of it is a 401, never a 500."""
+    lowered = lower_keys(headers)
+    missing = [h for h in ("webhook-id", "webhook-timestamp", "webhook-signature") if not lowered.get(h)]
+    if missing:
+        raise SignatureError(f"missing {', '.join(missing)} header" + ("s" if len(missing) > 1 else ""))
+    try:
+        Webhook(secret).verify(body, lowered, json_parse=False)
+    except Exception as exc:  # the library raises several types for malformed input; all mean "not verified"
+        reason = str(exc) if exc.__class__.__name__ == "WebhookVerificationError" else "malformed signature"
+        raise SignatureError(f"webhook signature: {reason}") from None
+
+
+def delivery_id(headers: Headers) -> str | None:
+    return lower_keys(headers).get("webhook-id")
+
+
+def parse(headers: Headers, body: bytes) -> list[Event]:
+    payload = json_object(body)
+    missing = [field for field in REQUIRED if field not in payload]
+    if missing:
+        raise PayloadError(f"missing field{'s' if len(missing) > 1 else ''}: {', '.join(missing)}")
+    unknown = sorted(set(payload) - ALLOWED)
+    if unknown:
+        raise PayloadError(f"unknown field{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}")
+    kind = payload["kind"]
+    if not isinstance(kind, str) or not KIND_PATTERN.match(kind):
+        raise PayloadError("kind must be dotted lower-case words, like 'build.finished'")
+    data: Any = payload.get("data", {})
+    if not isinstance(data, dict):
+        raise PayloadError("data must be a JSON object")
+    event_id = delivery_id(headers)
+    if not event_id:
+        raise PayloadError("missing webhook-id header")
+    try:
+        return [
+            Event(
+                id=f"generic:{event_id}",
+                source="generic",
+                kind=kind,
+                occurred_at=payload["occurred_at"],
+                actor=payload["actor"],
+                data=data,
+                subject=payload.get("subject"),
+                delivery_id=event_id,
+            )
+        ]
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors()[:5])
+        raise PayloadError(problems) from None
+
+
+SOURCE = Source(
+    name="generic", secret_setting="webhook_secret", verify=verify, parse=parse, delivery_id=delivery_id
+)

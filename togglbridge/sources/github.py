@@ -1,0 +1,160 @@
+"""GitHub push webhooks: ``X-Hub-Signature-256`` over the raw body, one event per push and per new commit.
+
+A commit's event id is ``git:<repo>:<sha>``, so the same commit pushed again (a redelivery, a merge that
+fast-forwards another branch) plans to the same idempotency keys and is never logged twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import ValidationError
+
+from togglbridge.events import Event
+from togglbridge.sources.base import Headers, PayloadError, SignatureError, Source, json_object, lower_keys
+
+HANDLED_EVENTS = frozenset({"push", "ping"})
+
+
+def verify(headers: Headers, body: bytes, secret: str, now: datetime) -> None:
+    """Check ``X-Hub-Signature-256: sha256=<hex HMAC-SHA256(secret, body)>`` in constant time."""
+    signature = lower_keys(headers).get("x-hub-signature-256", "")
+    if not signature:
+        raise SignatureError("missing X-Hub-Signature-256 header")
+    scheme, _, received = signature.partition("=")
+    expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    if scheme != "sha256" or not hmac.compare_digest(expected, received.strip().lower()):
+        raise SignatureError("X-Hub-Signature-256 does not match the body")
+
+
+def delivery_id(headers: Headers) -> str | None:
+    return lower_keys(headers).get("x-github-delivery")
+
+
+def parse(headers: Headers, body: bytes) -> list[Event]:
+    """A ``push`` becomes a ``git.push`` event and a ``git.commit`` event per distinct commit; ``ping`` none."""
+    lowered = lower_keys(headers)
+    kind = lowered.get("x-github-event", "")
+    if not kind:
+        raise PayloadError("missing X-GitHub-Event header")
+    payload = json_object(body)
+    if kind != "push":
+        return []
+    try:
+        return _push_events(payload, lowered.get("x-github-delivery"))
+    except (KeyError, TypeError, ValueError, ValidationError) as exc:
+        raise PayloadError(f"not a GitHub push payload: {_describe(exc)}") from None
+
+
+def _describe(exc: Exception) -> str:
+    if isinstance(exc, KeyError):
+        return f"missing field {exc.args[0]!r}"
+    if isinstance(exc, ValidationError):
+        return "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()[:3])
+    return str(exc)
+
+
+def _when(value: Any) -> datetime:
+    """GitHub gives ISO 8601 with an offset for commits and unix seconds for ``pushed_at``."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return datetime.fromtimestamp(value, UTC)
+    if isinstance(value, str):
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
+    raise ValueError(f"not a timestamp: {value!r}")
+
+
+def _ref_parts(ref: str) -> dict[str, str | None]:
+    if ref.startswith("refs/heads/"):
+        return {"branch": ref.removeprefix("refs/heads/"), "tag": None}
+    if ref.startswith("refs/tags/"):
+        return {"branch": None, "tag": ref.removeprefix("refs/tags/")}
+    return {"branch": None, "tag": None}
+
+
+def _repo(payload: dict[str, Any]) -> dict[str, Any]:
+    repository = payload["repository"]
+    full_name = str(repository["full_name"])
+    owner, _, name = full_name.partition("/")
+    return {
+        "full_name": full_name,
+        "name": str(repository.get("name") or name),
+        "owner": owner,
+        "url": repository.get("html_url"),
+        "private": bool(repository.get("private", False)),
+    }
+
+
+def _push_events(payload: dict[str, Any], delivery: str | None) -> list[Event]:
+    repo = _repo(payload)
+    ref = str(payload["ref"])
+    where = _ref_parts(ref)
+    pusher = payload.get("pusher") or {}
+    sender = payload.get("sender") or {}
+    commits = [c for c in payload.get("commits") or [] if isinstance(c, dict)]
+    head = payload.get("head_commit") or (commits[-1] if commits else None)
+    pushed_at = (payload.get("repository") or {}).get("pushed_at")
+    push_time = _when(head["timestamp"]) if head else _when(pushed_at) if pushed_at else None
+    if push_time is None:
+        raise ValueError("neither a head commit nor repository.pushed_at gives the push's time")
+    push_actor = str(pusher.get("email") or pusher.get("name") or sender.get("login") or "")
+
+    common = {"repo": repo, "ref": ref, **where, "pusher": pusher.get("name"), "sender": sender.get("login")}
+    events = [
+        Event(
+            id=f"github:push:{delivery or payload['after']}",
+            source="github",
+            kind="git.push",
+            occurred_at=push_time,
+            actor=push_actor,
+            delivery_id=delivery,
+            data={
+                **common,
+                "before": payload.get("before"),
+                "after": payload.get("after"),
+                "created": bool(payload.get("created")),
+                "deleted": bool(payload.get("deleted")),
+                "forced": bool(payload.get("forced")),
+                "commit_count": len(commits),
+                "compare": payload.get("compare"),
+            },
+        )
+    ]
+    for commit in commits:
+        if commit.get("distinct") is False:
+            continue  # already pushed elsewhere; it was (or will be) logged from there
+        author = commit.get("author") or {}
+        sha = str(commit["id"])
+        events.append(
+            Event(
+                id=f"git:{repo['full_name']}:{sha}",
+                source="github",
+                kind="git.commit",
+                occurred_at=_when(commit["timestamp"]),
+                actor=str(author.get("email") or author.get("username") or push_actor),
+                delivery_id=delivery,
+                data={
+                    **common,
+                    "sha": sha,
+                    "short_sha": sha[:7],
+                    "message": str(commit.get("message") or ""),
+                    "url": commit.get("url"),
+                    "author": {
+                        "name": author.get("name"),
+                        "email": author.get("email"),
+                        "username": author.get("username"),
+                    },
+                    "added": len(commit.get("added") or []),
+                    "removed": len(commit.get("removed") or []),
+                    "modified": len(commit.get("modified") or []),
+                },
+            )
+        )
+    return events
+
+
+SOURCE = Source(
+    name="github", secret_setting="github_secret", verify=verify, parse=parse, delivery_id=delivery_id
+)

@@ -1,0 +1,58 @@
+"""Every Redis key togglbridge uses, in one place, under one prefix (so a shared Redis stays tidy)."""
+
+from __future__ import annotations
+
+PREFIX = "togglbridge"
+
+JOURNAL_INDEX = f"{PREFIX}:journal"  # list of event ids, newest first, capped
+DEAD_LETTERS = f"{PREFIX}:dead"  # list of JSON records: an action Toggl refused, with its message
+PARKED = f"{PREFIX}:parked"  # sorted set: identity -> unix time its work may resume (quota reset, backoff)
+IDENTITIES = f"{PREFIX}:identities"  # set of identities that have ever had work
+
+
+def seen(source: str, delivery_id: str) -> str:
+    """Marks a delivery as accepted, so a redelivery is answered 200 and enqueues nothing."""
+    return f"{PREFIX}:seen:{source}:{delivery_id}"
+
+
+def journal(event_id: str) -> str:
+    return f"{PREFIX}:journal:e:{event_id}"
+
+
+def outbox(identity: str) -> str:
+    """Sorted set of action keys by occurred_at: the identity's planned, not yet applied actions."""
+    return f"{PREFIX}:outbox:{identity}"
+
+
+def action(key: str) -> str:
+    """The action's JSON while it waits (and a while after, for the journal and dead letters)."""
+    return f"{PREFIX}:action:{key}"
+
+
+def done(key: str) -> str:
+    """The idempotency ledger: action key -> what applying it produced (e.g. the Toggl entry id)."""
+    return f"{PREFIX}:done:{key}"
+
+
+def intent(key: str) -> str:
+    """Written before a create is sent to Toggl, so a redelivery after a crash looks the entry up first."""
+    return f"{PREFIX}:intent:{key}"
+
+
+def state(identity: str) -> str:
+    """Hash: what the bridge knows of an identity in Toggl (user, workspace, running entry, last commit)."""
+    return f"{PREFIX}:state:{identity}"
+
+
+def subjects(identity: str) -> str:
+    """Hash: subject (e.g. a calendar occurrence) -> id of the entry an event about it created."""
+    return f"{PREFIX}:subjects:{identity}"
+
+
+def projects(identity: str) -> str:
+    """Hash: project name -> id, cached from Toggl."""
+    return f"{PREFIX}:projects:{identity}"
+
+
+def lock(identity: str) -> str:
+    return f"{PREFIX}:lock:{identity}"

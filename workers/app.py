@@ -1,0 +1,64 @@
+"""The Celery app: named queues, late acks, JSON messages, and a beat that runs once per deployment.
+
+``celery -A workers.app ...`` finds the app here (flower in docker-compose does); ``togglbridge worker`` and
+``togglbridge beat`` configure it with the Redis the settings name (or the embedded one) before starting it.
+"""
+
+from __future__ import annotations
+
+import os
+
+from celery import Celery
+from kombu import Queue
+
+# Queues, by what waits in them: chat commands and calendar starts must not wait behind a commit backfill.
+QUEUE_INGEST = "togglbridge.ingest"  # events to plan
+QUEUE_TOGGL = "togglbridge.toggl"  # identities whose planned actions are ready to apply
+QUEUE_MAINTENANCE = "togglbridge.maintenance"  # beat ticks: wake parked work, sweep stragglers
+ALL_QUEUES = (QUEUE_INGEST, QUEUE_TOGGL, QUEUE_MAINTENANCE)
+
+# Waits longer than this never become Celery countdowns (Redis would redeliver them after the visibility
+# timeout); they go into a sorted set that a beat tick drains.
+VISIBILITY_TIMEOUT_SECONDS = int(os.environ.get("TOGGLBRIDGE_VISIBILITY_TIMEOUT", "3600"))
+
+app = Celery("togglbridge")
+
+
+def configure(celery: Celery, redis_url: str) -> Celery:
+    """Point ``celery`` at ``redis_url`` with settings suited to slow, rate-limited, idempotent work."""
+    celery.conf.update(
+        broker_url=redis_url,
+        broker_connection_retry_on_startup=True,
+        broker_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT_SECONDS},
+        task_serializer="json",
+        accept_content=["json"],
+        result_serializer="json",
+        task_ignore_result=True,
+        # At-least-once: ack after the task ran, and give a task back when its worker process dies.
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        # One message at a time per process: tasks wait on Toggl's rate limits, so prefetching would only
+        # park work behind a slow identity while another worker sits idle.
+        worker_prefetch_multiplier=1,
+        task_queues=[Queue(name) for name in ALL_QUEUES],
+        task_default_queue=QUEUE_INGEST,
+        task_routes={
+            "togglbridge.plan_events": {"queue": QUEUE_INGEST},
+            "togglbridge.drain_identity": {"queue": QUEUE_TOGGL},
+            "togglbridge.tick": {"queue": QUEUE_MAINTENANCE},
+        },
+        beat_scheduler="redbeat.RedBeatScheduler",
+        redbeat_redis_url=redis_url,
+        redbeat_key_prefix="togglbridge:redbeat",
+        # The beat lock expires if a beat dies, so a standby takes over within this many seconds.
+        redbeat_lock_timeout=30,
+        beat_max_loop_interval=5,
+        worker_hijack_root_logger=False,
+        enable_utc=True,
+        timezone="UTC",
+    )
+    return celery
+
+
+if os.environ.get("TOGGLBRIDGE_REDIS_URL"):
+    configure(app, os.environ["TOGGLBRIDGE_REDIS_URL"])
