@@ -1,0 +1,59 @@
+"""Serving a simulator over real TCP: in a background thread (tests, the embedded default) or in the foreground.
+
+A real socket matters: the bridge's HTTP client, its timeouts and its connection handling are exercised exactly as
+against Toggl, which an in-process ASGI transport would skip.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import uvicorn
+
+from togglbridge.toggl.sim.simulator import Simulator
+
+STARTUP_TIMEOUT_SECONDS = 10.0
+SHUTDOWN_TIMEOUT_SECONDS = 10.0
+
+
+@contextmanager
+def serve_in_thread(sim: Simulator, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
+    """Run `sim.app` under uvicorn in a daemon thread; yield its base URL ('http://127.0.0.1:PORT').
+
+    `port=0` picks a free port. On exit the server is asked to stop and the thread is joined.
+    """
+    config = uvicorn.Config(
+        sim.app,
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+        timeout_graceful_shutdown=1,
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name=f"togglbridge-sim-{host}:{port}", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
+    while not server.started:
+        if not thread.is_alive():
+            raise RuntimeError(f"the Toggl simulator could not start on {host}:{port} (port in use?)")
+        if time.monotonic() > deadline:
+            server.should_exit = True
+            raise RuntimeError(f"the Toggl simulator did not start on {host}:{port} within 10 s")
+        time.sleep(0.005)
+    bound_port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield base_url(host, bound_port)
+    finally:
+        server.should_exit = True
+        thread.join(SHUTDOWN_TIMEOUT_SECONDS)
+
+
+def base_url(host: str, port: int) -> str:
+    """'http://host:port', with IPv6 literals bracketed."""
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{port}"
