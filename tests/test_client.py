@@ -22,7 +22,7 @@ from togglbridge.toggl.errors import (
     RateLimitedError,
     UpstreamError,
 )
-from togglbridge.toggl.sim import SimKnobs, Simulator, serve_in_thread
+from togglbridge.toggl.sim import Simulator, serve_in_thread
 
 pytestmark = pytest.mark.integration
 
@@ -105,7 +105,9 @@ def test_the_same_credential_is_the_same_account(base_url: str) -> None:
 
 def test_running_entry_lifecycle(client: TogglClient, wid: int, sim: Simulator) -> None:
     assert client.current_time_entry() is None
-    started = client.create_time_entry(wid, start=sim.clock.now(), description="Write report", tags=["writing"])
+    started = client.create_time_entry(
+        wid, start=sim.clock.now(), description="Write report", tags=["writing"]
+    )
     assert started.is_running
     assert started.duration == -1
     assert started.tags == ["writing"]
@@ -124,7 +126,9 @@ def test_running_entry_lifecycle(client: TogglClient, wid: int, sim: Simulator) 
     assert client.stop_time_entry(wid, started.id, already_stopped_ok=True) is None
 
 
-def test_stop_computes_the_duration_on_the_simulated_clock(client: TogglClient, wid: int, sim: Simulator) -> None:
+def test_stop_computes_the_duration_on_the_simulated_clock(
+    client: TogglClient, wid: int, sim: Simulator
+) -> None:
     entry = client.create_time_entry(wid, start=sim.clock.now(), description="timed")
     sim.clock.advance(90 * 60)
     stopped = client.stop_time_entry(wid, entry.id)
@@ -158,7 +162,9 @@ def test_update_replaces_and_tag_action_adds_or_deletes(client: TogglClient, wid
     assert {t.name for t in client.tags(wid)} >= {"a", "b", "c", "z"}  # named tags are created implicitly
 
 
-def test_delete_then_not_found_and_listed_as_deleted_since(client: TogglClient, wid: int, sim: Simulator) -> None:
+def test_delete_then_not_found_and_listed_as_deleted_since(
+    client: TogglClient, wid: int, sim: Simulator
+) -> None:
     before = sim.clock.now() - timedelta(seconds=5)
     entry = client.create_time_entry(wid, start=T0, duration=60)
     client.delete_time_entry(wid, entry.id)
@@ -248,7 +254,12 @@ def test_a_workspace_mismatch_is_a_bad_request(client: TogglClient, wid: int) ->
         client.request(
             "POST",
             f"/workspaces/{wid}/time_entries",
-            json_body={"workspace_id": wid + 1, "start": "2026-11-02T09:00:00Z", "duration": 60, "created_with": "t"},
+            json_body={
+                "workspace_id": wid + 1,
+                "start": "2026-11-02T09:00:00Z",
+                "duration": 60,
+                "created_with": "t",
+            },
         )
 
 
@@ -264,7 +275,10 @@ def test_not_found(client: TogglClient, wid: int) -> None:
 
 
 def test_a_refused_credential_is_an_authentication_error(base_url: str) -> None:
-    with TogglClient.direct(base_url, SecretStr("")) as anonymous, pytest.raises(AuthenticationError) as caught:
+    with (
+        TogglClient.direct(base_url, SecretStr("")) as anonymous,
+        pytest.raises(AuthenticationError) as caught,
+    ):
         anonymous.me()
     assert caught.value.status == 403
 
@@ -282,7 +296,9 @@ def test_rate_limited_with_retry_after(make_client: ClientFactory, sim: Simulato
     client.workspaces()  # the bucket has drained
 
 
-def test_quota_headers_are_exposed_and_exhaustion_is_a_402(make_client: ClientFactory, sim: Simulator) -> None:
+def test_quota_headers_are_exposed_and_exhaustion_is_a_402(
+    make_client: ClientFactory, sim: Simulator
+) -> None:
     client = make_client()
     sim.knobs.quota_per_hour = 3
     client.workspaces()
@@ -389,6 +405,8 @@ def test_models_parse_both_running_duration_forms_without_http() -> None:
     legacy = TimeEntry.model_validate(
         {"id": 1, "workspace_id": 2, "start": "2026-11-02T09:00:00Z", "duration": -1793350800, "tags": None}
     )
-    modern = TimeEntry.model_validate({"id": 1, "workspace_id": 2, "start": "2026-11-02T09:00:00+00:00", "duration": -1})
+    modern = TimeEntry.model_validate(
+        {"id": 1, "workspace_id": 2, "start": "2026-11-02T09:00:00+00:00", "duration": -1}
+    )
     assert legacy.is_running and modern.is_running and legacy.tags == []
     assert modern.elapsed_seconds(T0 + timedelta(minutes=5)) == 300

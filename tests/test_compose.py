@@ -23,11 +23,13 @@ def compose() -> dict[str, Any]:
 
 def _parse_cli(argv: list[str]) -> None:
     """Parse argv exactly as the `togglbridge` entry point would, without running the command."""
-    assert argv[0] == "togglbridge"
-    context = main.make_context("togglbridge", argv[1:], resilient_parsing=False)
-    name, command, rest = main.resolve_command(context, context.protected_args + context.args)
-    assert command is not None, f"{name} is not a togglbridge command"
-    command.make_context(name or "", rest, parent=context)
+    program, name, *rest = argv
+    assert program == "togglbridge"
+    context = main.make_context(program, [name])
+    command = main.get_command(context, name)
+    if command is None:
+        raise click.UsageError(f"{name} is not a togglbridge command")
+    command.make_context(name, rest, parent=context)
 
 
 def test_the_services_are_there(compose: dict[str, Any]) -> None:

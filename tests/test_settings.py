@@ -79,3 +79,10 @@ def test_a_wrong_secret_is_not_echoed(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(SettingsError) as caught:
         load_settings()
     assert "leaky-secret-value" not in str(caught.value)
+
+
+def test_the_drain_lock_must_outlive_a_request(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TOGGLBRIDGE_HTTP_TIMEOUT_SECONDS", "30")
+    monkeypatch.setenv("TOGGLBRIDGE_DRAIN_LOCK_SECONDS", "10")
+    with pytest.raises(SettingsError, match="TOGGLBRIDGE_DRAIN_LOCK_SECONDS must be longer"):
+        load_settings()

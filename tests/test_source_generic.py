@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -19,7 +19,9 @@ SECRET = "whsec_" + base64.b64encode(b"generic-test-secret-0123456789").decode()
 NOW = datetime.now(UTC)
 
 
-def signed_headers(body: bytes, msg_id: str = "msg_2KWPBgLlAfxdpx2AI54pPJ85f4W", at: float | None = None) -> dict:
+def signed_headers(
+    body: bytes, msg_id: str = "msg_2KWPBgLlAfxdpx2AI54pPJ85f4W", at: float | None = None
+) -> dict[str, str]:
     timestamp = datetime.fromtimestamp(at if at is not None else time.time(), UTC)
     signature = Webhook(SECRET).sign(msg_id, timestamp, body.decode())
     return {
@@ -38,7 +40,7 @@ def test_every_fixture_verifies_and_parses(path: Path) -> None:
     payload = json.loads(body)
     assert event.id == f"generic:{request_headers['webhook-id']}"
     assert event.kind == payload["kind"] and event.actor == payload["actor"]
-    assert event.occurred_at.tzinfo is not None and event.occurred_at.utcoffset().total_seconds() == 0
+    assert event.occurred_at.utcoffset() == timedelta(0)
     assert event.data == payload.get("data", {})
     assert event.subject == payload.get("subject")
 
@@ -82,7 +84,11 @@ def test_missing_headers_are_named() -> None:
 
 def test_a_body_that_is_not_utf8_is_refused_not_crashed() -> None:
     body = b"\xff\xfe\x00"
-    request_headers = {"webhook-id": "1", "webhook-timestamp": str(int(time.time())), "webhook-signature": "v1,AA=="}
+    request_headers = {
+        "webhook-id": "1",
+        "webhook-timestamp": str(int(time.time())),
+        "webhook-signature": "v1,AA==",
+    }
     with pytest.raises(SignatureError):
         SOURCE.verify(request_headers, body, SECRET, NOW)
 
@@ -95,7 +101,10 @@ def test_a_body_that_is_not_utf8_is_refused_not_crashed() -> None:
         (b'{"kind": "Bad Kind", "actor": "a", "occurred_at": "2026-11-02T10:00:00Z"}', "dotted"),
         (b'{"kind": "a.b", "actor": "a", "occurred_at": "2026-11-02T10:00:00Z", "data": [1]}', "JSON object"),
         (b'{"kind": "a.b", "actor": "a", "occurred_at": "not a time"}', "occurred_at"),
-        (b'{"kind": "a.b", "actor": "a", "occurred_at": "2026-11-02T10:00:00Z", "extra": 1}', "unknown field: extra"),
+        (
+            b'{"kind": "a.b", "actor": "a", "occurred_at": "2026-11-02T10:00:00Z", "extra": 1}',
+            "unknown field: extra",
+        ),
         (b"nope", "not valid JSON"),
     ],
 )

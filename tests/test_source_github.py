@@ -21,7 +21,9 @@ def sign(body: bytes, secret: str = SECRET) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-def headers(event: str, body: bytes, delivery: str = "72d3162e-cc78-11e3-81ab-4c9367dc0958") -> dict[str, str]:
+def headers(
+    event: str, body: bytes, delivery: str = "72d3162e-cc78-11e3-81ab-4c9367dc0958"
+) -> dict[str, str]:
     return {"X-GitHub-Event": event, "X-GitHub-Delivery": delivery, "X-Hub-Signature-256": sign(body)}
 
 
@@ -70,8 +72,11 @@ def test_push_to_main_gives_a_push_and_one_event_per_distinct_commit() -> None:
     assert first.occurred_at == datetime(2026, 11, 2, 8, 12, 31, tzinfo=UTC)
     assert first.data["message"].startswith("ABC-123 Add weekly report")
     assert first.data["repo"] == {
-        "full_name": "acme/webapp", "name": "webapp", "owner": "acme",
-        "url": "https://github.com/acme/webapp", "private": True,
+        "full_name": "acme/webapp",
+        "name": "webapp",
+        "owner": "acme",
+        "url": "https://github.com/acme/webapp",
+        "private": True,
     }
     assert first.data["branch"] == "main"
     assert (first.data["added"], first.data["modified"]) == (1, 2)

@@ -30,7 +30,7 @@ from togglbridge.actions import (
 from togglbridge.store.identity_state import UNKNOWN, IdentityState, Running, Unknown
 from togglbridge.store.ledger import Ledger
 from togglbridge.toggl.client import UNSET, TogglClient
-from togglbridge.toggl.errors import AuthenticationError, BadRequestError, NotFoundError
+from togglbridge.toggl.errors import AuthenticationError, BadRequestError, NotFoundError, TogglError
 from togglbridge.toggl.models import TimeEntry
 
 # A stop that Toggl recorded this much later than the event asked for is corrected to the event's time.
@@ -155,6 +155,19 @@ class Effects:
                 return entry
         return None
 
+    def _create(self, key: str, workspace_id: int, **fields: Any) -> TimeEntry:
+        """Create an entry, recording the intent first; an answer that refused it clears the intent again, so
+        only an unknown outcome (a timeout, a 5xx, a crash) costs a lookup on the next attempt."""
+        self._ledger.mark_intent(
+            key, {"start": fields["start"].isoformat(), "description": fields["description"]}
+        )
+        try:
+            return self._client.create_time_entry(workspace_id, **fields)
+        except TogglError as exc:
+            if exc.status is not None and 400 <= exc.status < 500:
+                self._ledger.clear_intent(key)
+            raise
+
     def _stop_entry(self, workspace_id: int, entry_id: int, at: Any, notes: list[str]) -> bool:
         """Stop an entry at ``at``; False when it was stopped already (Toggl's 409)."""
         stopped = self._client.stop_time_entry(workspace_id, entry_id, already_stopped_ok=True)
@@ -244,8 +257,8 @@ class Effects:
         if adopted is not None:
             return Outcome("adopted", adopted.id, ["found the entry an interrupted attempt created"])
         project_id = self._project_id(workspace_id, action.project, notes)
-        self._ledger.mark_intent(action.key, {"start": start.isoformat(), "description": action.description})
-        entry = self._client.create_time_entry(
+        entry = self._create(
+            action.key,
             workspace_id,
             start=start,
             duration=duration,

@@ -17,7 +17,6 @@ may also schedule a short Celery countdown for short waits. Nothing waits in a l
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 import time
@@ -28,9 +27,10 @@ from typing import Any, Literal, Protocol
 import redis
 from redis.exceptions import LockError
 
-from togglbridge.actions import ACTION_ADAPTER, Action
+from togglbridge.actions import Action
 from togglbridge.effects import Effects
-from togglbridge.store import keys, text
+from togglbridge.store import keys
+from togglbridge.store.dead_letters import DeadLetters
 from togglbridge.store.identity_state import IdentityState
 from togglbridge.store.journal import Journal, record
 from togglbridge.store.ledger import Ledger
@@ -85,6 +85,7 @@ class Executor:
         self._journal = journal
         self._outbox = Outbox(client)
         self._ledger = Ledger(client)
+        self.dead_letters = DeadLetters(client)
         self._lock_timeout = lock_timeout
         self._rng = rng or random.Random()
         self._clock = clock
@@ -175,9 +176,10 @@ class Executor:
     def _apply(self, identity: str, key: str, action: Action, report: DrainReport) -> bool:
         requests: list[RequestRecord] = []
         client = self._access.client(identity, requests.append)
+        state = IdentityState(self._redis, identity)
         effects = Effects(
             client,
-            IdentityState(self._redis, identity),
+            state,
             self._ledger,
             workspace_id=self._access.workspace_id(identity),
         )
@@ -216,6 +218,7 @@ class Executor:
             report.dead += 1
             return True
         finally:
+            state.set_quota(client.quota.remaining, client.quota.resets_in)
             client.close()
         self._redis.delete(_attempts_key(key))
         self._remove(
@@ -270,16 +273,8 @@ class Executor:
         status: int | None,
         requests: list[RequestRecord] | None = None,
     ) -> None:
-        letter = {
-            "identity": identity,
-            "action": json.loads(ACTION_ADAPTER.dump_json(action)),
-            "key": key,
-            "status": status,
-            "message": message,
-            "at": round(self._clock(), 3),
-        }
         pipe = self._redis.pipeline(transaction=True)
-        pipe.rpush(keys.DEAD_LETTERS, json.dumps(letter))
+        self.dead_letters.add(identity, action, status, message, self._clock(), pipe)
         self._outbox.remove(identity, key, pipe)
         pipe.delete(_attempts_key(key))
         self._journal.append(
@@ -289,25 +284,6 @@ class Executor:
         )
         pipe.execute()
         log.warning("action %s for %s is a dead letter: %s %s", key, identity, status, message)
-
-    # -- dead letters -----------------------------------------------------------------------------------
-
-    def dead_letters(self) -> list[dict[str, Any]]:
-        return [json.loads(raw) for raw in self._redis.lrange(keys.DEAD_LETTERS, 0, -1)]
-
-    def retry_dead(self) -> list[str]:
-        """Put every dead letter back into its identity's outbox; returns the identities to kick."""
-        identities: set[str] = set()
-        while True:
-            raw = self._redis.lpop(keys.DEAD_LETTERS)
-            if raw is None:
-                break
-            letter = json.loads(text(raw))
-            action = ACTION_ADAPTER.validate_python(letter["action"])
-            pipe = self._redis.pipeline(transaction=True)
-            identities |= self._outbox.put([action], pipe)
-            pipe.execute()
-        return sorted(identities)
 
 
 def _attempts_key(key: str) -> str:

@@ -10,7 +10,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator
+from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ENV_PREFIX = "TOGGLBRIDGE_"
@@ -46,12 +46,21 @@ class Settings(BaseSettings):
     toggl_api_token: SecretStr | None = Field(
         default=None, description="A Toggl API token, for direct access."
     )
+    simulator_url: str | None = Field(
+        default=None,
+        description="A running simulator (togglbridge sim) to use when no Toggl credential is set.",
+    )
     config_file: Path = Field(default=Path("togglbridge.yaml"), description="The rule file.")
     data_dir: Path = Field(default=Path("data"), description="Where the embedded Redis keeps its files.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     max_body_bytes: int = Field(default=1024 * 1024, gt=0, description="Largest request body accepted.")
     journal_max_events: int = Field(default=10_000, gt=0, description="How many events the journal keeps.")
     http_timeout_seconds: float = Field(default=20.0, gt=0, description="Timeout of one Toggl request.")
+    drain_lock_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="How long an identity's drain lock outlives a worker that died holding it.",
+    )
 
     # Sources' secrets: a source is enabled when its secret is set.
     github_secret: SecretStr | None = None
@@ -77,6 +86,15 @@ class Settings(BaseSettings):
             raise ValueError("expected a Standard Webhooks secret starting with whsec_")
         return value
 
+    @model_validator(mode="after")
+    def _lock_outlives_a_request(self) -> Settings:
+        if self.drain_lock_seconds <= self.http_timeout_seconds:
+            raise ValueError(
+                f"{ENV_PREFIX}DRAIN_LOCK_SECONDS must be longer than {ENV_PREFIX}HTTP_TIMEOUT_SECONDS, "
+                "or a slow request would outlive its lock"
+            )
+        return self
+
     @cached_property
     def toggl_mode(self) -> TogglMode:
         """The gateway when its key is set, else Toggl directly with a token, else the simulator."""
@@ -96,5 +114,5 @@ def load_settings(**overrides: object) -> Settings:
         for error in exc.errors():
             field = ".".join(str(part) for part in error["loc"])
             # Never echo the value back: it may be a secret.
-            problems.append(f"{ENV_PREFIX}{field.upper()}: {error['msg']}")
+            problems.append(f"{ENV_PREFIX}{field.upper()}: {error['msg']}" if field else error["msg"])
         raise SettingsError("invalid settings:\n  " + "\n  ".join(problems)) from None

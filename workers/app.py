@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 
 from celery import Celery
-from kombu import Queue
+from kombu.entity import Exchange, Queue
 
 # Queues, by what waits in them: chat commands and calendar starts must not wait behind a commit backfill.
 QUEUE_INGEST = "togglbridge.ingest"  # events to plan
@@ -21,7 +21,7 @@ ALL_QUEUES = (QUEUE_INGEST, QUEUE_TOGGL, QUEUE_MAINTENANCE)
 # timeout); they go into a sorted set that a beat tick drains.
 VISIBILITY_TIMEOUT_SECONDS = int(os.environ.get("TOGGLBRIDGE_VISIBILITY_TIMEOUT", "3600"))
 
-app = Celery("togglbridge")
+app = Celery("togglbridge", include=["workers.tasks"])
 
 
 def configure(celery: Celery, redis_url: str) -> Celery:
@@ -40,7 +40,9 @@ def configure(celery: Celery, redis_url: str) -> Celery:
         # One message at a time per process: tasks wait on Toggl's rate limits, so prefetching would only
         # park work behind a slow identity while another worker sits idle.
         worker_prefetch_multiplier=1,
-        task_queues=[Queue(name) for name in ALL_QUEUES],
+        # Each queue its own direct exchange and key: with defaults, kombu would bind all three to one key and
+        # a message would be copied into every queue.
+        task_queues=[Queue(name, Exchange(name, type="direct"), routing_key=name) for name in ALL_QUEUES],
         task_default_queue=QUEUE_INGEST,
         task_routes={
             "togglbridge.plan_events": {"queue": QUEUE_INGEST},

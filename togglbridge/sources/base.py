@@ -59,7 +59,9 @@ def json_object(body: bytes) -> dict[str, Any]:
     except UnicodeDecodeError:
         raise PayloadError("body is not UTF-8") from None
     except json.JSONDecodeError as exc:
-        raise PayloadError(f"body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+        raise PayloadError(
+            f"body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from None
     except RecursionError:
         raise PayloadError("body is nested too deeply") from None
     if not isinstance(decoded, dict):

@@ -70,10 +70,16 @@ def parse(headers: Headers, body: bytes) -> list[Event]:
             )
         ]
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors()[:5])
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors()[:5]
+        )
         raise PayloadError(problems) from None
 
 
 SOURCE = Source(
-    name="generic", secret_setting="webhook_secret", verify=verify, parse=parse, delivery_id=delivery_id
+    name="generic",
+    secret_setting="webhook_secret",  # noqa: S106 (the name of a setting, not a secret)
+    verify=verify,
+    parse=parse,
+    delivery_id=delivery_id,
 )

@@ -156,5 +156,9 @@ def _push_events(payload: dict[str, Any], delivery: str | None) -> list[Event]:
 
 
 SOURCE = Source(
-    name="github", secret_setting="github_secret", verify=verify, parse=parse, delivery_id=delivery_id
+    name="github",
+    secret_setting="github_secret",  # noqa: S106 (the name of a setting, not a secret)
+    verify=verify,
+    parse=parse,
+    delivery_id=delivery_id,
 )

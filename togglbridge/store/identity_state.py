@@ -68,6 +68,14 @@ class IdentityState:
     def set_workspace_id(self, workspace_id: int) -> None:
         self._redis.hset(self._key, "workspace_id", workspace_id)
 
+    # -- Toggl's hourly quota, as the last response reported it -----------------------------------------
+
+    def set_quota(self, remaining: int | None, resets_in: float | None) -> None:
+        if remaining is None:
+            return
+        reset_at = time.time() + resets_in if resets_in is not None else ""
+        self._redis.hset(self._key, mapping={"quota_remaining": remaining, "quota_reset_at": reset_at})
+
     # -- the running entry ----------------------------------------------------------------------------------
 
     def running(self) -> Running | Unknown | None:

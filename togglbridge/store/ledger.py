@@ -36,3 +36,6 @@ class Ledger:
 
     def mark_intent(self, key: str, what: dict[str, Any]) -> None:
         self._redis.set(keys.intent(key), json.dumps(what, default=str), ex=INTENT_TTL_SECONDS)
+
+    def clear_intent(self, key: str) -> None:
+        self._redis.delete(keys.intent(key))

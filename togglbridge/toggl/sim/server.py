@@ -6,17 +6,13 @@ against Toggl, which an in-process ASGI transport would skip.
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import uvicorn
-
+from togglbridge import serving
 from togglbridge.toggl.sim.simulator import Simulator
 
-STARTUP_TIMEOUT_SECONDS = 10.0
-SHUTDOWN_TIMEOUT_SECONDS = 10.0
+base_url = serving.base_url
 
 
 @contextmanager
@@ -25,35 +21,5 @@ def serve_in_thread(sim: Simulator, host: str = "127.0.0.1", port: int = 0) -> I
 
     `port=0` picks a free port. On exit the server is asked to stop and the thread is joined.
     """
-    config = uvicorn.Config(
-        sim.app,
-        host=host,
-        port=port,
-        log_level="warning",
-        access_log=False,
-        lifespan="off",
-        timeout_graceful_shutdown=1,
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name=f"togglbridge-sim-{host}:{port}", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
-    while not server.started:
-        if not thread.is_alive():
-            raise RuntimeError(f"the Toggl simulator could not start on {host}:{port} (port in use?)")
-        if time.monotonic() > deadline:
-            server.should_exit = True
-            raise RuntimeError(f"the Toggl simulator did not start on {host}:{port} within 10 s")
-        time.sleep(0.005)
-    bound_port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield base_url(host, bound_port)
-    finally:
-        server.should_exit = True
-        thread.join(SHUTDOWN_TIMEOUT_SECONDS)
-
-
-def base_url(host: str, port: int) -> str:
-    """'http://host:port', with IPv6 literals bracketed."""
-    shown = f"[{host}]" if ":" in host else host
-    return f"http://{shown}:{port}"
+    with serving.serve_in_thread(sim.app, host, port, name="Toggl simulator") as url:
+        yield url

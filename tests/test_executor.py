@@ -1,0 +1,341 @@
+"""The executor against the simulator over real HTTP and a real Redis: order, once, failures, economy."""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+import redis
+
+from togglbridge.actions import ACTION_ADAPTER, Action, SessionEstimate
+from togglbridge.executor import Executor
+from togglbridge.settings import Settings
+from togglbridge.store import keys
+from togglbridge.store.journal import Journal, record
+from togglbridge.store.ledger import Ledger
+from togglbridge.store.outbox import Outbox
+from togglbridge.toggl.access import IdentityAccount, SettingsAccess
+from togglbridge.toggl.sim import Simulator, serve_in_thread
+
+pytestmark = pytest.mark.integration
+
+T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def sim() -> Simulator:
+    return Simulator()
+
+
+@pytest.fixture(scope="module")
+def sim_url(sim: Simulator) -> Iterator[str]:
+    with serve_in_thread(sim, host="127.0.0.1", port=0) as url:
+        yield url
+
+
+@pytest.fixture(autouse=True)
+def _fresh_simulator(sim: Simulator, sim_url: str) -> Iterator[None]:
+    saved = dataclasses.replace(sim.knobs)
+    yield
+    for knob in dataclasses.fields(saved):
+        setattr(sim.knobs, knob.name, getattr(saved, knob.name))
+
+
+def simulator_settings() -> Settings:
+    return Settings(_env_file=None, gateway_key=None, toggl_api_token=None)
+
+
+@pytest.fixture
+def identity(request: pytest.FixtureRequest) -> str:
+    """A fresh simulated account per test: the identity's name is its connection id."""
+    return f"{request.node.name[:40]}-{random.randrange(10**9)}"
+
+
+@pytest.fixture
+def access(sim_url: str, identity: str) -> Iterator[SettingsAccess]:
+    accounts = {identity: IdentityAccount(), "other": IdentityAccount()}
+    made = SettingsAccess(simulator_settings(), accounts, simulator_url=sim_url)
+    yield made
+    made.close()
+
+
+@pytest.fixture
+def executor(redis_client: redis.Redis, access: SettingsAccess) -> Executor:
+    return Executor(redis_client, access, Journal(redis_client, cap=1000), rng=random.Random(7))
+
+
+def action(kind: str, identity: str, event: str, at: datetime, **fields: Any) -> Action:
+    data: dict[str, Any] = {
+        "type": kind,
+        "identity": identity,
+        "key": f"{event}|rule|0",
+        "event_id": event,
+        "rule": "rule",
+        "occurred_at": at,
+        **fields,
+    }
+    if kind == "start":
+        data.setdefault("start", at)
+    if kind == "stop":
+        data.setdefault("stop", at)
+    if kind == "log":
+        data.setdefault("end", at)
+    return ACTION_ADAPTER.validate_python(data)
+
+
+def enqueue(client: redis.Redis, *actions: Action) -> None:
+    """Queue actions as the planner would, after the receiver journalled their events."""
+    pipe = client.pipeline()
+    for queued in actions:
+        if not client.exists(keys.journal(queued.event_id)):
+            pipe.lpush(keys.JOURNAL_INDEX, queued.event_id)
+            pipe.rpush(keys.journal(queued.event_id), record("received", event_id=queued.event_id))
+    Outbox(client).put(actions, pipe)
+    pipe.execute()
+
+
+def entries(sim: Simulator, sim_url: str, identity: str) -> list[dict[str, Any]]:
+    """Every live entry of the identity's simulated account, oldest first, read over HTTP."""
+    import httpx
+
+    headers = {"Authorization": "Bearer simulator", "Maton-Connection": identity}
+    response = httpx.get(
+        f"{sim_url}/toggl-track/api/v9/me/time_entries",
+        params={"start_date": "2000-01-01", "end_date": "2100-01-01"},
+        headers=headers,
+    )
+    response.raise_for_status()
+    return sorted(response.json(), key=lambda e: e["start"])
+
+
+def test_a_meeting_starts_and_its_end_stops_the_same_entry(
+    executor: Executor, redis_client: redis.Redis, sim: Simulator, sim_url: str, identity: str
+) -> None:
+    enqueue(
+        redis_client,
+        action(
+            "start", identity, "cal:1:started", T0, description="Standup", tags=["meeting"], subject="cal:1"
+        ),
+        action(
+            "stop",
+            identity,
+            "cal:1:ended",
+            T0 + timedelta(minutes=15),
+            only="started_by_this_event",
+            subject="cal:1",
+        ),
+    )
+    report = executor.drain(identity)
+    assert (report.status, report.applied) == ("empty", 2)
+    (entry,) = entries(sim, sim_url, identity)
+    assert entry["description"] == "Standup" and entry["tags"] == ["meeting"]
+    assert entry["start"].startswith("2026-11-02T09:00:00")
+    assert entry["duration"] == 15 * 60  # the late stop was corrected to the event's time
+
+
+def test_the_same_action_twice_applies_once(
+    executor: Executor, redis_client: redis.Redis, sim: Simulator, sim_url: str, identity: str
+) -> None:
+    log = action("log", identity, "git:acme/app:abc", T0, description="commit", duration_seconds=600)
+    enqueue(redis_client, log)
+    executor.drain(identity)
+    enqueue(redis_client, log)  # a redelivery planned it again
+    report = executor.drain(identity)
+    assert report.applied == 0
+    assert len(entries(sim, sim_url, identity)) == 1
+    assert Journal(redis_client, cap=10).event("git:acme/app:abc")[-1]["reason"] == "already applied"
+
+
+def test_actions_apply_in_occurred_at_order_whatever_the_arrival(
+    executor: Executor, redis_client: redis.Redis, sim: Simulator, sim_url: str, identity: str
+) -> None:
+    later = action("start", identity, "e2", T0 + timedelta(hours=1), description="second")
+    earlier = action("start", identity, "e1", T0, description="first")
+    enqueue(redis_client, later)
+    enqueue(redis_client, earlier)
+    executor.drain(identity)
+    first, second = entries(sim, sim_url, identity)
+    assert (first["description"], second["description"]) == ("first", "second")
+    assert first["duration"] == 3600  # stopped when the second started
+    assert second["duration"] < 0
+
+
+def test_a_crash_between_create_and_record_does_not_duplicate(
+    executor: Executor,
+    redis_client: redis.Redis,
+    sim: Simulator,
+    sim_url: str,
+    identity: str,
+    access: SettingsAccess,
+) -> None:
+    start = action("start", identity, "chat:1", T0, description="Write report")
+    # The first attempt reached Toggl and died before recording: the intent and the entry exist, no ledger mark.
+    Ledger(redis_client).mark_intent(start.key, {"start": T0.isoformat()})
+    with access.client(identity, lambda r: None) as client:
+        wid = client.me().default_workspace_id
+        assert wid is not None
+        client.create_time_entry(wid, start=T0, description="Write report")
+    enqueue(redis_client, start)
+    executor.drain(identity)
+    assert len(entries(sim, sim_url, identity)) == 1
+    done = Ledger(redis_client).done(start.key)
+    assert done is not None and done["result"] == "adopted"
+
+
+def test_a_commit_session_is_estimated_from_the_previous_commit(
+    executor: Executor, redis_client: redis.Redis, sim: Simulator, sim_url: str, identity: str
+) -> None:
+    estimate = SessionEstimate(max_gap_seconds=2 * 3600, first_seconds=1800)
+    enqueue(
+        redis_client,
+        action("log", identity, "c1", T0, description="c1", estimate=estimate),
+        action("log", identity, "c2", T0 + timedelta(minutes=40), description="c2", estimate=estimate),
+        action("log", identity, "c3", T0 + timedelta(hours=5), description="c3", estimate=estimate),
+    )
+    executor.drain(identity)
+    durations = [e["duration"] for e in entries(sim, sim_url, identity)]
+    assert durations == [1800, 40 * 60, 1800]
+
+
+def test_tags_go_on_the_running_entry_and_off_again(
+    executor: Executor, redis_client: redis.Redis, sim: Simulator, sim_url: str, identity: str
+) -> None:
+    enqueue(
+        redis_client,
+        action("start", identity, "s", T0, description="deep work", tags=["a"]),
+        action("tag", identity, "t", T0 + timedelta(minutes=1), tags=["focus", "b"]),
+        action("untag", identity, "u", T0 + timedelta(minutes=2), tags=["a"]),
+    )
+    executor.drain(identity)
+    (entry,) = entries(sim, sim_url, identity)
+    assert sorted(entry["tags"]) == ["b", "focus"]
+
+
+def test_projects_are_resolved_by_name_once_and_created_when_missing(
+    executor: Executor, redis_client: redis.Redis, sim: Simulator, sim_url: str, identity: str
+) -> None:
+    enqueue(
+        redis_client,
+        action("log", identity, "l1", T0, description="a", duration_seconds=60, project="Acme"),
+        action(
+            "log",
+            identity,
+            "l2",
+            T0 + timedelta(minutes=5),
+            description="b",
+            duration_seconds=60,
+            project="acme",
+        ),
+    )
+    executor.drain(identity)
+    first, second = entries(sim, sim_url, identity)
+    assert first["project_id"] is not None and first["project_id"] == second["project_id"]
+    records = Journal(redis_client, cap=10).event("l2")
+    applied = next(r for r in records if r["stage"] == "applied")
+    assert [r["method"] for r in applied["requests"]] == ["POST"]  # the second one needed no lookup
+
+
+def test_server_errors_back_off_then_complete(
+    executor: Executor, redis_client: redis.Redis, sim: Simulator, sim_url: str, identity: str
+) -> None:
+    enqueue(redis_client, action("log", identity, "flaky", T0, description="x", duration_seconds=60))
+    sim.knobs.error_rate = 1.0
+    report = executor.drain(identity)
+    assert report.status == "parked" and report.resume_at is not None
+    assert executor.drain(identity).status == "parked"  # a kick during the backoff does not hammer Toggl
+    sim.knobs.error_rate = 0.0
+    redis_client.zadd(keys.PARKED, {identity: 0})  # the backoff has passed
+    assert executor.drain(identity).applied == 1
+    assert len(entries(sim, sim_url, identity)) == 1
+
+
+def test_rate_limited_work_waits_at_least_retry_after(
+    executor: Executor, redis_client: redis.Redis, sim: Simulator, identity: str
+) -> None:
+    sim.knobs.rate_limit = 0.01
+    sim.knobs.bucket_capacity = 1
+    enqueue(
+        redis_client,
+        *[
+            action(
+                "log", identity, f"burst{i}", T0 + timedelta(minutes=i), description="x", duration_seconds=60
+            )
+            for i in range(3)
+        ],
+    )
+    report = executor.drain(identity)
+    assert report.status == "parked" and report.resume_at is not None
+    parked_for = report.resume_at - __import__("time").time()
+    assert parked_for >= 50  # Retry-After at 0.01 request/s is about 100 s
+
+
+def test_quota_exhaustion_parks_until_the_reset(
+    executor: Executor, redis_client: redis.Redis, sim: Simulator, sim_url: str, identity: str
+) -> None:
+    sim.knobs.quota_per_hour = 2
+    enqueue(
+        redis_client,
+        *[
+            action("log", identity, f"q{i}", T0 + timedelta(minutes=i), description="x", duration_seconds=60)
+            for i in range(4)
+        ],
+    )
+    report = executor.drain(identity)
+    assert report.status == "parked" and report.applied == 1  # /me, then one create, then 402
+    assert report.resume_at is not None and report.resume_at - __import__("time").time() > 60
+    sim.clock.advance(3601)
+    sim.knobs.quota_per_hour = None
+    redis_client.zadd(keys.PARKED, {identity: 0})
+    assert executor.drain(identity).applied == 3
+    assert len(entries(sim, sim_url, identity)) == 4
+
+
+def test_a_refused_action_becomes_a_dead_letter_and_can_be_retried(
+    executor: Executor, redis_client: redis.Redis, sim: Simulator, sim_url: str, identity: str
+) -> None:
+    bad = action("log", identity, "bad", T0, description="x", duration_seconds=60, workspace_id=1)
+    good = action("log", identity, "good", T0 + timedelta(minutes=1), description="y", duration_seconds=60)
+    enqueue(redis_client, bad, good)
+    report = executor.drain(identity)
+    assert (report.applied, report.dead) == (1, 1)  # the next action was not held up
+    (letter,) = executor.dead_letters.all()
+    assert letter["key"] == bad.key and letter["status"] in (400, 403, 404) and letter["message"]
+    assert Journal(redis_client, cap=10).event("bad")[-1]["stage"] == "dead"
+    assert executor.dead_letters.retry() == [identity]
+    assert executor.dead_letters.all() == []
+    assert Outbox(redis_client).depth(identity) == 1
+
+
+def test_a_busy_identity_is_left_to_its_drainer(
+    executor: Executor, redis_client: redis.Redis, identity: str
+) -> None:
+    enqueue(redis_client, action("log", identity, "b", T0, description="x", duration_seconds=60))
+    holder = redis_client.lock(keys.lock(identity), timeout=30)
+    assert holder.acquire(blocking=False)
+    try:
+        assert executor.drain(identity).status == "busy"
+    finally:
+        holder.release()
+    assert executor.drain(identity).applied == 1
+
+
+def test_stop_any_finds_a_timer_started_elsewhere(
+    executor: Executor,
+    redis_client: redis.Redis,
+    sim: Simulator,
+    sim_url: str,
+    identity: str,
+    access: SettingsAccess,
+) -> None:
+    with access.client(identity, lambda r: None) as client:
+        wid = client.me().default_workspace_id
+        assert wid is not None
+        manual = client.create_time_entry(wid, start=sim.clock.now(), description="started by hand")
+    enqueue(redis_client, action("stop", identity, "chat:stop", sim.clock.now()))
+    executor.drain(identity)
+    (entry,) = entries(sim, sim_url, identity)
+    assert entry["id"] == manual.id and entry["duration"] >= 0

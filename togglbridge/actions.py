@@ -1,0 +1,164 @@
+"""Actions: what the planner decides and the executor applies to Toggl, one model per kind of change.
+
+Actions are plain JSON data that travel in Celery messages: they carry names (projects, tags), never ids the
+planner would have had to look up, and never secrets. Each carries an idempotency ``key`` so that applying it twice
+has the effect of applying it once.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
+
+from togglbridge.events import UtcDatetime
+
+Priority = Literal["urgent", "normal", "bulk"]
+"""Urgent work (a chat command, a calendar start or end) goes before normal work, normal before bulk."""
+
+Target = Literal["running", "subject"]
+"""Which entry a change applies to: the identity's running entry, or the one an earlier event with the same
+``subject`` created (a calendar occurrence's entry, for instance)."""
+
+StopOnly = Literal["any", "started_by_this_event", "same_description"]
+
+URGENT_KINDS = frozenset({"chat.command", "calendar.started", "calendar.ended"})
+
+
+def default_priority(kind: str) -> Priority:
+    """A person waits on chat commands and on meeting timers; everything else can queue behind them."""
+    return "urgent" if kind in URGENT_KINDS else "normal"
+
+
+def action_key(event_id: str, rule: str, index: int) -> str:
+    """The idempotency key: the same event, rule and position in the rule always give the same key."""
+    return f"{event_id}|{rule}|{index}"
+
+
+class _ActionBase(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    identity: str = Field(description="The identity (from the rule file) whose Toggl account this changes.")
+    key: str = Field(description="Idempotency key: event id, rule name and the action's index in the rule.")
+    event_id: str
+    rule: str = Field(
+        description="The rule that produced it ('builtin:chat' for the built-in chat commands)."
+    )
+    occurred_at: UtcDatetime = Field(
+        description="The event's time: per identity, actions apply in this order."
+    )
+    subject: str | None = Field(default=None, description="The event's subject, to find related entries.")
+    priority: Priority = "normal"
+
+
+class _EntryFields(BaseModel):
+    """What a new time entry is: names are resolved to ids by the executor, not by the planner."""
+
+    description: str = ""
+    project: str | int | None = Field(default=None, description="A project name, or its numeric id.")
+    task_id: int | None = None
+    tags: list[str] = Field(default_factory=list, description="Tag names; Toggl creates missing ones.")
+    billable: bool | None = None
+    workspace_id: int | None = Field(default=None, description="None: the identity's default workspace.")
+
+
+class StartAction(_ActionBase, _EntryFields):
+    """Start a running entry."""
+
+    type: Literal["start"] = "start"
+    start: UtcDatetime
+
+
+class StopAction(_ActionBase):
+    """Stop the running entry, if it is the one meant by ``only``; stopping nothing is not an error."""
+
+    type: Literal["stop"] = "stop"
+    only: StopOnly = "any"
+    description: str | None = Field(default=None, description="For only: same_description.")
+    stop: UtcDatetime
+
+    @model_validator(mode="after")
+    def _description_goes_with_same_description(self) -> StopAction:
+        if (self.only == "same_description") != (self.description is not None):
+            raise ValueError("description is given exactly when only is same_description")
+        return self
+
+
+class SessionEstimate(BaseModel):
+    """A commit's duration, estimated from the identity's previous commit: the gap between the two when it is at
+    most ``max_gap_seconds`` (one working session), else ``first_seconds`` (the first commit of a session)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: Literal["session"] = "session"
+    max_gap_seconds: int = Field(gt=0)
+    first_seconds: int = Field(gt=0)
+
+    def resolve(self, end: datetime, previous: datetime | None) -> int:
+        """The duration in seconds of work that ended at ``end``, the previous commit having been at ``previous``."""
+        if previous is None or previous >= end:
+            return self.first_seconds
+        gap = int((end - previous).total_seconds())
+        return gap if gap <= self.max_gap_seconds else self.first_seconds
+
+
+class LogAction(_ActionBase, _EntryFields):
+    """Create a finished entry that ends at ``end``: a fixed duration, or an estimate the executor resolves."""
+
+    type: Literal["log"] = "log"
+    end: UtcDatetime
+    start: UtcDatetime | None = Field(
+        default=None, description="Given when the rule names the start: then duration_seconds is end - start."
+    )
+    duration_seconds: int | None = Field(default=None, gt=0)
+    estimate: SessionEstimate | None = None
+
+    @model_validator(mode="after")
+    def _one_way_to_know_the_duration(self) -> LogAction:
+        if (self.duration_seconds is None) == (self.estimate is None):
+            raise ValueError("exactly one of duration_seconds and estimate is given")
+        if self.start is not None:
+            if self.estimate is not None:
+                raise ValueError("an explicit start fixes the duration; it cannot go with an estimate")
+            if self.start + timedelta(seconds=self.duration_seconds or 0) != self.end:
+                raise ValueError("start + duration_seconds must equal end")
+        return self
+
+
+class TagAction(_ActionBase):
+    """Add tags to an entry."""
+
+    type: Literal["tag"] = "tag"
+    tags: list[str] = Field(min_length=1)
+    target: Target = "running"
+
+
+class UntagAction(_ActionBase):
+    """Remove tags from an entry."""
+
+    type: Literal["untag"] = "untag"
+    tags: list[str] = Field(min_length=1)
+    target: Target = "running"
+
+
+class UpdateAction(_ActionBase):
+    """Change fields of an entry; fields left None are left alone, ``tags`` replaces the tags."""
+
+    type: Literal["update"] = "update"
+    target: Target = "running"
+    description: str | None = None
+    project: str | int | None = None
+    task_id: int | None = None
+    billable: bool | None = None
+    tags: list[str] | None = None
+    start: UtcDatetime | None = None
+    stop: UtcDatetime | None = None
+
+
+Action = Annotated[
+    StartAction | StopAction | LogAction | TagAction | UntagAction | UpdateAction, Field(discriminator="type")
+]
+"""Any action; ``ACTION_ADAPTER.validate_python(data)`` reads one back from JSON data."""
+
+ACTION_ADAPTER: TypeAdapter[Action] = TypeAdapter(Action)

@@ -1,0 +1,82 @@
+"""``POST /hooks/{source}``: verify, parse, and durably enqueue, answering only once the events are in Redis.
+
+Answers: 202 accepted; 200 for a redelivery (nothing enqueued) or a delivery without events (a ping); 401 bad
+signature; 400 malformed body; 404 unknown or disabled source; 413 too large; 415 wrong content type; 503 when
+Redis cannot take the events (the sender should retry; nothing was marked as seen).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+import redis.exceptions
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from togglbridge.api.body import BodyTooLarge, read_limited
+from togglbridge.settings import ENV_PREFIX, Settings
+from togglbridge.sources import SOURCES, SourceError
+from togglbridge.store.enqueue import EventQueue
+
+log = logging.getLogger(__name__)
+
+router = APIRouter(tags=["receivers"])
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status)
+
+
+def _media_type(request: Request) -> str:
+    return request.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+@router.post(
+    "/hooks/{source}",
+    responses={
+        200: {"description": "A redelivery, or a delivery that carries no events (a ping)"},
+        202: {"description": "Accepted: the events are durably queued"},
+        400: {"description": "Malformed body"},
+        401: {"description": "Missing or wrong signature, or a stale timestamp"},
+        404: {"description": "Unknown source, or one whose secret is not set"},
+        413: {"description": "Body too large"},
+        415: {"description": "Wrong content type"},
+        503: {"description": "Redis is unavailable; retry later"},
+    },
+)
+async def receive(source: str, request: Request) -> JSONResponse:
+    """Receive one delivery from a source (github, generic, ...)."""
+    settings: Settings = request.app.state.settings
+    spec = SOURCES.get(source)
+    if spec is None:
+        return _error(404, f"unknown source {source!r}; known sources: {', '.join(sorted(SOURCES))}")
+    secret = getattr(settings, spec.secret_setting)
+    if secret is None:
+        variable = f"{ENV_PREFIX}{spec.secret_setting.upper()}"
+        return _error(404, f"source {source!r} is not enabled: set {variable} to enable it")
+    if _media_type(request) not in spec.content_types:
+        return _error(415, f"content type must be {' or '.join(spec.content_types)}")
+    try:
+        body = await read_limited(request, settings.max_body_bytes)
+    except BodyTooLarge as exc:
+        return _error(413, str(exc))
+    headers = dict(request.headers)
+    try:
+        spec.verify(headers, body, secret.get_secret_value(), datetime.now(UTC))
+        events = spec.parse(headers, body)
+    except SourceError as exc:
+        return _error(exc.status, str(exc))
+    queue: EventQueue = request.app.state.event_queue
+    try:
+        accepted = await queue.accept(source, spec.delivery_id(headers), events)
+    except redis.exceptions.RedisError as exc:
+        log.error("could not enqueue a %s delivery: %s", source, type(exc).__name__)
+        return _error(503, "the queue is unavailable; retry later")
+    if accepted.duplicate:
+        return JSONResponse({"status": "duplicate", "accepted": 0}, status_code=200)
+    if not events:
+        return JSONResponse({"status": "no events", "accepted": 0}, status_code=200)
+    return JSONResponse(
+        {"status": "accepted", "accepted": accepted.events, "events": [e.id for e in events]}, status_code=202
+    )

@@ -1,0 +1,456 @@
+"""The user's rule file (``togglbridge.yaml``): defaults, identities, calendars, chat and rules.
+
+``load_config`` reads and validates the whole file before anything runs, and reports every problem at once as
+``FILE:LINE: what is wrong`` (``ConfigError``). Secrets are never in the file: it names environment variables
+(``token_env``, ``url_env``), which are read where a credential is used, never while planning.
+docs/rules.md is the reference of every key.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
+
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    PlainValidator,
+    PrivateAttr,
+    ValidationError,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from togglbridge.actions import Priority
+from togglbridge.events import BUILTIN_NAMESPACES, KNOWN_KINDS
+from togglbridge.rules.conditions import Condition
+from togglbridge.rules.durations import Duration
+from togglbridge.rules.operators import check_glob, parse_timezone
+from togglbridge.rules.specs import ActionItem
+from togglbridge.rules.strict_model import Problem, StrictModel, problems_error, problems_of, suggest
+from togglbridge.rules.yaml_source import read_yaml
+
+ENV_NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _env_name(value: Any) -> str:
+    if isinstance(value, str) and ENV_NAME_PATTERN.match(value):
+        return value
+    raise PydanticCustomError(
+        "rule_file",
+        "should be the name of an environment variable that holds the secret (like ALICE_TOGGL_TOKEN), got {value}",
+        {"value": repr(value)},
+    )
+
+
+EnvName = Annotated[
+    str,
+    PlainValidator(_env_name),
+    WithJsonSchema(
+        {"type": "string", "pattern": ENV_NAME_PATTERN.pattern, "description": "An environment variable."}
+    ),
+]
+
+CHAT_PLATFORMS = ("slack", "mattermost", "discord")
+HANDLE_FIELDS = ("github", "gitlab", "gitea", *CHAT_PLATFORMS)
+"""Per-platform handles of an identity; an event's ``source`` picks the list its actor is looked up in."""
+SOURCE_PLATFORM = {"github": "github", "gitlab": "gitlab", "gitea": "gitea", "forgejo": "gitea"} | {
+    platform: platform for platform in CHAT_PLATFORMS
+}
+BUILTIN_RULE_PREFIX = "builtin:"
+MIN_POLL_SECONDS = 60
+
+_USE_ENV_HINT = (
+    "secrets are never in this file: put it in an environment variable and name that with token_env"
+)
+
+
+def _project_name_or_id(value: Any) -> int | str:
+    if isinstance(value, int | str) and not isinstance(value, bool):
+        return value
+    raise PydanticCustomError(
+        "rule_file", "should be a project name (text) or id (a number), got {value}", {"value": repr(value)}
+    )
+
+
+ProjectNameOrId = Annotated[
+    int | str,
+    PlainValidator(_project_name_or_id),
+    WithJsonSchema({"anyOf": [{"type": "integer"}, {"type": "string"}]}),
+]
+
+
+class Defaults(StrictModel):
+    """Values every identity and action falls back to."""
+
+    workspace_id: int | None = Field(default=None, description="None: each user's default workspace.")
+    created_with: str = Field(
+        default="togglbridge", min_length=1, description="Toggl's created_with on entries."
+    )
+    timezone: str = Field(default="UTC", description="For time windows and times written without an offset.")
+    billable: bool | None = Field(
+        default=None, description="Billable for new entries; None: Toggl's default."
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        parse_timezone(value)
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return parse_timezone(self.timezone)
+
+
+class TogglCredential(StrictModel):
+    """How to reach the identity's Toggl account: a gateway connection, or a token from the environment."""
+
+    key_hints = {"token": _USE_ENV_HINT, "api_token": _USE_ENV_HINT, "password": _USE_ENV_HINT}
+
+    connection: str | None = Field(default=None, min_length=1, description="The gateway's connection id.")
+    token_env: EnvName | None = Field(default=None, description="The variable holding a Toggl API token.")
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> TogglCredential:
+        if (self.connection is None) == (self.token_env is None):
+            raise PydanticCustomError(
+                "rule_file",
+                "give exactly one of connection (gateway) and token_env (direct), e.g. {token_env: X}",
+            )
+        return self
+
+
+class Identity(StrictModel):
+    """A person (or service) and their handles in every tool, mapped to one Toggl account."""
+
+    key_hints = {
+        "token": _USE_ENV_HINT,
+        "api_token": _USE_ENV_HINT,
+        "token_env": "write it under toggl: {token_env: ...}",
+    }
+
+    toggl: TogglCredential | None = Field(
+        default=None, description="None: the process's own Toggl settings (gateway, token, or the simulator)."
+    )
+    workspace_id: int | None = None
+    emails: list[str] = Field(
+        default_factory=list, description="Matched case-insensitively, from every source."
+    )
+    github: list[str] = Field(default_factory=list, description="GitHub usernames.")
+    gitlab: list[str] = Field(default_factory=list, description="GitLab usernames.")
+    gitea: list[str] = Field(default_factory=list, description="Gitea or Forgejo usernames.")
+    slack: list[str] = Field(default_factory=list, description="Slack user ids (U024BE7LH).")
+    mattermost: list[str] = Field(default_factory=list, description="Mattermost user ids.")
+    discord: list[str] = Field(default_factory=list, description="Discord user ids.")
+    aliases: list[str] = Field(default_factory=list, description="Any other actor, from any source.")
+
+    def handles(self) -> list[tuple[str, str]]:
+        """(where, handle) pairs: where is a platform, "email" or "alias"; handles are lower-cased."""
+        pairs = [("email", email.lower()) for email in self.emails] + [
+            ("alias", a.lower()) for a in self.aliases
+        ]
+        for platform in HANDLE_FIELDS:
+            pairs += [(platform, handle.lower()) for handle in getattr(self, platform)]
+        return pairs
+
+
+class Calendar(StrictModel):
+    """A calendar feed (ICS) polled for meetings; its events belong to ``identity``."""
+
+    key_hints = {
+        "url": "a calendar's address is a secret: put it in an environment variable, name it with url_env"
+    }
+
+    name: str = Field(min_length=1)
+    identity: str
+    url_env: EnvName = Field(description="The variable holding the calendar's secret ICS address.")
+    mode: Literal["live", "log"] = Field(
+        default="live", description="live: events at a meeting's start and end; log: one event after its end."
+    )
+    poll_every: Duration = Field(default=300, description="How often the feed is read; at least 1m.")
+    enabled: bool = True
+
+    @field_validator("poll_every")
+    @classmethod
+    def _not_too_often(cls, seconds: int) -> int:
+        if seconds < MIN_POLL_SECONDS:
+            raise PydanticCustomError("rule_file", "should be 1m or more: calendar servers limit polling too")
+        return seconds
+
+
+class ChatSettings(StrictModel):
+    """The built-in ``/toggl`` commands (start, stop, status, help)."""
+
+    enabled: bool = True
+    platforms: list[Literal["slack", "mattermost", "discord"]] | None = Field(
+        default=None, description="Where the built-in commands apply; None: every chat platform."
+    )
+    project: ProjectNameOrId | None = Field(default=None, description="For /toggl start without @project.")
+    tags: list[str] = Field(default_factory=list, description="Added to every entry started from chat.")
+    billable: bool | None = Field(default=None, description="For /toggl start without $; None: defaults'.")
+
+
+def _kinds_list(value: Any) -> Any:
+    return [value] if isinstance(value, str) else value
+
+
+def _check_kind_patterns(patterns: list[str]) -> list[str]:
+    problems: list[Problem] = []
+    for index, pattern in enumerate(patterns):
+        try:
+            _check_kind_pattern(pattern)
+        except ValueError as exc:
+            problems.append(((index,), str(exc)))
+    if problems:
+        raise problems_error("on", problems, patterns)
+    return patterns
+
+
+def _check_kind_pattern(pattern: str) -> None:
+    if not pattern or any(char.isspace() for char in pattern):
+        raise ValueError(
+            f"'{pattern}' is not a kind: kinds are dotted words like git.commit, with globs like git.*"
+        )
+    check_glob(pattern)
+    namespace = pattern.split(".", 1)[0]
+    if namespace in BUILTIN_NAMESPACES and not any(fnmatchcase(kind, pattern) for kind in KNOWN_KINDS):
+        known = [kind for kind in KNOWN_KINDS if kind.startswith(namespace + ".")]
+        raise ValueError(
+            f"no event has kind '{pattern}'{suggest(pattern, known)} ({namespace}. kinds: {', '.join(known)})"
+        )
+
+
+KindPatterns = Annotated[
+    list[str],
+    BeforeValidator(_kinds_list),
+    Field(min_length=1),
+    AfterValidator(_check_kind_patterns),
+    WithJsonSchema(
+        {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}, "minItems": 1}]}
+    ),
+]
+
+
+class Rule(StrictModel):
+    """On an event of these kinds, if the condition holds, do these actions."""
+
+    name: str = Field(min_length=1, description="Unique; part of every action's idempotency key.")
+    on: KindPatterns = Field(
+        description="Event kinds, with globs: calendar.started, [git.commit, git.push], git.*"
+    )
+    if_: Condition | None = Field(
+        default=None, alias="if", description="When absent, every event of the kinds."
+    )
+    do: list[ActionItem] = Field(
+        default_factory=list, description="Empty with stop: true swallows the event."
+    )
+    stop: bool = Field(default=False, description="When this rule matches, later rules are not evaluated.")
+    enabled: bool = True
+    priority: Priority | None = Field(default=None, description="Overrides the event kind's priority.")
+    identities: list[str] | None = Field(default=None, description="Only events of these identities.")
+    calendars: list[str] | None = Field(default=None, description="Only events of these calendars.")
+
+    def matches_kind(self, kind: str) -> bool:
+        return any(fnmatchcase(kind, pattern) for pattern in self.on)
+
+
+class Config(StrictModel):
+    """The whole rule file."""
+
+    defaults: Defaults = Field(default_factory=Defaults)
+    identities: dict[str, Identity] = Field(default_factory=dict)
+    calendars: list[Calendar] = Field(default_factory=list)
+    chat: ChatSettings = Field(default_factory=ChatSettings)
+    rules: list[Rule] = Field(default_factory=list)
+
+    _handle_index: dict[tuple[str, str], str] = PrivateAttr(default_factory=dict)
+
+    def model_post_init(self, context: Any) -> None:
+        self._handle_index = {
+            pair: name for name, identity in self.identities.items() for pair in identity.handles()
+        }
+
+    def identity_for_handle(self, where: str, handle: str) -> str | None:
+        """The identity listing ``handle`` under ``where`` (a platform, "email" or "alias")."""
+        return self._handle_index.get((where, handle.lower()))
+
+    def calendar(self, name: str) -> Calendar | None:
+        return next((calendar for calendar in self.calendars if calendar.name == name), None)
+
+    def summary(self) -> str:
+        """ "2 identities, 1 calendar, 5 rules"."""
+        counts = [
+            (len(self.identities), "identity", "identities"),
+            (len(self.calendars), "calendar", "calendars"),
+        ]
+        counts.append((len(self.rules), "rule", "rules"))
+        return ", ".join(f"{n} {one if n == 1 else many}" for n, one, many in counts)
+
+    @classmethod
+    def cross_check(cls, data: dict[str, Any]) -> list[Problem]:
+        return _cross_check(data)
+
+
+def _cross_check(data: dict[str, Any]) -> list[Problem]:
+    """Names used twice and references to names never defined, read from the raw data with care: any part may
+    be of the wrong type, which the models report on their own."""
+    problems: list[Problem] = []
+    identities = data.get("identities")
+    identity_names = list(identities) if isinstance(identities, dict) else []
+    problems += _duplicate_handles(identities if isinstance(identities, dict) else {})
+
+    calendars = data.get("calendars")
+    calendar_names: list[str] = []
+    for index, calendar in enumerate(calendars if isinstance(calendars, list) else []):
+        if not isinstance(calendar, dict):
+            continue
+        name, identity = calendar.get("name"), calendar.get("identity")
+        if isinstance(name, str):
+            if name in calendar_names:
+                problems.append((("calendars", index, "name"), f"another calendar is already named '{name}'"))
+            calendar_names.append(name)
+        if isinstance(identity, str) and identity not in identity_names:
+            problems.append(
+                (("calendars", index, "identity"), _undefined("identity", identity, identity_names))
+            )
+
+    rules = data.get("rules")
+    rule_names: list[str] = []
+    for index, rule in enumerate(rules if isinstance(rules, list) else []):
+        if not isinstance(rule, dict):
+            continue
+        name = rule.get("name")
+        if isinstance(name, str):
+            if name in rule_names:
+                problems.append((("rules", index, "name"), f"another rule is already named '{name}'"))
+            if name.startswith(BUILTIN_RULE_PREFIX):
+                problems.append(
+                    (("rules", index, "name"), f"names starting with '{BUILTIN_RULE_PREFIX}' are ours")
+                )
+            rule_names.append(name)
+        for field, defined, noun in (
+            ("identities", identity_names, "identity"),
+            ("calendars", calendar_names, "calendar"),
+        ):
+            named = rule.get(field)
+            for position, item in enumerate(named if isinstance(named, list) else []):
+                if isinstance(item, str) and item not in defined:
+                    problems.append((("rules", index, field, position), _undefined(noun, item, defined)))
+    return problems
+
+
+def _undefined(noun: str, name: str, defined: list[str]) -> str:
+    plural = "identities" if noun == "identity" else f"{noun}s"
+    listed = f"defined: {', '.join(defined)}" if defined else f"none is defined under {plural}"
+    return f"no {noun} is named '{name}'{suggest(name, defined)} ({listed})"
+
+
+def _duplicate_handles(identities: dict[str, Any]) -> list[Problem]:
+    """One handle under two identities would make an event's owner depend on file order: refuse it."""
+    owners: dict[tuple[str, str], str] = {}
+    problems: list[Problem] = []
+    for name, identity in identities.items():
+        if not isinstance(identity, dict):
+            continue
+        for field in ("emails", "aliases", *HANDLE_FIELDS):
+            where = {"emails": "email", "aliases": "alias"}.get(field, field)
+            handles = identity.get(field)
+            for position, handle in enumerate(handles if isinstance(handles, list) else []):
+                if not isinstance(handle, str):
+                    continue
+                owner = owners.setdefault((where, handle.lower()), name)
+                if owner != name:
+                    problems.append(
+                        (
+                            ("identities", name, field, position),
+                            f"'{handle}' is also listed under identity '{owner}'",
+                        )
+                    )
+    return problems
+
+
+@dataclass(frozen=True)
+class ConfigProblem:
+    """One problem in the file: ``FILE:LINE: what is wrong``."""
+
+    file: str
+    line: int | None
+    message: str
+
+    def __str__(self) -> str:
+        return (
+            f"{self.file}:{self.line}: {self.message}"
+            if self.line is not None
+            else f"{self.file}: {self.message}"
+        )
+
+
+class ConfigError(Exception):
+    """The file is not usable; ``errors`` holds every problem found, in line order."""
+
+    def __init__(self, errors: list[ConfigProblem]) -> None:
+        self.errors = sorted(errors, key=lambda problem: (problem.line or 0, problem.message))
+        super().__init__("\n".join(str(problem) for problem in self.errors))
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and validate the rule file at ``path``; raises ConfigError."""
+    filename = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError([ConfigProblem(filename, None, f"is not UTF-8 text ({exc.reason})")]) from None
+    except OSError as exc:
+        raise ConfigError([ConfigProblem(filename, None, f"cannot read the file: {exc.strerror}")]) from None
+    return parse_config(text, filename)
+
+
+def parse_config(text: str, filename: str = "<config>") -> Config:
+    """Validate ``text`` as a rule file; problems name ``filename`` and their lines. Raises ConfigError."""
+    document, yaml_problems = read_yaml(text)
+    problems = [ConfigProblem(filename, problem.line, problem.message) for problem in yaml_problems]
+    if document is None:
+        raise ConfigError(problems)
+    data = {} if document.data is None else document.data
+    if not isinstance(data, dict):
+        problems.append(
+            ConfigProblem(
+                filename, 1, "the file must be a mapping with defaults, identities, calendars, chat, rules"
+            )
+        )
+        raise ConfigError(problems)
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as exc:
+        for location, message in problems_of(exc):
+            problems.append(
+                ConfigProblem(filename, document.line_of(location), f"{_dotted(location)}: {message}")
+            )
+    if problems:
+        raise ConfigError(problems)
+    return config
+
+
+def _dotted(location: tuple[str | int, ...]) -> str:
+    text = ""
+    for part in location:
+        text += f"[{part}]" if isinstance(part, int) else f".{part}" if text else str(part)
+    return text or "(top level)"
+
+
+def config_json_schema() -> dict[str, Any]:
+    """A JSON Schema of the rule file, for editors (YAML language servers) to complete and check it."""
+    schema = Config.model_json_schema(by_alias=True)
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "togglbridge rule file",
+        **{key: value for key, value in schema.items() if key != "title"},
+    }

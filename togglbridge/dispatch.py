@@ -1,0 +1,47 @@
+"""The plan stage: events in, actions queued in their identities' outboxes, and the journal told why.
+
+Planning is pure (``rules.planner.plan``); this module only writes its result to Redis, in one transaction per
+batch, and returns the identities that now have work. Planning an event twice queues nothing new: actions are
+keyed by their idempotency keys.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+import redis
+
+from togglbridge.config import Config
+from togglbridge.events import Event
+from togglbridge.rules.planner import plan
+from togglbridge.store.journal import Journal, record
+from togglbridge.store.outbox import Outbox
+
+
+def plan_record(result: Any) -> str:
+    """The journal's ``planned`` record: the identity, each rule's verdict, the actions and any errors."""
+    data = json.loads(result.model_dump_json())
+    return record(
+        "planned",
+        identity=result.identity,
+        rules=data.get("rules", []),
+        actions=[{"key": a["key"], "type": a["type"], "rule": a["rule"]} for a in data.get("actions", [])],
+        errors=data.get("errors", []),
+        note=data.get("note"),
+    )
+
+
+def dispatch(client: redis.Redis, journal: Journal, config: Config, events: Iterable[Event]) -> set[str]:
+    """Plan each event and queue its actions; returns the identities whose outboxes got work."""
+    outbox = Outbox(client)
+    identities: set[str] = set()
+    pipe = client.pipeline(transaction=True)
+    for event in events:
+        result = plan(event, config)
+        identities |= outbox.put(result.actions, pipe)
+        journal.append(event.id, plan_record(result), pipe=pipe)
+    pipe.execute()
+    journal.trim()
+    return identities

@@ -1,0 +1,88 @@
+"""Event: the one normalized shape every source produces, and everything downstream reads.
+
+An event says what happened, once, in the sender's terms. It is plain JSON data (it travels in Celery messages and
+is kept in the journal), so ``Event.model_validate(event.model_dump(mode="json")) == event`` always holds.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+
+def as_utc(value: datetime) -> datetime:
+    """The same instant in UTC; a naive time is refused because nobody can tell which instant it means."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError("needs a timezone, e.g. 2024-05-02T09:00:00Z or 2024-05-02T11:00:00+02:00")
+    return value.astimezone(UTC)
+
+
+KNOWN_KINDS = (
+    "git.push",
+    "git.commit",
+    "calendar.started",
+    "calendar.ended",
+    "calendar.changed",
+    "calendar.cancelled",
+    "chat.command",
+    "toggl.entry_created",
+    "webhook.received",
+)
+"""The kinds the built-in sources send. Generic webhooks may send any other dotted kind."""
+
+BUILTIN_NAMESPACES = frozenset(kind.split(".")[0] for kind in KNOWN_KINDS if not kind.startswith("webhook."))
+"""Kinds under these prefixes come only from built-in sources, so a rule naming another one there is a typo."""
+
+UtcDatetime = Annotated[datetime, AfterValidator(as_utc)]
+"""An aware datetime, converted to UTC; naive input is a validation error."""
+
+
+def _require_json(data: dict[str, Any]) -> dict[str, Any]:
+    """Refuse values JSON cannot carry (datetimes, sets, NaN), so the event survives the queue unchanged."""
+    pending: list[tuple[str, Any]] = [("data", data)]
+    while pending:
+        where, value = pending.pop()
+        if value is None or isinstance(value, str | bool | int):
+            continue
+        if isinstance(value, float):
+            if not math.isfinite(value):
+                raise ValueError(f"{where} is {value}, which JSON cannot carry")
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                if not isinstance(key, str):
+                    raise ValueError(f"{where} has a key {key!r} that is not text")
+                pending.append((f"{where}.{key}", item))
+        elif isinstance(value, list):
+            pending.extend((f"{where}[{index}]", item) for index, item in enumerate(value))
+        else:
+            raise ValueError(f"{where} is a {type(value).__name__}; event data holds JSON values only")
+    return data
+
+
+class Event(BaseModel):
+    """Something that happened in another tool, normalized; see DESIGN section 3."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str = Field(
+        min_length=1, description="Stable key from the sender: the same happening has the same id."
+    )
+    source: str = Field(min_length=1, description="Who sent it: github, gitlab, slack, ics, generic, ...")
+    kind: str = Field(
+        min_length=1, description="What happened: git.commit, calendar.started, chat.command, ..."
+    )
+    occurred_at: UtcDatetime = Field(description="When it happened (UTC).")
+    actor: str = Field(description="Who, in the sender's terms: an email, a chat user id, a calendar name.")
+    data: Annotated[dict[str, Any], AfterValidator(_require_json)] = Field(
+        default_factory=dict, description="The source's fields, JSON values only."
+    )
+    subject: str | None = Field(
+        default=None,
+        description="What related events share (a calendar occurrence), so an end can stop what a start began.",
+    )
+    delivery_id: str | None = Field(
+        default=None, description="The sender's id of the delivery that carried it."
+    )

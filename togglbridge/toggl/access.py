@@ -1,0 +1,84 @@
+"""How workers reach each identity's Toggl account: the gateway, Toggl directly, or the simulator.
+
+An identity names a gateway connection or an environment variable holding its own token (the rule file never
+holds a secret). Every identity's client shares one HTTP connection pool per worker process.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import httpx
+from pydantic import SecretStr
+
+from togglbridge.settings import Settings
+from togglbridge.toggl.client import RequestRecord, TogglClient
+from togglbridge.toggl.connect import client_from_settings
+
+
+@dataclass(frozen=True, slots=True)
+class IdentityAccount:
+    """One identity's way into Toggl, as the rule file gives it."""
+
+    connection: str | None = None  # the gateway's connection id
+    token_env: str | None = None  # the environment variable holding a Toggl API token
+    workspace_id: int | None = None
+
+
+class MissingToken(LookupError):
+    """An identity's token variable is not set in this process's environment."""
+
+
+class SettingsAccess:
+    """The executor's ``TogglAccess`` for real deployments and for the simulator."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        accounts: Mapping[str, IdentityAccount],
+        *,
+        simulator_url: str | None = None,
+        created_with: str = "togglbridge",
+    ) -> None:
+        self._settings = settings
+        self._accounts = dict(accounts)
+        self._simulator_url = simulator_url
+        self._created_with = created_with
+        self._http = httpx.Client(
+            timeout=settings.http_timeout_seconds, limits=httpx.Limits(max_connections=50)
+        )
+
+    def knows(self, identity: str) -> bool:
+        return identity in self._accounts
+
+    def workspace_id(self, identity: str) -> int | None:
+        return self._accounts[identity].workspace_id
+
+    def client(self, identity: str, on_request: Callable[[RequestRecord], None]) -> TogglClient:
+        account = self._accounts[identity]
+        token: SecretStr | None = None
+        connection = account.connection
+        if self._settings.toggl_mode == "simulator":
+            # Each identity is its own simulated account, told apart without any secret.
+            connection = account.connection or account.token_env or identity
+        elif account.token_env:
+            value = os.environ.get(account.token_env)
+            if not value:
+                raise MissingToken(
+                    f"identity {identity!r}: environment variable {account.token_env} is not set"
+                )
+            token = SecretStr(value)
+        return client_from_settings(
+            self._settings,
+            connection=connection,
+            token=token,
+            simulator_url=self._simulator_url,
+            http=self._http,
+            on_request=on_request,
+            created_with=self._created_with,
+        )
+
+    def close(self) -> None:
+        self._http.close()

@@ -1,0 +1,54 @@
+"""The tasks: plan events, drain an identity's outbox, and the beat's tick. Thin wiring around togglbridge."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from togglbridge.dispatch import dispatch
+from togglbridge.events import Event
+from togglbridge.runtime import runtime
+from workers.app import QUEUE_TOGGL, app
+
+log = logging.getLogger(__name__)
+
+# Waits up to this long are Celery countdowns; longer ones stay in the parked set for the beat's tick.
+SHORT_WAIT_SECONDS = 60.0
+TICK_SECONDS = 5.0
+
+
+def kick(identity: str, *, countdown: float | None = None) -> None:
+    """Ask a worker to drain ``identity`` (a message carrying only the identity's name)."""
+    drain_identity.apply_async((identity,), queue=QUEUE_TOGGL, countdown=countdown)
+
+
+@app.task(name="togglbridge.plan_events")
+def plan_events(events: list[dict[str, Any]]) -> None:
+    """Plan a delivery's events and queue their actions; then kick each identity that got work."""
+    state = runtime()
+    parsed = [Event.model_validate(event) for event in events]
+    for identity in sorted(dispatch(state.redis, state.journal, state.config, parsed)):
+        kick(identity)
+
+
+@app.task(name="togglbridge.drain_identity")
+def drain_identity(identity: str) -> None:
+    """Apply the identity's waiting actions in order; a short wait is rescheduled here, a long one is parked."""
+    report = runtime().executor.drain(identity)
+    if report.status == "parked" and report.resume_at is not None:
+        wait = report.resume_at - time.time()
+        if wait <= SHORT_WAIT_SECONDS:
+            kick(identity, countdown=max(0.0, wait))
+
+
+@app.task(name="togglbridge.tick")
+def tick() -> None:
+    """Wake identities whose wait is over, and any whose work sits idle (a lost kick, a dead worker's lock)."""
+    for identity in runtime().executor.due_identities():
+        kick(identity)
+
+
+app.conf.beat_schedule = {
+    "togglbridge-tick": {"task": "togglbridge.tick", "schedule": TICK_SECONDS},
+}
