@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
@@ -52,7 +53,7 @@ def client(redis_url: str) -> Iterator[TestClient]:
 
 def github_headers(
     body: bytes, delivery: str = "d-1", event: str = "push", secret: str = GITHUB_SECRET
-) -> dict:
+) -> dict[str, str]:
     return {
         "Content-Type": "application/json",
         "X-GitHub-Event": event,
@@ -61,7 +62,7 @@ def github_headers(
     }
 
 
-def queued(redis_client: redis.Redis) -> list[dict]:
+def queued(redis_client: redis.Redis) -> list[dict[str, Any]]:
     """The events in the Celery messages waiting on the ingest queue."""
     events = []
     for raw in redis_client.lrange(QUEUE_INGEST, 0, -1):
@@ -103,7 +104,12 @@ def test_a_ping_is_answered_without_events(client: TestClient, redis_client: red
     ],
 )
 def test_bad_input_is_refused_and_changes_nothing(
-    client: TestClient, redis_client: redis.Redis, headers_change: dict, body: bytes, status: int, says: str
+    client: TestClient,
+    redis_client: redis.Redis,
+    headers_change: dict[str, str],
+    body: bytes,
+    status: int,
+    says: str,
 ) -> None:
     headers = github_headers(body) | headers_change
     response = client.post("/hooks/github", content=body, headers=headers)
