@@ -16,7 +16,11 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# Trying it out: demo secrets unless you set your own, so examples/send_github_push.py works at once.
+# Never expose a bridge that runs with the demo secrets.
 run: $(STAMP)
+	TOGGLBRIDGE_GITHUB_SECRET="$${TOGGLBRIDGE_GITHUB_SECRET:-togglbridge-demo-secret}" \
+	TOGGLBRIDGE_WEBHOOK_SECRET="$${TOGGLBRIDGE_WEBHOOK_SECRET:-whsec_dG9nZ2xicmlkZ2UtZGVtby1zZWNyZXQ=}" \
 	$(BIN)/togglbridge up --config $(CONFIG)
 
 lint: $(STAMP)

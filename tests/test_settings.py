@@ -86,3 +86,11 @@ def test_the_drain_lock_must_outlive_a_request(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setenv("TOGGLBRIDGE_DRAIN_LOCK_SECONDS", "10")
     with pytest.raises(SettingsError, match="TOGGLBRIDGE_DRAIN_LOCK_SECONDS must be longer"):
         load_settings()
+
+
+def test_an_empty_variable_means_unset(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TOGGLBRIDGE_GATEWAY_KEY", "")
+    monkeypatch.setenv("TOGGLBRIDGE_GITHUB_SECRET", "  ")
+    settings = load_settings()
+    assert settings.gateway_key is None and settings.github_secret is None
+    assert settings.toggl_mode == "simulator"

@@ -66,11 +66,13 @@ class Effects:
         ledger: Ledger,
         *,
         workspace_id: int | None = None,
+        honour_action_workspaces: bool = True,
     ) -> None:
         self._client = client
         self._state = state
         self._ledger = ledger
         self._configured_workspace = workspace_id
+        self._honour_action_workspaces = honour_action_workspaces
 
     def apply(self, action: Action) -> Outcome:
         if isinstance(action, StartAction):
@@ -87,7 +89,7 @@ class Effects:
 
     def workspace(self, action_workspace: int | None = None) -> int:
         """The action's workspace, else the configured one, else the account's default (asked once, kept)."""
-        if action_workspace is not None:
+        if action_workspace is not None and self._honour_action_workspaces:
             return action_workspace
         if self._configured_workspace is not None:
             return self._configured_workspace

@@ -55,6 +55,9 @@ class TogglAccess(Protocol):
 
     def knows(self, identity: str) -> bool: ...
 
+    @property
+    def simulated(self) -> bool: ...
+
 
 @dataclass
 class DrainReport:
@@ -182,6 +185,7 @@ class Executor:
             state,
             self._ledger,
             workspace_id=self._access.workspace_id(identity),
+            honour_action_workspaces=not self._access.simulated,
         )
         try:
             outcome = effects.apply(action)

@@ -70,6 +70,25 @@ class Settings(BaseSettings):
     mattermost_token: SecretStr | None = None
     discord_public_key: SecretStr | None = None
 
+    @field_validator(
+        "gateway_key",
+        "toggl_api_token",
+        "github_secret",
+        "gitlab_secret",
+        "webhook_secret",
+        "slack_signing_secret",
+        "mattermost_token",
+        "discord_public_key",
+        "simulator_url",
+        mode="before",
+    )
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        """``VAR=`` in a .env or compose file means "not set", not "the empty secret"."""
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
     @field_validator("redis_url")
     @classmethod
     def _redis_scheme(cls, value: str | None) -> str | None:

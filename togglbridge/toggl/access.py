@@ -53,8 +53,14 @@ class SettingsAccess:
     def knows(self, identity: str) -> bool:
         return identity in self._accounts
 
+    @property
+    def simulated(self) -> bool:
+        """True against the simulator, whose accounts have workspaces of their own: the rule file's
+        workspace ids (real Toggl ids) are then ignored."""
+        return self._settings.toggl_mode == "simulator"
+
     def workspace_id(self, identity: str) -> int | None:
-        return self._accounts[identity].workspace_id
+        return None if self.simulated else self._accounts[identity].workspace_id
 
     def client(self, identity: str, on_request: Callable[[RequestRecord], None]) -> TogglClient:
         account = self._accounts[identity]
