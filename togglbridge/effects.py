@@ -1,5 +1,8 @@
 """What each action does in Toggl, for one identity, spending as few requests as the facts allow.
 
+- Timer actions (start, stop, tag or update the running entry) go through the identity's timeline
+  (``togglbridge.timeline``): only what a new action changes is sent, and an action that arrives after later ones
+  reshapes the entries by time, so any order of the same deliveries ends in the same entries.
 - The running entry is remembered, so a stop costs one request; it is asked for (``GET current``) only when the
   bridge cannot know it: a fresh deployment, or a remembered entry that turned out to be stopped already.
 - Creating a running entry first stops the one already running, so the outcome is right whether or not Toggl
@@ -14,21 +17,14 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
-from typing import Any
+from typing import Any, Literal
 
-from togglbridge.actions import (
-    Action,
-    LogAction,
-    StartAction,
-    StopAction,
-    TagAction,
-    UntagAction,
-    UpdateAction,
-)
-from togglbridge.store.identity_state import UNKNOWN, IdentityState, Running, Unknown
+from togglbridge.actions import Action, LogAction, TagAction, UntagAction, UpdateAction
+from togglbridge.store.identity_state import UNKNOWN, IdentityState, KnownEntry, Running, Unknown
 from togglbridge.store.ledger import Ledger
+from togglbridge.timeline import Intended, Mark, changed_entries, ends, intended_entries, mark_of
 from togglbridge.toggl.client import UNSET, TogglClient
 from togglbridge.toggl.errors import AuthenticationError, BadRequestError, NotFoundError, TogglError
 from togglbridge.toggl.models import TimeEntry
@@ -38,6 +34,9 @@ LATE_STOP_TOLERANCE = timedelta(seconds=60)
 # How often an unknown project name may trigger a fresh listing of the workspace's projects.
 PROJECT_REFRESH_SECONDS = 300
 RECONCILE_WINDOW = timedelta(minutes=2)
+ADOPTED = "found the entry an interrupted attempt created"
+STOPPED_ELSEWHERE = "the entry had been stopped elsewhere"
+_RESULTS = {"start": "created", "stop": "stopped", "tag": "tagged", "untag": "untagged", "update": "updated"}
 
 
 @dataclass
@@ -74,16 +73,18 @@ class Effects:
         self._configured_workspace = workspace_id
         self._honour_action_workspaces = honour_action_workspaces
 
-    def apply(self, action: Action) -> Outcome:
-        if isinstance(action, StartAction):
-            return self._start(action)
-        if isinstance(action, StopAction):
-            return self._stop(action)
+    def apply(self, action: Action, order: float) -> Outcome:
+        """Apply one action; ``order`` is its place in the identity's outbox (time, then plan position)."""
+        mark = mark_of(action, order)
+        if mark is not None:
+            return self._timer(mark)
         if isinstance(action, LogAction):
             return self._log(action)
         if isinstance(action, TagAction | UntagAction):
             return self._tag(action)
-        return self._update(action)
+        if isinstance(action, UpdateAction):
+            return self._update(action)
+        raise TypeError(f"no effect for {type(action).__name__}")
 
     # -- shared knowledge -----------------------------------------------------------------------------------
 
@@ -180,96 +181,196 @@ class Effects:
             notes.append(f"stop corrected to the event's time {at.isoformat()}")
         return True
 
-    # -- the actions ------------------------------------------------------------------------------------
+    # -- the timer: starts, stops, and changes to the running entry -------------------------------------
 
-    def _start(self, action: StartAction) -> Outcome:
+    def _timer(self, mark: Mark) -> Outcome:
+        """Apply a timer action through the identity's timeline: change in Toggl what the new mark changes."""
         notes: list[str] = []
-        workspace_id = self.workspace(action.workspace_id)
-        adopted = self._reconcile(action.key, workspace_id, action.start, action.description)
-        if adopted is not None:
-            self._remember_start(action, adopted)
-            return Outcome("adopted", adopted.id, ["found the entry an interrupted attempt created"])
-        running = self._running()
-        if running is not None:
-            self._stop_entry(running.workspace_id, running.id, action.start, notes)
-            notes.append(f"stopped running entry {running.id} first")
-        project_id = self._project_id(workspace_id, action.project, notes)
-        self._ledger.mark_intent(
-            action.key, {"start": action.start.isoformat(), "description": action.description}
-        )
-        entry = self._client.create_time_entry(
-            workspace_id,
-            start=action.start,
-            description=action.description,
-            project_id=project_id,
-            task_id=action.task_id,
-            tags=action.tags or None,
-            billable=action.billable,
-        )
-        self._remember_start(action, entry)
-        return Outcome("created", entry.id, notes)
-
-    def _remember_start(self, action: StartAction, entry: TimeEntry) -> None:
-        self._state.set_running(_running_from(entry) or UNKNOWN)
-        if action.subject:
-            self._state.set_subject_entry(action.subject, entry.id)
-
-    def _stop(self, action: StopAction) -> Outcome:
-        notes: list[str] = []
-        if action.only == "started_by_this_event":
-            entry_id = self._state.subject_entry(action.subject) if action.subject else None
-            if entry_id is None:
-                return Outcome("skipped", None, ["no entry was started for this event's subject"])
-            known = self._state.running()
-            if isinstance(known, Running) and known.id != entry_id:
-                return Outcome("skipped", entry_id, ["that entry is no longer running"])
-            workspace_id = known.workspace_id if isinstance(known, Running) else self.workspace()
-            stopped = self._stop_entry(workspace_id, entry_id, action.stop, notes)
-            if stopped or isinstance(known, Unknown):
-                self._state.set_running(None if stopped else UNKNOWN)
+        marks = [m for m in self._state.marks() if m.key != mark.key]
+        newest = all((m.order, m.key) < (mark.order, mark.key) for m in marks)
+        before = intended_entries(marks)
+        after = intended_entries([*marks, mark])
+        ours_before = next((e for e in before.values() if e.running), None)
+        external = False
+        if newest and not (mark.kind == "start" and self._ledger.intent(mark.key) is not None):
+            # (A start with an intent may have created the running entry already: never stop it as foreign.)
+            external = self._external_timer(mark, ours_before, notes)
+        if not newest:
+            notes.append("arrived after later actions: entries reshaped by time, not by arrival")
+        entry_id: int | None = None
+        changed = changed_entries(before, after)
+        known = self._state.known_entries([entry.key for entry in changed])
+        for entry in changed:
+            touched = self._make_so(entry, known.get(entry.key), before.get(entry.key), notes)
+            if touched is not None and (entry.key == mark.key or entry_id is None):
+                entry_id = touched
+        if newest and mark.kind == "stop" and STOPPED_ELSEWHERE in notes:
+            # Someone stopped our entry by hand and may have started another: a stop means that one now.
+            self._state.set_running(UNKNOWN)
+            external = self._stop_foreign(mark, notes)
+        self._state.add_mark(mark)
+        ours_after = next((e for e in after.values() if e.running), None)
+        if ours_after is not None:
+            current = self._state.known_entries([ours_after.key]).get(ours_after.key)
+            if current is not None:
+                self._state.set_running(
+                    Running(current.id, current.workspace_id, current.start, current.description)
+                )
+        elif ours_before is not None:
+            self._state.set_running(None)
+        if not changed and not external:
             return Outcome(
-                "stopped" if stopped else "skipped", entry_id, notes or (["already stopped"] * (not stopped))
+                "skipped", None, [*notes, f"nothing of this identity's to change at {mark.at.isoformat()}"]
             )
+        return Outcome("adopted" if ADOPTED in notes else _RESULTS[mark.kind], entry_id, notes)
+
+    def _external_timer(self, mark: Mark, ours: Intended | None, notes: list[str]) -> bool:
+        """For the newest action: a timer started outside the bridge (by hand, another tool) is stopped by a
+        start or a stop, and tagged or updated by a tag or update, as if the bridge had started it. Returns
+        whether that was the action's whole effect."""
+        if ours is not None and (mark.kind != "stop" or ends(mark, ours)):
+            return False  # the action is about the bridge's own running entry
+        if mark.kind == "start":
+            running = self._running()
+            if running is not None:
+                self._stop_entry(running.workspace_id, running.id, mark.at, notes)
+                notes.append(f"stopped entry {running.id}, started elsewhere")
+            return False  # the start itself is still to be made
+        if mark.kind == "stop":
+            return mark.only != "started_by_this_event" and self._stop_foreign(mark, notes)
         running = self._running()
+        if running is None:
+            return False
+        if mark.kind == "update":
+            self._client.update_time_entry(
+                running.workspace_id,
+                running.id,
+                description=mark.description if mark.description is not None else UNSET,
+                tags=list(mark.tags) if mark.only == "tags" else UNSET,
+            )
+        else:
+            tag_action: Literal["add", "delete"] = "add" if mark.kind == "tag" else "delete"
+            self._client.update_time_entry(
+                running.workspace_id, running.id, tags=list(mark.tags), tag_action=tag_action
+            )
+        notes.append(f"{mark.kind} applied to entry {running.id}, started elsewhere")
+        return True
+
+    def _stop_foreign(self, mark: Mark, notes: list[str]) -> bool:
+        """Stop the running entry the bridge did not start, if the stop means it."""
         for attempt in range(2):
-            if running is None:
-                return Outcome("skipped", None, ["nothing is running"])
-            if action.only == "same_description" and running.description != action.description:
-                return Outcome("skipped", running.id, [f"the running entry is {running.description!r}"])
-            if self._stop_entry(running.workspace_id, running.id, action.stop, notes):
+            running = self._running() if attempt == 0 else self._refresh_running()
+            if running is None or (
+                mark.only == "same_description" and running.description != mark.description
+            ):
+                return False
+            if self._stop_entry(running.workspace_id, running.id, mark.at, notes):
                 self._state.set_running(None)
-                return Outcome("stopped", running.id, notes)
-            if attempt == 0:  # it had been stopped elsewhere: ask what runs now
-                running = self._refresh_running()
-        self._state.set_running(UNKNOWN)
-        return Outcome("skipped", None, ["the running entry kept changing"])
+                notes.append(f"stopped entry {running.id}, started elsewhere")
+                return True
+            # Toggl says it was stopped already: ask once what runs now.
+        return False
+
+    def _make_so(
+        self, entry: Intended, known: KnownEntry | None, before: Intended | None, notes: list[str]
+    ) -> int | None:
+        """Bring one entry in Toggl to what the timeline says it should be; returns its id."""
+        if known is None:
+            return self._open(entry, notes)
+        current = known
+        if entry.stop != current.stop:
+            if current.stop is None and entry.stop is not None:
+                if not self._stop_entry(current.workspace_id, current.id, entry.stop, notes):
+                    notes.append(STOPPED_ELSEWHERE)
+            elif current.stop is not None and entry.stop is not None:
+                self._client.update_time_entry(current.workspace_id, current.id, stop=entry.stop)
+            current = replace(current, stop=entry.stop)
+            self._state.set_known_entry(entry.key, current)
+        added, removed = sorted(entry.tags - set(current.tags)), sorted(set(current.tags) - entry.tags)
+        changes: tuple[tuple[list[str], Literal["add", "delete"]], ...] = (
+            (added, "add"),
+            (removed, "delete"),
+        )
+        for tags, tag_action in changes:
+            if tags:
+                self._client.update_time_entry(
+                    current.workspace_id, current.id, tags=tags, tag_action=tag_action
+                )
+        if added or removed:
+            current = replace(current, tags=tuple(sorted(entry.tags)))
+            self._state.set_known_entry(entry.key, current)
+        fields: dict[str, Any] = {}
+        if entry.description != current.description:
+            fields["description"] = entry.description
+        if before is not None:
+            if entry.project != before.project:
+                fields["project_id"] = self._project_id(current.workspace_id, entry.project, notes)
+            if entry.billable != before.billable and entry.billable is not None:
+                fields["billable"] = entry.billable
+            if entry.task_id != before.task_id:
+                fields["task_id"] = entry.task_id
+        if fields:
+            self._client.update_time_entry(current.workspace_id, current.id, **fields)
+            current = replace(current, description=entry.description)
+            self._state.set_known_entry(entry.key, current)
+        return current.id
+
+    def _open(self, entry: Intended, notes: list[str]) -> int:
+        """Create the entry (running, or finished when later actions already ended it)."""
+        workspace_id = self.workspace(entry.workspace_id)
+        created = self._reconcile(entry.key, workspace_id, entry.start, entry.description)
+        if created is not None:
+            notes.append(ADOPTED)
+        else:
+            created = self._create(
+                entry.key,
+                workspace_id,
+                start=entry.start,
+                stop=entry.stop,
+                description=entry.description,
+                project_id=self._project_id(workspace_id, entry.project, notes),
+                task_id=entry.task_id,
+                tags=sorted(entry.tags) or None,
+                billable=entry.billable,
+            )
+        known = KnownEntry(
+            created.id, created.workspace_id, created.start, created.stop, tuple(sorted(created.tags)),
+            created.description or "",
+        )  # fmt: skip
+        self._state.set_known_entry(entry.key, known)
+        if entry.subject:
+            self._state.set_subject_entry(entry.subject, created.id)
+        if known.stop != entry.stop or set(known.tags) != entry.tags:
+            self._make_so(entry, known, None, notes)  # an adopted entry that needs finishing
+        return created.id
+
+    # -- entries named by a subject, and finished entries -----------------------------------------------
 
     def _log(self, action: LogAction) -> Outcome:
         notes: list[str] = []
         workspace_id = self.workspace(action.workspace_id)
         if action.estimate is not None:
-            previous = self._state.last_commit_at()
-            duration = action.estimate.resolve(action.end, previous)
-            if previous is None or action.end > previous:
-                self._state.set_last_commit_at(action.end)
+            duration = action.estimate.resolve(action.end, self._state.commit_before(action.end))
         else:
             duration = action.duration_seconds or 0
         start = action.end - timedelta(seconds=duration)
-        adopted = self._reconcile(action.key, workspace_id, start, action.description)
-        if adopted is not None:
-            return Outcome("adopted", adopted.id, ["found the entry an interrupted attempt created"])
-        project_id = self._project_id(workspace_id, action.project, notes)
-        entry = self._create(
-            action.key,
-            workspace_id,
-            start=start,
-            duration=duration,
-            description=action.description,
-            project_id=project_id,
-            task_id=action.task_id,
-            tags=action.tags or None,
-            billable=action.billable,
-        )
+        entry = self._reconcile(action.key, workspace_id, start, action.description)
+        if entry is not None:
+            notes.append(ADOPTED)
+        else:
+            entry = self._create(
+                action.key,
+                workspace_id,
+                start=start,
+                duration=duration,
+                description=action.description,
+                project_id=self._project_id(workspace_id, action.project, notes),
+                task_id=action.task_id,
+                tags=action.tags or None,
+                billable=action.billable,
+            )
+        if action.estimate is not None:
+            self._state.add_commit(action.end)
         if action.subject:
             self._state.set_subject_entry(action.subject, entry.id)
         return Outcome("logged", entry.id, [f"{duration} s", *notes])

@@ -156,7 +156,7 @@ class Executor:
             head = self._outbox.head(identity)
             if head is None:
                 return True
-            key, action = head
+            key, action, order = head
             if action is None:
                 self._remove(identity, key, None, [record("skipped", action=key, reason="its data expired")])
                 continue
@@ -167,7 +167,7 @@ class Executor:
                 self._dead(identity, key, action, f"identity {identity!r} is not in the rule file", None)
                 report.dead += 1
                 continue
-            if not self._apply(identity, key, action, report):
+            if not self._apply(identity, key, action, order, report):
                 return False
             try:
                 lock.reacquire()  # reset the lock's expiry: we are alive and still draining
@@ -176,7 +176,7 @@ class Executor:
                 return False
         return False
 
-    def _apply(self, identity: str, key: str, action: Action, report: DrainReport) -> bool:
+    def _apply(self, identity: str, key: str, action: Action, order: float, report: DrainReport) -> bool:
         requests: list[RequestRecord] = []
         client = self._access.client(identity, requests.append)
         state = IdentityState(self._redis, identity)
@@ -188,7 +188,7 @@ class Executor:
             honour_action_workspaces=not self._access.simulated,
         )
         try:
-            outcome = effects.apply(action)
+            outcome = effects.apply(action, order)
         except QuotaExhaustedError as exc:
             wait = exc.resets_in if exc.resets_in is not None else QUOTA_FALLBACK_SECONDS
             report.status, report.resume_at = "parked", self.park(identity, wait)

@@ -9,12 +9,13 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import redis
 
 from togglbridge.store import keys, text
+from togglbridge.timeline import Mark
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +52,45 @@ class Unknown:
 UNKNOWN = Unknown()
 
 _NONE = "none"
+MAX_MARKS = 500  # how many timer actions back a late delivery can still reshape entries
+MAX_COMMITS = 500
+
+
+@dataclass(frozen=True, slots=True)
+class KnownEntry:
+    """What the bridge last knew of an entry it created (its own view; a person may change it in Toggl)."""
+
+    id: int
+    workspace_id: int
+    start: datetime
+    stop: datetime | None
+    tags: tuple[str, ...]
+    description: str
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "id": self.id,
+                "workspace_id": self.workspace_id,
+                "start": self.start.isoformat(),
+                "stop": self.stop.isoformat() if self.stop else None,
+                "tags": list(self.tags),
+                "description": self.description,
+            }
+        )
+
+    @classmethod
+    def from_json(cls, raw: bytes | str) -> KnownEntry:
+        data = json.loads(raw)
+        stop = datetime.fromisoformat(data["stop"]) if data["stop"] else None
+        return cls(
+            data["id"],
+            data["workspace_id"],
+            datetime.fromisoformat(data["start"]),
+            stop,
+            tuple(data["tags"]),
+            data["description"],
+        )
 
 
 class IdentityState:
@@ -102,12 +142,45 @@ class IdentityState:
 
     # -- commits, for session estimates -----------------------------------------------------------------
 
-    def last_commit_at(self) -> datetime | None:
-        raw = self._redis.hget(self._key, "last_commit_at")
-        return datetime.fromisoformat(text(raw)) if raw is not None else None
+    def commit_before(self, when: datetime) -> datetime | None:
+        """The latest logged commit before ``when``: by time, not by arrival, so a late commit is estimated
+        against the commit that really preceded it."""
+        found = self._redis.zrevrangebyscore(
+            keys.commits(self.identity), f"({when.timestamp()}", "-inf", 0, 1, withscores=True
+        )
+        return datetime.fromtimestamp(float(found[0][1]), UTC) if found else None
 
-    def set_last_commit_at(self, when: datetime, pipe: Any = None) -> None:
-        (pipe if pipe is not None else self._redis).hset(self._key, "last_commit_at", when.isoformat())
+    def add_commit(self, when: datetime) -> None:
+        name = keys.commits(self.identity)
+        pipe = self._redis.pipeline()
+        pipe.zadd(name, {when.isoformat(): when.timestamp()})
+        pipe.zremrangebyrank(name, 0, -MAX_COMMITS - 1)
+        pipe.execute()
+
+    # -- the timeline and the entries it created --------------------------------------------------------
+
+    def marks(self) -> list[Mark]:
+        return [Mark.from_json(text(raw)) for raw in self._redis.zrange(keys.timeline(self.identity), 0, -1)]
+
+    def add_mark(self, mark: Mark) -> None:
+        name = keys.timeline(self.identity)
+        pipe = self._redis.pipeline()
+        pipe.zadd(name, {mark.to_json(): mark.order})
+        pipe.zremrangebyrank(name, 0, -MAX_MARKS - 1)  # older actions no longer reshape entries
+        pipe.execute()
+
+    def known_entries(self, start_keys: list[str]) -> dict[str, KnownEntry]:
+        if not start_keys:
+            return {}
+        raws = self._redis.hmget(keys.entries(self.identity), start_keys)
+        return {
+            key: KnownEntry.from_json(raw)
+            for key, raw in zip(start_keys, raws, strict=True)
+            if raw is not None
+        }
+
+    def set_known_entry(self, start_key: str, entry: KnownEntry) -> None:
+        self._redis.hset(keys.entries(self.identity), start_key, entry.to_json())
 
     # -- project ids by name ----------------------------------------------------------------------------
 

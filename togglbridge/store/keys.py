@@ -56,3 +56,18 @@ def projects(identity: str) -> str:
 
 def lock(identity: str) -> str:
     return f"{PREFIX}:lock:{identity}"
+
+
+def timeline(identity: str) -> str:
+    """Sorted set: the timer actions applied for an identity (see ``togglbridge.timeline``), by time."""
+    return f"{PREFIX}:timeline:{identity}"
+
+
+def entries(identity: str) -> str:
+    """Hash: start action key -> what the bridge knows of the Toggl entry it created."""
+    return f"{PREFIX}:entries:{identity}"
+
+
+def commits(identity: str) -> str:
+    """Sorted set: the times of the commits logged with a session estimate."""
+    return f"{PREFIX}:commits:{identity}"

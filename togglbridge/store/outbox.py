@@ -8,7 +8,7 @@ same action twice changes nothing (the key is the idempotency key), which makes 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
 import redis
 
@@ -40,14 +40,16 @@ class Outbox:
             pipe.sadd(keys.IDENTITIES, *identities)
         return identities
 
-    def head(self, identity: str) -> tuple[str, Action | None] | None:
-        """The oldest waiting action's key and the action (None if its JSON has gone), or None when empty."""
-        first = self._redis.zrange(keys.outbox(identity), 0, 0)
+    def head(self, identity: str) -> tuple[str, Action | None, float] | None:
+        """The oldest waiting action's key, the action (None if its JSON has gone) and its score; None when
+        the outbox is empty."""
+        first = self._redis.zrange(keys.outbox(identity), 0, 0, withscores=True)
         if not first:
             return None
-        key = text(first[0])
+        member, order = cast(tuple[bytes, float], first[0])
+        key = text(member)
         raw = self._redis.get(keys.action(key))
-        return key, ACTION_ADAPTER.validate_json(raw) if raw is not None else None
+        return key, ACTION_ADAPTER.validate_json(raw) if raw is not None else None, float(order)
 
     def remove(self, identity: str, key: str, pipe: Any) -> None:
         pipe.zrem(keys.outbox(identity), key)
