@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import random
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -96,6 +97,13 @@ def enqueue(client: redis.Redis, *actions: Action) -> None:
             pipe.rpush(keys.journal(queued.event_id), record("received", event_id=queued.event_id))
     Outbox(client).put(actions, pipe)
     pipe.execute()
+
+
+def entries_in_state(sim: Simulator, identity: str) -> list[str]:
+    """The identity's live entries' descriptions, read from the simulator's memory (no request, no quota)."""
+    user = sim.user_for(api_key="simulator", connection=identity)
+    with sim.lock:
+        return [e.description for e in sim.state.entries.values() if e.user_id == user.id and not e.deleted]
 
 
 def entries(sim: Simulator, sim_url: str, identity: str) -> list[dict[str, Any]]:
@@ -269,12 +277,17 @@ def test_rate_limited_work_waits_at_least_retry_after(
     )
     report = executor.drain(identity)
     assert report.status == "parked" and report.resume_at is not None
-    parked_for = report.resume_at - __import__("time").time()
+    parked_for = report.resume_at - time.time()
     assert parked_for >= 50  # Retry-After at 0.01 request/s is about 100 s
 
 
 def test_quota_exhaustion_parks_until_the_reset(
-    executor: Executor, redis_client: redis.Redis, sim: Simulator, sim_url: str, identity: str
+    executor: Executor,
+    redis_client: redis.Redis,
+    sim: Simulator,
+    sim_url: str,
+    identity: str,
+    access: SettingsAccess,
 ) -> None:
     sim.knobs.quota_per_hour = 2
     enqueue(
@@ -286,11 +299,11 @@ def test_quota_exhaustion_parks_until_the_reset(
     )
     report = executor.drain(identity)
     assert report.status == "parked" and report.applied == 1  # /me, then one create, then 402
-    assert report.resume_at is not None and report.resume_at - __import__("time").time() > 60
+    assert report.resume_at is not None and report.resume_at - time.time() > 60
     sim.clock.advance(3601)
     sim.knobs.quota_per_hour = None
-    redis_client.zadd(keys.PARKED, {identity: 0})
-    assert executor.drain(identity).applied == 3
+    later = Executor(redis_client, access, Journal(redis_client, cap=1000), clock=lambda: time.time() + 3601)
+    assert later.drain(identity).applied == 3
     assert len(entries(sim, sim_url, identity)) == 4
 
 
@@ -339,3 +352,53 @@ def test_stop_any_finds_a_timer_started_elsewhere(
     executor.drain(identity)
     (entry,) = entries(sim, sim_url, identity)
     assert entry["id"] == manual.id and entry["duration"] >= 0
+
+
+def test_low_quota_waits_for_the_reset_instead_of_running_into_402(
+    redis_client: redis.Redis, access: SettingsAccess, sim: Simulator, sim_url: str, identity: str
+) -> None:
+    sim.knobs.quota_per_hour = 3
+    executor = Executor(redis_client, access, Journal(redis_client, cap=1000), quota_reserve=0)
+    enqueue(
+        redis_client,
+        *[action("log", identity, f"low{i}", T0 + timedelta(minutes=i), description="x", duration_seconds=60)
+          for i in range(4)],
+    )  # fmt: skip
+    refused_before = sim.stats.by_status.get(402, 0)
+    report = executor.drain(identity)
+    assert (report.status, report.applied) == ("parked", 2)  # /me and two creates spend the quota
+    assert sim.stats.by_status.get(402, 0) == refused_before  # it waited instead of asking
+    parked = [r for r in Journal(redis_client, cap=10).event("low2") if r["stage"] == "parked"]
+    assert parked and "quota" in parked[0]["reason"]
+
+
+def test_bulk_work_yields_to_urgent_work_when_the_quota_runs_low(
+    redis_client: redis.Redis, access: SettingsAccess, sim: Simulator, sim_url: str, identity: str
+) -> None:
+    sim.knobs.quota_per_hour = 8
+    clock = [time.time()]
+    executor = Executor(redis_client, access, Journal(redis_client, cap=1000), quota_reserve=3,
+                        clock=lambda: clock[0])  # fmt: skip
+    backfill = [
+        action("log", identity, f"old{i}", T0 - timedelta(days=1, minutes=-i), description=f"backfill {i}",
+               duration_seconds=60, priority="bulk")
+        for i in range(6)
+    ]  # fmt: skip
+    refused_before = sim.stats.by_status.get(402, 0)
+    enqueue(redis_client, *backfill)
+    executor.drain(identity)
+    applied_bulk = len(entries_in_state(sim, identity))
+    assert 0 < applied_bulk < 6  # bulk stopped at the reserve: /me + creates while more than 3 were left
+    # A chat command arrives: it goes through on the reserve, although the backfill is older.
+    enqueue(
+        redis_client, action("start", identity, "chat", T0, description="Call with Acme", priority="urgent")
+    )
+    report = executor.drain(identity)
+    assert report.applied == 1
+    assert "Call with Acme" in entries_in_state(sim, identity)
+    assert sim.stats.by_status.get(402, 0) == refused_before
+    # After the reset, the backfill completes: nothing was lost.
+    sim.clock.advance(3601)
+    clock[0] += 3601
+    executor.drain(identity)
+    assert len(entries_in_state(sim, identity)) == 7

@@ -27,6 +27,7 @@ from togglbridge.store.ledger import Ledger
 from togglbridge.timeline import Intended, Mark, changed_entries, ends, intended_entries, mark_of
 from togglbridge.toggl.client import UNSET, TogglClient
 from togglbridge.toggl.errors import AuthenticationError, BadRequestError, NotFoundError, TogglError
+from togglbridge.toggl.limiter import Paced
 from togglbridge.toggl.models import TimeEntry
 
 # A stop that Toggl recorded this much later than the event asked for is corrected to the event's time.
@@ -167,8 +168,8 @@ class Effects:
         try:
             return self._client.create_time_entry(workspace_id, **fields)
         except TogglError as exc:
-            if exc.status is not None and 400 <= exc.status < 500:
-                self._ledger.clear_intent(key)
+            if isinstance(exc, Paced) or (exc.status is not None and 400 <= exc.status < 500):
+                self._ledger.clear_intent(key)  # refused or never sent: nothing to look up next time
             raise
 
     def _stop_entry(self, workspace_id: int, entry_id: int, at: Any, notes: list[str]) -> bool:

@@ -34,9 +34,10 @@ from togglbridge.store.dead_letters import DeadLetters
 from togglbridge.store.identity_state import IdentityState
 from togglbridge.store.journal import Journal, record
 from togglbridge.store.ledger import Ledger
-from togglbridge.store.outbox import Outbox
+from togglbridge.store.outbox import Lane, Outbox
 from togglbridge.toggl.client import RequestRecord, TogglClient
 from togglbridge.toggl.errors import QuotaExhaustedError, TogglError
+from togglbridge.toggl.limiter import Paced
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +81,7 @@ class Executor:
         journal: Journal,
         *,
         lock_timeout: float = 60.0,
+        quota_reserve: int = 5,
         rng: random.Random | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -90,6 +92,7 @@ class Executor:
         self._ledger = Ledger(client)
         self.dead_letters = DeadLetters(client)
         self._lock_timeout = lock_timeout
+        self._quota_reserve = quota_reserve
         self._rng = rng or random.Random()
         self._clock = clock
 
@@ -147,13 +150,25 @@ class Executor:
             if not finished or report.status != "empty":
                 return report
             # Work added while we held the lock was kicked into a busy lock: look again after releasing it.
-            if self._outbox.depth(identity) == 0:
+            if not self._has_work(identity):
                 return report
+
+    def _has_work(self, identity: str) -> bool:
+        """Whether the identity has work that may run now (bulk work may be held for the quota)."""
+        if self._outbox.depth(identity, "main"):
+            return True
+        held = IdentityState(self._redis, identity).bulk_held_until() > self._clock()
+        return not held and self._outbox.depth(identity, "bulk") > 0
 
     def _drain_locked(self, identity: str, lock: Any, report: DrainReport, max_actions: int | None) -> bool:
         """Apply actions while holding the lock; False when the drain must stop (parked, lock lost, budget)."""
+        state = IdentityState(self._redis, identity)
         while max_actions is None or report.applied + report.dead < max_actions:
-            head = self._outbox.head(identity)
+            lane: Lane = "main"
+            head = self._outbox.head(identity, lane)
+            if head is None and state.bulk_held_until() <= self._clock():  # main first; bulk when not held
+                lane = "bulk"
+                head = self._outbox.head(identity, lane)
             if head is None:
                 return True
             key, action, order = head
@@ -167,6 +182,8 @@ class Executor:
                 self._dead(identity, key, action, f"identity {identity!r} is not in the rule file", None)
                 report.dead += 1
                 continue
+            if not self._within_quota(identity, state, lane, action, report):
+                return report.status == "empty"
             if not self._apply(identity, key, action, order, report):
                 return False
             try:
@@ -175,6 +192,33 @@ class Executor:
                 report.status = "lost"
                 return False
         return False
+
+    def _within_quota(
+        self, identity: str, state: IdentityState, lane: Lane, action: Action, report: DrainReport
+    ) -> bool:
+        """Wait for the quota's reset rather than run into 402: all work when none is left, bulk work when
+        only the reserve is left (so a chat command or a meeting still gets through)."""
+        quota = state.quota(self._clock())
+        if quota is None:
+            return True
+        remaining, reset_at = quota
+        if remaining <= 0:
+            report.status, report.resume_at = "parked", self.park(identity, reset_at - self._clock())
+            self._journal.append(
+                action.event_id,
+                record("parked", action=action.key, reason="Toggl's hourly quota is spent",
+                       resume_in=round(reset_at - self._clock(), 1)),
+            )  # fmt: skip
+            return False
+        if lane == "bulk" and remaining <= self._quota_reserve:
+            state.hold_bulk(reset_at)
+            self._journal.append(
+                action.event_id,
+                record("held", action=action.key, reason=f"bulk work waits: {remaining} requests left this hour",
+                       resume_in=round(reset_at - self._clock(), 1)),
+            )  # fmt: skip
+            return False
+        return True
 
     def _apply(self, identity: str, key: str, action: Action, order: float, report: DrainReport) -> bool:
         requests: list[RequestRecord] = []
@@ -202,6 +246,10 @@ class Executor:
                     requests=_requests(requests),
                 ),
             )
+            return False
+        except Paced as exc:
+            # Not a failure: the shared window for this credential is full. Free the worker meanwhile.
+            report.status, report.resume_at = "parked", self.park(identity, exc.retry_after or 0.0)
             return False
         except TogglError as exc:
             if exc.retryable:

@@ -11,6 +11,7 @@ from togglbridge.executor import Executor
 from togglbridge.settings import Settings, load_settings
 from togglbridge.store.journal import Journal
 from togglbridge.toggl.access import IdentityAccount, SettingsAccess
+from togglbridge.toggl.limiter import TogglRateLimiter
 
 
 def accounts_from_config(config: Config) -> dict[str, IdentityAccount]:
@@ -57,8 +58,19 @@ class Runtime:
             accounts_from_config(config),
             simulator_url=settings.simulator_url,
             created_with=config.defaults.created_with,
+            limiter=TogglRateLimiter(
+                settings.redis_url,
+                per_credential=settings.toggl_rate_limit,
+                per_gateway_account=settings.gateway_rate_limit,
+            ),
         )
-        executor = Executor(client, access, journal, lock_timeout=settings.drain_lock_seconds)
+        executor = Executor(
+            client,
+            access,
+            journal,
+            lock_timeout=settings.drain_lock_seconds,
+            quota_reserve=settings.quota_reserve,
+        )
         return cls(settings, config, client, journal, access, executor)
 
 

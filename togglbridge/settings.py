@@ -56,6 +56,18 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1024 * 1024, gt=0, description="Largest request body accepted.")
     journal_max_events: int = Field(default=10_000, gt=0, description="How many events the journal keeps.")
     http_timeout_seconds: float = Field(default=20.0, gt=0, description="Timeout of one Toggl request.")
+    toggl_rate_limit: str = Field(
+        default="1/second",
+        description="Requests per Toggl credential, shared by all workers (e.g. 1/second, 30/minute, off).",
+    )
+    gateway_rate_limit: str = Field(
+        default="10/second", description="Requests per gateway account, shared by all workers."
+    )
+    quota_reserve: int = Field(
+        default=5,
+        ge=0,
+        description="Requests of each hourly quota kept for urgent and normal work: bulk work waits below it.",
+    )
     drain_lock_seconds: float = Field(
         default=60.0,
         gt=0,
@@ -87,6 +99,17 @@ class Settings(BaseSettings):
         """``VAR=`` in a .env or compose file means "not set", not "the empty secret"."""
         if isinstance(value, str) and not value.strip():
             return None
+        return value
+
+    @field_validator("toggl_rate_limit", "gateway_rate_limit")
+    @classmethod
+    def _a_rate(cls, value: str) -> str:
+        from togglbridge.toggl.limiter import parse_rate
+
+        try:
+            parse_rate(value)
+        except ValueError:
+            raise ValueError("expected a rate like 1/second, 30/minute or 10 per second, or off") from None
         return value
 
     @field_validator("redis_url")

@@ -19,9 +19,10 @@ def journal(event_id: str) -> str:
     return f"{PREFIX}:journal:e:{event_id}"
 
 
-def outbox(identity: str) -> str:
-    """Sorted set of action keys by occurred_at: the identity's planned, not yet applied actions."""
-    return f"{PREFIX}:outbox:{identity}"
+def outbox(identity: str, lane: str = "main") -> str:
+    """Sorted set of action keys by occurred_at: the identity's planned, not yet applied actions. Bulk work
+    (a backfill) waits in its own lane, behind everything else and behind the quota reserve."""
+    return f"{PREFIX}:outbox:{identity}" if lane == "main" else f"{PREFIX}:outbox:{identity}:{lane}"
 
 
 def action(key: str) -> str:

@@ -8,12 +8,21 @@ same action twice changes nothing (the key is the idempotency key), which makes 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 import redis
 
 from togglbridge.actions import ACTION_ADAPTER, Action
 from togglbridge.store import keys, text
+
+Lane = Literal["main", "bulk"]
+LANES: tuple[Lane, ...] = ("main", "bulk")
+
+
+def lane_of(action: Action) -> Lane:
+    """Bulk work waits in its own lane; urgent and normal work share the main one, in time order."""
+    return "bulk" if action.priority == "bulk" else "main"
+
 
 ACTION_TTL_SECONDS = 14 * 24 * 3600  # kept after applying, for the journal and dead letters
 MAX_ACTIONS_PER_EVENT = 1024
@@ -34,16 +43,17 @@ class Outbox:
         identities = set()
         for position, action in enumerate(actions):
             pipe.set(keys.action(action.key), ACTION_ADAPTER.dump_json(action), ex=ACTION_TTL_SECONDS)
-            pipe.zadd(keys.outbox(action.identity), {action.key: score(action, position)}, nx=True)
+            lane = lane_of(action)
+            pipe.zadd(keys.outbox(action.identity, lane), {action.key: score(action, position)}, nx=True)
             identities.add(action.identity)
         if identities:
             pipe.sadd(keys.IDENTITIES, *identities)
         return identities
 
-    def head(self, identity: str) -> tuple[str, Action | None, float] | None:
-        """The oldest waiting action's key, the action (None if its JSON has gone) and its score; None when
-        the outbox is empty."""
-        first = self._redis.zrange(keys.outbox(identity), 0, 0, withscores=True)
+    def head(self, identity: str, lane: Lane = "main") -> tuple[str, Action | None, float] | None:
+        """The lane's oldest waiting action's key, the action (None if its JSON has gone) and its score; None
+        when the lane is empty."""
+        first = self._redis.zrange(keys.outbox(identity, lane), 0, 0, withscores=True)
         if not first:
             return None
         member, order = cast(tuple[bytes, float], first[0])
@@ -52,10 +62,15 @@ class Outbox:
         return key, ACTION_ADAPTER.validate_json(raw) if raw is not None else None, float(order)
 
     def remove(self, identity: str, key: str, pipe: Any) -> None:
-        pipe.zrem(keys.outbox(identity), key)
+        for lane in LANES:
+            pipe.zrem(keys.outbox(identity, lane), key)
 
-    def depth(self, identity: str) -> int:
-        return int(self._redis.zcard(keys.outbox(identity)))
+    def depth(self, identity: str, lane: Lane | None = None) -> int:
+        """Actions waiting in one lane, or in all of them."""
+        pipe = self._redis.pipeline(transaction=False)
+        for name in (lane,) if lane else LANES:
+            pipe.zcard(keys.outbox(identity, name))
+        return sum(int(n) for n in pipe.execute())
 
     def identities(self) -> list[str]:
         return sorted(text(member) for member in self._redis.smembers(keys.IDENTITIES))
@@ -64,5 +79,7 @@ class Outbox:
         names = self.identities()
         pipe = self._redis.pipeline(transaction=False)
         for name in names:
-            pipe.zcard(keys.outbox(name))
-        return dict(zip(names, (int(n) for n in pipe.execute()), strict=True))
+            for lane in LANES:
+                pipe.zcard(keys.outbox(name, lane))
+        counts = [int(n) for n in pipe.execute()]
+        return {name: sum(counts[i * len(LANES) : (i + 1) * len(LANES)]) for i, name in enumerate(names)}

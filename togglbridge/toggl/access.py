@@ -16,6 +16,7 @@ from pydantic import SecretStr
 from togglbridge.settings import Settings
 from togglbridge.toggl.client import RequestRecord, TogglClient
 from togglbridge.toggl.connect import client_from_settings
+from togglbridge.toggl.limiter import TogglRateLimiter, credential_key
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,11 +42,13 @@ class SettingsAccess:
         *,
         simulator_url: str | None = None,
         created_with: str = "togglbridge",
+        limiter: TogglRateLimiter | None = None,
     ) -> None:
         self._settings = settings
         self._accounts = dict(accounts)
         self._simulator_url = simulator_url
         self._created_with = created_with
+        self._limiter = limiter
         self._http = httpx.Client(
             timeout=settings.http_timeout_seconds, limits=httpx.Limits(max_connections=50)
         )
@@ -84,7 +87,27 @@ class SettingsAccess:
             http=self._http,
             on_request=on_request,
             created_with=self._created_with,
+            pace=self._pacer(connection, token),
         )
+
+    def _pacer(self, connection: str | None, token: SecretStr | None) -> Callable[[], None] | None:
+        """The pacing of one credential's requests, keyed by a hash of it (never the secret itself)."""
+        limiter = self._limiter
+        if limiter is None:
+            return None
+        settings = self._settings
+        account: str | None = None
+        if token is not None:
+            credential = credential_key("token", token.get_secret_value())
+        elif settings.toggl_mode == "gateway" and settings.gateway_key is not None:
+            key = settings.gateway_key.get_secret_value()
+            credential = credential_key("gateway", key, connection or "")
+            account = credential_key("gateway-account", key)
+        elif settings.toggl_mode == "direct" and settings.toggl_api_token is not None:
+            credential = credential_key("token", settings.toggl_api_token.get_secret_value())
+        else:
+            credential = credential_key("simulator", connection or "")
+        return lambda: limiter.pace(credential, account)
 
     def close(self) -> None:
         self._http.close()

@@ -189,6 +189,7 @@ class TogglClient:
         timeout: float = 20.0,
         http: httpx.Client | None = None,
         on_request: Callable[[RequestRecord], None] | None = None,
+        pace: Callable[[], None] | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.created_with = created_with
@@ -198,6 +199,7 @@ class TogglClient:
         self._owns_http = http is None
         self._http = http or httpx.Client(timeout=timeout)
         self._on_request = on_request
+        self._pace = pace
         self._headers, self._auth = self._auth_for(credential)
 
     @classmethod
@@ -242,6 +244,8 @@ class TogglClient:
     ) -> Any:
         """Send one request below ``/api/v9`` and return the decoded JSON (None for an empty body)."""
         api_path = API_PREFIX + path
+        if self._pace is not None:
+            self._pace()  # may raise Paced: nothing was sent
         query = {k: v for k, v in (params or {}).items() if v is not None}
         started = time.perf_counter()
         status: int | None = None

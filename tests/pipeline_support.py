@@ -1,0 +1,169 @@
+"""Running the whole pipeline for integration tests: the simulator and a receiver in this process, real
+worker and beat processes beside it, all on a real Redis."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import redis
+
+from togglbridge.api.app import create_app
+from togglbridge.serving import serve_in_thread
+from togglbridge.settings import Settings
+from togglbridge.toggl.sim import Simulator
+from togglbridge.toggl.sim import serve_in_thread as serve_simulator
+from workers.app import QUEUE_INGEST, app, configure
+
+ROOT = Path(__file__).resolve().parent.parent
+GITHUB_SECRET = "pipeline-test-secret"
+
+
+@dataclass
+class Pipeline:
+    url: str
+    sim: Simulator
+    sim_url: str
+    redis: redis.Redis
+    worker: subprocess.Popen[bytes]
+    identities: list[str]
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float = 60.0, what: str = "the pipeline") -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"{what} did not finish within {timeout:g} s")
+
+
+@contextmanager
+def running_pipeline(
+    redis_url: str,
+    rule_file: str,
+    workdir: Path,
+    identities: list[str],
+    *,
+    concurrency: int = 2,
+    extra_env: dict[str, str] | None = None,
+    sim: Simulator | None = None,
+) -> Iterator[Pipeline]:
+    client = redis.Redis.from_url(redis_url)
+    client.flushdb()
+    config_file = workdir / "togglbridge.yaml"
+    config_file.write_text(rule_file)
+    sim = sim or Simulator()
+    with serve_simulator(sim) as sim_url:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("TOGGLBRIDGE_")}
+        env |= {
+            "TOGGLBRIDGE_REDIS_URL": redis_url,
+            "TOGGLBRIDGE_SIMULATOR_URL": sim_url,
+            "TOGGLBRIDGE_CONFIG_FILE": str(config_file),
+            "TOGGLBRIDGE_LOG_LEVEL": "WARNING",
+            "TOGGLBRIDGE_DATA_DIR": str(workdir / "data"),
+            # A killed worker's lock lapses sooner, so a test need not wait a minute for it.
+            "TOGGLBRIDGE_HTTP_TIMEOUT_SECONDS": "4",
+            "TOGGLBRIDGE_DRAIN_LOCK_SECONDS": "8",
+        } | (extra_env or {})
+        command = [sys.executable, "-m", "togglbridge.cli"]
+        worker = subprocess.Popen([*command, "worker", "--concurrency", str(concurrency)], env=env, cwd=ROOT)
+        beat = subprocess.Popen([*command, "beat"], env=env, cwd=workdir)
+        try:
+            time.sleep(1)
+            assert worker.poll() is None and beat.poll() is None, "the worker or beat did not start"
+            settings = Settings(_env_file=None, github_secret=GITHUB_SECRET, redis_url=redis_url)
+            configure(app, redis_url)
+            receiver = create_app(
+                settings,
+                redis_url=redis_url,
+                celery_app=app,
+                ingest_task="togglbridge.plan_events",
+                ingest_queue=QUEUE_INGEST,
+            )
+            with serve_in_thread(receiver, lifespan="on", name="receiver") as url:
+                yield Pipeline(url, sim, sim_url, client, worker, identities)
+        finally:
+            for process in (worker, beat):
+                process.send_signal(signal.SIGTERM)
+            for process in (worker, beat):
+                try:
+                    process.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+            client.close()
+
+
+def push_body(identity: str, commits: int, *, repo: str = "acme/webapp", start_minute: int = 0) -> bytes:
+    """A GitHub push of ``commits`` new commits by ``identity``@acme.io."""
+    import json
+
+    listed = [
+        {
+            "id": hashlib.sha1(
+                f"{identity}{repo}{start_minute}{i}".encode(), usedforsecurity=False
+            ).hexdigest(),
+            "distinct": True,
+            "message": f"Commit {i}\n\nbody",
+            "timestamp": f"2026-11-02T{9 + (start_minute + i * 7) // 60:02}:{(start_minute + i * 7) % 60:02}:00Z",
+            "author": {"name": identity, "email": f"{identity}@acme.io", "username": identity},
+            "added": [],
+            "removed": [],
+            "modified": ["a.py"],
+        }
+        for i in range(commits)
+    ]
+    payload = {
+        "ref": "refs/heads/main",
+        "before": "0" * 40,
+        "after": listed[-1]["id"] if listed else "1" * 40,
+        "repository": {
+            "full_name": repo,
+            "name": repo.split("/")[1],
+            "html_url": f"https://github.com/{repo}",
+        },
+        "pusher": {"name": identity, "email": f"{identity}@acme.io"},
+        "commits": listed,
+        "head_commit": listed[-1] if listed else None,
+    }
+    return json.dumps(payload).encode()
+
+
+def send_push(pipeline: Pipeline, body: bytes, delivery: str | None = None) -> httpx.Response:
+    signature = "sha256=" + hmac.new(GITHUB_SECRET.encode(), body, hashlib.sha256).hexdigest()
+    headers = {
+        "Content-Type": "application/json",
+        "X-GitHub-Event": "push",
+        "X-GitHub-Delivery": delivery or str(uuid.uuid4()),
+        "X-Hub-Signature-256": signature,
+    }
+    return httpx.post(f"{pipeline.url}/hooks/github", content=body, headers=headers, timeout=10)
+
+
+def entries_of(pipeline: Pipeline, identity: str) -> list[dict[str, Any]]:
+    """The identity's live entries, read from the simulator's memory (no request)."""
+    user = pipeline.sim.user_for(api_key="simulator", connection=identity)
+    with pipeline.sim.lock:
+        return [
+            {
+                "description": e.description,
+                "duration": e.duration,
+                "start": e.start,
+                "project_id": e.project_id,
+            }
+            for e in pipeline.sim.state.entries.values()
+            if e.user_id == user.id and not e.deleted
+        ]
