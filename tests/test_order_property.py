@@ -50,12 +50,13 @@ rules:
 """
 
 KINDS = ("timer.start", "timer.stop", "work.log", "timer.tag")
+SIMULATOR = Simulator()
 
 
 @pytest.fixture(scope="module")
 def world(redis_server: RedisServer) -> Iterator[tuple[str, redis.Redis]]:
     client = redis.Redis.from_url(redis_server.url)
-    with serve_in_thread(Simulator()) as url:
+    with serve_in_thread(SIMULATOR) as url:
         yield url, client
     client.close()
 
@@ -80,8 +81,14 @@ def events_for(identity: str, steps: list[tuple[str, str, str]]) -> list[Event]:
     ]
 
 
-def deliver(world: tuple[str, redis.Redis], identity: str, deliveries: list[Event]) -> list[tuple[Any, ...]]:
-    """Deliver events one at a time, draining after each; return the identity's entries, normalized."""
+def deliver(
+    world: tuple[str, redis.Redis],
+    identity: str,
+    deliveries: list[Event],
+    drain_after: set[int] | None = None,
+) -> list[tuple[Any, ...]]:
+    """Deliver events one at a time, draining after those in ``drain_after`` (default: after each) and at the
+    end; return the identity's entries, normalized. Undrained deliveries wait in the outbox and are coalesced."""
     sim_url, client = world
     settings_ = Settings(_env_file=None, gateway_key=None, toggl_api_token=None)
     access = SettingsAccess(settings_, {identity: IdentityAccount()}, simulator_url=sim_url)
@@ -89,10 +96,11 @@ def deliver(world: tuple[str, redis.Redis], identity: str, deliveries: list[Even
     executor = Executor(client, access, journal)
     config = config_for(identity)
     try:
-        for event in deliveries:
+        for index, event in enumerate(deliveries):
             dispatch(client, journal, config, [event])
-            report = executor.drain(identity)
-            assert report.status == "empty" and report.dead == 0, report
+            if drain_after is None or index in drain_after or index == len(deliveries) - 1:
+                report = executor.drain(identity)
+                assert report.status == "empty" and report.dead == 0, report
     finally:
         access.close()
     response = httpx.get(
@@ -116,11 +124,22 @@ steps_strategy = st.lists(
 )
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(steps=steps_strategy, seed=st.integers(0, 2**32 - 1), duplicates=st.integers(0, 3))
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    steps=steps_strategy,
+    seed=st.integers(0, 2**32 - 1),
+    duplicates=st.integers(0, 3),
+    drains=st.none() | st.sets(st.integers(0, 10)),
+)
 def test_any_order_and_duplication_ends_in_the_same_entries(
-    world: tuple[str, redis.Redis], steps: list[tuple[str, str, str]], seed: int, duplicates: int
+    world: tuple[str, redis.Redis],
+    steps: list[tuple[str, str, str]],
+    seed: int,
+    duplicates: int,
+    drains: set[int] | None,
 ) -> None:
+    """``drains``: after which deliveries the executor runs (None: after each; otherwise the rest waits and is
+    coalesced with what follows)."""
     in_order_identity, shuffled_identity = f"ord-{uuid.uuid4().hex[:10]}", f"shf-{uuid.uuid4().hex[:10]}"
     expected = deliver(world, in_order_identity, events_for(in_order_identity, steps))
 
@@ -128,7 +147,9 @@ def test_any_order_and_duplication_ends_in_the_same_entries(
     rng = random.Random(seed)
     deliveries = shuffled + [rng.choice(shuffled) for _ in range(duplicates)]
     rng.shuffle(deliveries)
-    assert deliver(world, shuffled_identity, deliveries) == expected
+    found = deliver(world, shuffled_identity, deliveries, drains)
+    order = [d.id.split(":")[-1] for d in deliveries]
+    assert found == expected, f"steps={steps} deliveries={order} drains={drains}"
 
 
 def test_a_meetings_end_seen_before_its_start_still_gives_a_finished_entry(
@@ -138,3 +159,17 @@ def test_a_meetings_end_seen_before_its_start_still_gives_a_finished_entry(
     start, stop = events_for(identity, [("timer.start", "Standup", "a"), ("timer.stop", "", "")])
     entries = deliver(world, identity, [stop, start])
     assert entries == [("Standup", "2026-11-02T08:00:00+00:00", "2026-11-02T08:07:00+00:00", ("a",))]
+
+
+def test_a_backlog_is_coalesced_into_fewer_requests(world: tuple[str, redis.Redis]) -> None:
+    """A start, a tag and a stop that waited together cost one request: a finished, tagged entry."""
+    identity = f"batch-{uuid.uuid4().hex[:10]}"
+    events = events_for(
+        identity, [("timer.start", "Deep work", "a"), ("timer.tag", "", "b"), ("timer.stop", "", "")]
+    )
+    entries = deliver(world, identity, events, drain_after=set())
+    assert entries == [("Deep work", "2026-11-02T08:00:00+00:00", "2026-11-02T08:14:00+00:00", ("a", "b"))]
+    user = SIMULATOR.user_for(api_key="simulator", connection=identity)
+    # GET /me (the workspace) and GET current (what runs) at start-up, then one POST for three actions;
+    # and the final listing this test itself makes.
+    assert SIMULATOR.stats.by_credential[user.id] == 2 + 1 + 1

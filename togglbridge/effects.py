@@ -58,6 +58,11 @@ def _running_from(entry: TimeEntry | None) -> Running | None:
     return Running(entry.id, entry.workspace_id, entry.start, entry.description or "")
 
 
+def is_timer_action(action: Action) -> bool:
+    """Whether the action goes through the timeline (and so can be coalesced with its neighbours)."""
+    return mark_of(action, 0.0) is not None
+
+
 class Effects:
     def __init__(
         self,
@@ -78,7 +83,7 @@ class Effects:
         """Apply one action; ``order`` is its place in the identity's outbox (time, then plan position)."""
         mark = mark_of(action, order)
         if mark is not None:
-            return self._timer(mark)
+            return self._timer([mark])[0]
         if isinstance(action, LogAction):
             return self._log(action)
         if isinstance(action, TagAction | UntagAction):
@@ -182,34 +187,45 @@ class Effects:
             notes.append(f"stop corrected to the event's time {at.isoformat()}")
         return True
 
+    def apply_timer_actions(self, batch: list[tuple[Action, float]]) -> list[Outcome]:
+        """Apply consecutive timer actions (see ``is_timer_action``) together, in outbox order."""
+        marks = [mark_of(action, order) for action, order in batch]
+        return self._timer([m for m in marks if m is not None])
+
     # -- the timer: starts, stops, and changes to the running entry -------------------------------------
 
-    def _timer(self, mark: Mark) -> Outcome:
-        """Apply a timer action through the identity's timeline: change in Toggl what the new mark changes."""
+    def _timer(self, batch: list[Mark]) -> list[Outcome]:
+        """Apply timer actions through the identity's timeline: change in Toggl what the new marks change.
+
+        Several waiting actions are applied together (coalesced): a start and its stop become one finished
+        entry, two tags on one entry one request, so a backlog costs fewer requests than its actions.
+        """
         notes: list[str] = []
-        marks = [m for m in self._state.marks() if m.key != mark.key]
-        newest = all((m.order, m.key) < (mark.order, mark.key) for m in marks)
+        keys = {mark.key for mark in batch}
+        marks = [m for m in self._state.marks() if m.key not in keys]
+        first = min(batch, key=lambda m: (m.order, m.key))
+        newest = all((m.order, m.key) < (first.order, first.key) for m in marks)
         before = intended_entries(marks)
-        after = intended_entries([*marks, mark])
+        after = intended_entries([*marks, *batch])
         ours_before = next((e for e in before.values() if e.running), None)
-        external = False
-        if newest and not (mark.kind == "start" and self._ledger.intent(mark.key) is not None):
-            # (A start with an intent may have created the running entry already: never stop it as foreign.)
-            external = self._external_timer(mark, ours_before, notes)
+        own = self._own_ids(after)
+        external = self._external_before(batch, marks, own, notes) if newest else False
         if not newest:
             notes.append("arrived after later actions: entries reshaped by time, not by arrival")
-        entry_id: int | None = None
         changed = changed_entries(before, after)
         known = self._state.known_entries([entry.key for entry in changed])
+        touched: dict[str, int] = {}
         for entry in changed:
-            touched = self._make_so(entry, known.get(entry.key), before.get(entry.key), notes)
-            if touched is not None and (entry.key == mark.key or entry_id is None):
-                entry_id = touched
-        if newest and mark.kind == "stop" and STOPPED_ELSEWHERE in notes:
+            entry_id = self._make_so(entry, known.get(entry.key), before.get(entry.key), notes)
+            if entry_id is not None:
+                touched[entry.key] = entry_id
+        last = batch[-1]
+        if newest and last.kind == "stop" and STOPPED_ELSEWHERE in notes:
             # Someone stopped our entry by hand and may have started another: a stop means that one now.
             self._state.set_running(UNKNOWN)
-            external = self._stop_foreign(mark, notes)
-        self._state.add_mark(mark)
+            external = self._stop_foreign(last, self._own_ids(after), notes) or external
+        for mark in batch:
+            self._state.add_mark(mark)
         ours_after = next((e for e in after.values() if e.running), None)
         if ours_after is not None:
             current = self._state.known_entries([ours_after.key]).get(ours_after.key)
@@ -220,26 +236,62 @@ class Effects:
         elif ours_before is not None:
             self._state.set_running(None)
         if not changed and not external:
-            return Outcome(
-                "skipped", None, [*notes, f"nothing of this identity's to change at {mark.at.isoformat()}"]
+            nothing = f"nothing of this identity's to change at {first.at.isoformat()}"
+            return [Outcome("skipped", None, [*notes, nothing]) for _ in batch]
+        entry_id = touched.get(first.key) or next(iter(touched.values()), None)
+        outcomes = []
+        for index, mark in enumerate(batch):
+            # What this mark itself changed, given the marks before it: coalesced neighbours get their own verdict.
+            did = intended_entries([*marks, *batch[:index]]) != intended_entries(
+                [*marks, *batch[: index + 1]]
             )
-        return Outcome("adopted" if ADOPTED in notes else _RESULTS[mark.kind], entry_id, notes)
+            result = _RESULTS[mark.kind] if did or (index == 0 and external) else "skipped"
+            if index == 0:
+                outcomes.append(Outcome("adopted" if ADOPTED in notes else result, entry_id, notes))
+            else:
+                outcomes.append(
+                    Outcome(result, touched.get(mark.key, entry_id), [f"coalesced with {first.key}"])
+                )
+        return outcomes
 
-    def _external_timer(self, mark: Mark, ours: Intended | None, notes: list[str]) -> bool:
+    def _own_ids(self, entries: dict[str, Intended]) -> set[int]:
+        """The Toggl ids of the entries the bridge made for these marks: never mistaken for a foreign timer."""
+        return {known.id for known in self._state.known_entries(list(entries)).values()}
+
+    def _foreign_running(self, own: set[int], *, refresh: bool = False) -> Running | None:
+        """The running entry, if one runs that the bridge did not start."""
+        running = self._refresh_running() if refresh else self._running()
+        return None if running is None or running.id in own else running
+
+    def _external_before(self, batch: list[Mark], marks: list[Mark], own: set[int], notes: list[str]) -> bool:
+        """The effect of the newest actions on a timer the bridge did not start, in order."""
+        external = False
+        for index, mark in enumerate(batch):
+            if mark.kind == "start" and self._ledger.intent(mark.key) is not None:
+                break  # it may have created the running entry already: never stop that as foreign
+            so_far = intended_entries([*marks, *batch[:index]])
+            ours = next((e for e in so_far.values() if e.running), None)
+            external = self._external_timer(mark, ours, own, notes) or external
+            if mark.kind == "start":
+                break  # after our own start, everything is about entries the bridge made
+        return external
+
+    def _external_timer(self, mark: Mark, ours: Intended | None, own: set[int], notes: list[str]) -> bool:
         """For the newest action: a timer started outside the bridge (by hand, another tool) is stopped by a
         start or a stop, and tagged or updated by a tag or update, as if the bridge had started it. Returns
         whether that was the action's whole effect."""
         if ours is not None and (mark.kind != "stop" or ends(mark, ours)):
             return False  # the action is about the bridge's own running entry
         if mark.kind == "start":
-            running = self._running()
+            running = self._foreign_running(own)
             if running is not None:
                 self._stop_entry(running.workspace_id, running.id, mark.at, notes)
+                self._state.set_running(None)
                 notes.append(f"stopped entry {running.id}, started elsewhere")
             return False  # the start itself is still to be made
         if mark.kind == "stop":
-            return mark.only != "started_by_this_event" and self._stop_foreign(mark, notes)
-        running = self._running()
+            return mark.only != "started_by_this_event" and self._stop_foreign(mark, own, notes)
+        running = self._foreign_running(own)
         if running is None:
             return False
         if mark.kind == "update":
@@ -257,10 +309,10 @@ class Effects:
         notes.append(f"{mark.kind} applied to entry {running.id}, started elsewhere")
         return True
 
-    def _stop_foreign(self, mark: Mark, notes: list[str]) -> bool:
+    def _stop_foreign(self, mark: Mark, own: set[int], notes: list[str]) -> bool:
         """Stop the running entry the bridge did not start, if the stop means it."""
         for attempt in range(2):
-            running = self._running() if attempt == 0 else self._refresh_running()
+            running = self._foreign_running(own, refresh=attempt > 0)
             if running is None or (
                 mark.only == "same_description" and running.description != mark.description
             ):

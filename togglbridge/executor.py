@@ -28,7 +28,7 @@ import redis
 from redis.exceptions import LockError
 
 from togglbridge.actions import Action
-from togglbridge.effects import Effects
+from togglbridge.effects import Effects, is_timer_action
 from togglbridge.store import keys
 from togglbridge.store.dead_letters import DeadLetters
 from togglbridge.store.identity_state import IdentityState
@@ -45,6 +45,7 @@ BACKOFF_BASE_SECONDS = 1.0
 BACKOFF_MAX_SECONDS = 600.0
 QUOTA_FALLBACK_SECONDS = 3600.0  # a 402 without X-Toggl-Quota-Resets-In: the quota is hourly
 ATTEMPTS_TTL_SECONDS = 7 * 24 * 3600
+COALESCE_MAX = 20  # waiting timer actions applied together, at most
 
 
 class TogglAccess(Protocol):
@@ -163,6 +164,7 @@ class Executor:
     def _drain_locked(self, identity: str, lock: Any, report: DrainReport, max_actions: int | None) -> bool:
         """Apply actions while holding the lock; False when the drain must stop (parked, lock lost, budget)."""
         state = IdentityState(self._redis, identity)
+        coalesce = True
         while max_actions is None or report.applied + report.dead < max_actions:
             lane: Lane = "main"
             head = self._outbox.head(identity, lane)
@@ -184,14 +186,34 @@ class Executor:
                 continue
             if not self._within_quota(identity, state, lane, action, report):
                 return report.status == "empty"
-            if not self._apply(identity, key, action, order, report):
+            batch = [(key, action, order)]
+            if coalesce and is_timer_action(action):
+                batch += self._waiting_timer_actions(identity, lane, key)
+            applied = self._apply(identity, batch, report)
+            if applied is None:  # a batch failed as a whole: find the culprit one action at a time
+                coalesce = False
+                continue
+            if not applied:
                 return False
+            coalesce = True
             try:
                 lock.reacquire()  # reset the lock's expiry: we are alive and still draining
             except LockError:
                 report.status = "lost"
                 return False
         return False
+
+    def _waiting_timer_actions(
+        self, identity: str, lane: Lane, head_key: str
+    ) -> list[tuple[str, Action, float]]:
+        """The timer actions waiting right behind the head, to coalesce with it (up to ``COALESCE_MAX``)."""
+        following: list[tuple[str, Action, float]] = []
+        for key, action, order in self._outbox.peek(identity, lane, COALESCE_MAX)[1:]:
+            if key == head_key or action is None or not is_timer_action(action):
+                break
+            if self._ledger.done(key) is None:  # a redelivered duplicate is dropped when it reaches the head
+                following.append((key, action, order))
+        return following
 
     def _within_quota(
         self, identity: str, state: IdentityState, lane: Lane, action: Action, report: DrainReport
@@ -220,7 +242,12 @@ class Executor:
             return False
         return True
 
-    def _apply(self, identity: str, key: str, action: Action, order: float, report: DrainReport) -> bool:
+    def _apply(
+        self, identity: str, batch: list[tuple[str, Action, float]], report: DrainReport
+    ) -> bool | None:
+        """Apply one action, or several coalesced timer actions. True: done, go on; False: the identity must
+        wait; None: a coalesced batch was refused and must be retried one action at a time."""
+        key, action, _ = batch[0]
         requests: list[RequestRecord] = []
         client = self._access.client(identity, requests.append)
         state = IdentityState(self._redis, identity)
@@ -232,20 +259,18 @@ class Executor:
             honour_action_workspaces=not self._access.simulated,
         )
         try:
-            outcome = effects.apply(action, order)
+            if len(batch) == 1:
+                outcomes = [effects.apply(action, batch[0][2])]
+            else:
+                outcomes = effects.apply_timer_actions([(a, o) for _, a, o in batch])
         except QuotaExhaustedError as exc:
             wait = exc.resets_in if exc.resets_in is not None else QUOTA_FALLBACK_SECONDS
             report.status, report.resume_at = "parked", self.park(identity, wait)
             self._journal.append(
                 action.event_id,
-                record(
-                    "parked",
-                    action=key,
-                    reason="Toggl's hourly quota is spent",
-                    resume_in=round(wait, 1),
-                    requests=_requests(requests),
-                ),
-            )
+                record("parked", action=key, reason="Toggl's hourly quota is spent", resume_in=round(wait, 1),
+                       requests=_requests(requests)),
+            )  # fmt: skip
             return False
         except Paced as exc:
             # Not a failure: the shared window for this credential is full. Free the worker meanwhile.
@@ -257,40 +282,29 @@ class Executor:
                 report.status, report.resume_at = "parked", self.park(identity, wait)
                 self._journal.append(
                     action.event_id,
-                    record(
-                        "retry",
-                        action=key,
-                        error=str(exc),
-                        retry_in=round(wait, 2),
-                        requests=_requests(requests),
-                    ),
-                )
+                    record("retry", action=key, error=str(exc), retry_in=round(wait, 2),
+                           requests=_requests(requests)),
+                )  # fmt: skip
                 return False
+            if len(batch) > 1:
+                return None
             self._dead(identity, key, action, exc.message, exc.status, requests)
             report.dead += 1
             return True
         finally:
             state.set_quota(client.quota.remaining, client.quota.resets_in)
             client.close()
-        self._redis.delete(_attempts_key(key))
-        self._remove(
-            identity,
-            key,
-            action,
-            [
-                record(
-                    "applied",
-                    action=key,
-                    type=action.type,
-                    rule=action.rule,
-                    **outcome.as_dict(),
-                    requests=_requests(requests),
-                )
-            ],
-            result=outcome.as_dict(),
-        )
-        report.applied += 1
-        report.actions.append(key)
+        pipe = self._redis.pipeline(transaction=True)
+        for (item_key, item, _), outcome in zip(batch, outcomes, strict=True):
+            pipe.delete(_attempts_key(item_key))
+            self._ledger.mark_done(item_key, outcome.as_dict(), pipe)
+            self._outbox.remove(identity, item_key, pipe)
+            applied = record("applied", action=item_key, type=item.type, rule=item.rule, **outcome.as_dict(),
+                             requests=_requests(requests) if item_key == key else [])  # fmt: skip
+            self._journal.append(item.event_id, applied, pipe=pipe)
+            report.applied += 1
+            report.actions.append(item_key)
+        pipe.execute()
         return True
 
     def _backoff(self, key: str, retry_after: float | None) -> float:

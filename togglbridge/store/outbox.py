@@ -61,6 +61,20 @@ class Outbox:
         raw = self._redis.get(keys.action(key))
         return key, ACTION_ADAPTER.validate_json(raw) if raw is not None else None, float(order)
 
+    def peek(self, identity: str, lane: Lane, count: int) -> list[tuple[str, Action | None, float]]:
+        """The lane's first ``count`` waiting actions, oldest first."""
+        members = cast(
+            list[tuple[bytes, float]],
+            self._redis.zrange(keys.outbox(identity, lane), 0, count - 1, withscores=True),
+        )
+        if not members:
+            return []
+        raws = self._redis.mget([keys.action(text(member)) for member, _ in members])
+        return [
+            (text(member), ACTION_ADAPTER.validate_json(raw) if raw is not None else None, float(order))
+            for (member, order), raw in zip(members, raws, strict=True)
+        ]
+
     def remove(self, identity: str, key: str, pipe: Any) -> None:
         for lane in LANES:
             pipe.zrem(keys.outbox(identity, lane), key)

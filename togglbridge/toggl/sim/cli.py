@@ -41,6 +41,13 @@ from togglbridge.toggl.sim.simulator import Simulator
     help="Fraction of requests answered 500/502/503.",
 )
 @click.option(
+    "--throttle-rate",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    show_default=True,
+    help="Fraction of requests answered 429 with Retry-After: 1, whatever the rate limit.",
+)
+@click.option(
     "--latency-ms",
     type=click.FloatRange(min=0),
     default=0.0,
@@ -61,6 +68,7 @@ def sim_command(
     bucket_capacity: int,
     quota_per_hour: int | None,
     error_rate: float,
+    throttle_rate: float,
     latency_ms: float,
     autostop: bool,
     seed: int,
@@ -71,6 +79,7 @@ def sim_command(
         bucket_capacity=bucket_capacity,
         quota_per_hour=quota_per_hour,
         error_rate=error_rate,
+        throttle_rate=throttle_rate,
         latency_ms=latency_ms,
         autostop=autostop,
         seed=seed,

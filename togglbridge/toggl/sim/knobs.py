@@ -32,8 +32,11 @@ class SimKnobs:
     """A separate hourly quota for `GET /me` and `GET /me/workspaces` (Toggl: 30/h on every plan)."""
     error_rate: float = 0.0
     """Fraction (0..1) of requests answered 500/502/503 before any state change."""
+    throttle_rate: float = 0.0
+    """Fraction (0..1) of requests answered 429 with `Retry-After: 1`, at random, whatever the bucket holds
+    (the gateway's own limit, or Toggl shedding load): nothing is charged or changed."""
     seed: int = 0
-    """Seed of the random draws (injected errors, latency jitter), so a run can be replayed."""
+    """Seed of the random draws (injected errors and 429s, latency jitter), so a run can be replayed."""
     latency_ms: float = 0.0
     """Delay added to every API response."""
     latency_jitter_ms: float = 0.0
@@ -64,7 +67,8 @@ class SimKnobs:
 _BOOL_KNOBS = frozenset({"autostop", "legacy_running_duration", "admin"})
 _OPTIONAL_INT_KNOBS = frozenset({"quota_per_hour", "me_quota_per_hour"})
 _INT_KNOBS = frozenset({"bucket_capacity", "seed"})
-_FLOAT_KNOBS = frozenset({"error_rate", "latency_ms", "latency_jitter_ms"})
+_FLOAT_KNOBS = frozenset({"error_rate", "throttle_rate", "latency_ms", "latency_jitter_ms"})
+_FRACTION_KNOBS = frozenset({"error_rate", "throttle_rate"})
 
 
 def _coerce_knob(name: str, value: Any) -> Any:
@@ -83,8 +87,8 @@ def _coerce_knob(name: str, value: Any) -> Any:
         if value != int(value):
             raise ValueError(f"knob {name} takes a whole number, got {value!r}")
         return int(value)
-    if name == "error_rate" and value > 1:
-        raise ValueError(f"knob error_rate is a fraction between 0 and 1, got {value!r}")
+    if name in _FRACTION_KNOBS and value > 1:
+        raise ValueError(f"knob {name} is a fraction between 0 and 1, got {value!r}")
     if name == "rate_limit" and value == 0:
         raise ValueError("knob rate_limit must be positive (use null to switch the bucket off)")
     return float(value)

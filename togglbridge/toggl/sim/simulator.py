@@ -9,11 +9,12 @@ Each API request goes through these steps, in this order, and the first that ans
 2. routing: an unknown route is 404 (no credential needed);
 3. auth: a missing or garbled credential is 403; a new credential becomes a new user with its workspace;
 4. rate limit: the caller's leaky bucket overflows -> 429 with Retry-After. A 429 does not count against the quota;
-5. quota: the hourly quota (and for /me, /me/workspaces the /me quota) is used up -> 402 with
+5. injected 429: with probability `throttle_rate`, 429 with `Retry-After: 1`, uncharged and with no state change;
+6. quota: the hourly quota (and for /me, /me/workspaces the /me quota) is used up -> 402 with
    X-Toggl-Quota-Remaining: 0 and X-Toggl-Quota-Resets-In. Otherwise the request is charged, and every later
    answer to it (including injected errors) carries both headers;
-6. injected error: with probability `error_rate`, 500/502/503 and no state change;
-7. the handler, under the simulator's lock.
+7. injected error: with probability `error_rate`, 500/502/503 and no state change;
+8. the handler, under the simulator's lock.
 
 All time comes from `SimClock`, so tests move the clock instead of sleeping.
 """
@@ -52,6 +53,7 @@ from togglbridge.toggl.sim.state import SimState
 from togglbridge.toggl.sim.stats import UNMATCHED, SimStats
 
 AUTH_FAILED = "Incorrect username and/or password"
+THROTTLE_RETRY_AFTER = "1"  # seconds an injected 429 asks the caller to wait
 INJECTED = {500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable"}
 _METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 
@@ -87,6 +89,8 @@ class Simulator:
         self._seed = self.knobs.seed
         self._error_rng = random.Random(self._seed)
         self._jitter_rng = random.Random(self._seed)
+        # Its own stream, so that turning throttling on or off does not change which requests get a 5xx.
+        self._throttle_rng = random.Random(_throttle_seed(self._seed))
         self.app = Starlette(routes=[StarletteRoute("/{path:path}", self._endpoint, methods=_METHODS)])
 
     # -- steering -------------------------------------------------------------------------------------------
@@ -120,6 +124,7 @@ class Simulator:
         self._seed = seed
         self._error_rng.seed(seed)
         self._jitter_rng.seed(seed)
+        self._throttle_rng.seed(_throttle_seed(seed))
 
     # -- the pipeline ---------------------------------------------------------------------------------------
 
@@ -154,7 +159,7 @@ class Simulator:
     def _answer(
         self, route: Route, params: dict[str, Any], credential: Credential, request: Request, body: bytes
     ) -> tuple[Response, int]:
-        """Steps 3-7 under the lock; returns the response and the caller's user id (for the counters)."""
+        """Steps 3-8 under the lock; returns the response and the caller's user id (for the counters)."""
         knobs = self.knobs
         if knobs.seed != self._seed:
             self._reseed(knobs.seed)
@@ -165,6 +170,8 @@ class Simulator:
             wait = self._buckets.take(user.id, t, knobs.rate_limit, knobs.bucket_capacity)
             if wait:
                 return text_response(429, "Too Many Requests", {"Retry-After": str(wait)}), user.id
+        if knobs.throttle_rate > 0 and self._throttle_rng.random() < knobs.throttle_rate:
+            return text_response(429, "Too Many Requests", {"Retry-After": THROTTLE_RETRY_AFTER}), user.id
         quota_headers, refusal = self._charge_quota(user.id, route, t)
         if refusal is not None:
             return refusal, user.id
@@ -227,6 +234,11 @@ def _reply_response(reply: Reply, headers: dict[str, str] | None) -> Response:
     if reply.empty:
         return Response(b"", reply.status, headers)
     return Response(json_body(reply.payload), reply.status, headers, media_type="application/json")
+
+
+def _throttle_seed(seed: int) -> str:
+    """The injected 429s' seed, derived from the run's seed (a str seed is hashed, so it is stable)."""
+    return f"throttle:{seed}"
 
 
 def _basic(token: str) -> str:
