@@ -14,7 +14,6 @@ import pytest
 import redis
 from hypothesis import settings
 
-
 from togglbridge.store.redis_server import RedisServer, ping, start_embedded
 
 LOCAL_REDIS_URL = "redis://127.0.0.1:6379/15"
