@@ -40,12 +40,39 @@ UtcDatetime = Annotated[datetime, AfterValidator(as_utc)]
 """An aware datetime, converted to UTC; naive input is a validation error."""
 
 
+def _require_utf8(value: str, where: str) -> str:
+    """Refuse text that is not valid Unicode (a lone surrogate, as JSON's \\ud800 escape can carry): it could
+    not be queued, journalled or sent to Toggl, so it is refused where it arrives."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError(f"{where} holds text that is not valid Unicode (a lone surrogate)") from None
+    return value
+
+
+def _text(value: str) -> str:
+    return _require_utf8(value, "text")
+
+
+Text = Annotated[str, AfterValidator(_text)]
+
+
+MAX_DATA_DEPTH = 64
+"""How deeply event data may nest: real payloads nest a handful of levels; the serializer gives up near 255."""
+
+
 def _require_json(data: dict[str, Any]) -> dict[str, Any]:
-    """Refuse values JSON cannot carry (datetimes, sets, NaN), so the event survives the queue unchanged."""
-    pending: list[tuple[str, Any]] = [("data", data)]
+    """Refuse values JSON cannot carry (datetimes, sets, NaN, broken text) and data nested deeper than
+    ``MAX_DATA_DEPTH``, so the event survives the queue and the journal unchanged."""
+    pending: list[tuple[str, Any, int]] = [("data", data, 0)]
     while pending:
-        where, value = pending.pop()
-        if value is None or isinstance(value, str | bool | int):
+        where, value, depth = pending.pop()
+        if depth > MAX_DATA_DEPTH:
+            raise ValueError(f"data is nested more than {MAX_DATA_DEPTH} levels deep")
+        if isinstance(value, str):
+            _require_utf8(value, where)
+            continue
+        if value is None or isinstance(value, bool | int):
             continue
         if isinstance(value, float):
             if not math.isfinite(value):
@@ -54,9 +81,10 @@ def _require_json(data: dict[str, Any]) -> dict[str, Any]:
             for key, item in value.items():
                 if not isinstance(key, str):
                     raise ValueError(f"{where} has a key {key!r} that is not text")
-                pending.append((f"{where}.{key}", item))
+                _require_utf8(key, f"{where} key")
+                pending.append((f"{where}.{key}", item, depth + 1))
         elif isinstance(value, list):
-            pending.extend((f"{where}[{index}]", item) for index, item in enumerate(value))
+            pending.extend((f"{where}[{index}]", item, depth + 1) for index, item in enumerate(value))
         else:
             raise ValueError(f"{where} is a {type(value).__name__}; event data holds JSON values only")
     return data
@@ -67,22 +95,22 @@ class Event(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    id: str = Field(
+    id: Text = Field(
         min_length=1, description="Stable key from the sender: the same happening has the same id."
     )
-    source: str = Field(min_length=1, description="Who sent it: github, gitlab, slack, ics, generic, ...")
-    kind: str = Field(
+    source: Text = Field(min_length=1, description="Who sent it: github, gitlab, slack, ics, generic, ...")
+    kind: Text = Field(
         min_length=1, description="What happened: git.commit, calendar.started, chat.command, ..."
     )
     occurred_at: UtcDatetime = Field(description="When it happened (UTC).")
-    actor: str = Field(description="Who, in the sender's terms: an email, a chat user id, a calendar name.")
+    actor: Text = Field(description="Who, in the sender's terms: an email, a chat user id, a calendar name.")
     data: Annotated[dict[str, Any], AfterValidator(_require_json)] = Field(
         default_factory=dict, description="The source's fields, JSON values only."
     )
-    subject: str | None = Field(
+    subject: Text | None = Field(
         default=None,
         description="What related events share (a calendar occurrence), so an end can stop what a start began.",
     )
-    delivery_id: str | None = Field(
+    delivery_id: Text | None = Field(
         default=None, description="The sender's id of the delivery that carried it."
     )
