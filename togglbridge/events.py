@@ -6,10 +6,12 @@ is kept in the journal), so ``Event.model_validate(event.model_dump(mode="json")
 
 from __future__ import annotations
 
+import json
 import math
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
+import orjson
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 
@@ -61,33 +63,61 @@ MAX_DATA_DEPTH = 64
 """How deeply event data may nest: real payloads nest a handful of levels; the serializer gives up near 255."""
 
 
+_STRICT_JSON = (
+    orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_SUBCLASS
+)
+
+
 def _require_json(data: dict[str, Any]) -> dict[str, Any]:
-    """Refuse values JSON cannot carry (datetimes, sets, NaN, broken text) and data nested deeper than
-    ``MAX_DATA_DEPTH``, so the event survives the queue and the journal unchanged."""
-    pending: list[tuple[str, Any, int]] = [("data", data, 0)]
+    """Refuse values JSON cannot carry (datetimes, sets, NaN, broken text, keys that are not text) and data
+    nested deeper than ``MAX_DATA_DEPTH``, so the event survives the queue and the journal unchanged."""
+    try:
+        # One pass in Rust for the common case; the passthrough options make it refuse what it would convert.
+        encoded = orjson.dumps(data, option=_STRICT_JSON)
+    except TypeError:
+        _explain(data)  # walk again, slowly, to say exactly where; integers past 64 bits are fine
+        encoded = json.dumps(data, allow_nan=False).encode()
+    if encoded.count(b"{") + encoded.count(b"[") > MAX_DATA_DEPTH:  # (a bound: braces inside strings count)
+        _check_depth(data)
+    if b"null" in encoded:
+        # orjson writes NaN and infinities as null; the standard library's C encoder refuses them instead.
+        try:
+            json.dumps(data, allow_nan=False)
+        except ValueError:
+            _explain(data)
+            raise
+    return data
+
+
+def _check_depth(data: dict[str, Any]) -> None:
+    pending: list[tuple[Any, int]] = [(data, 0)]
     while pending:
-        where, value, depth = pending.pop()
+        value, depth = pending.pop()
         if depth > MAX_DATA_DEPTH:
             raise ValueError(f"data is nested more than {MAX_DATA_DEPTH} levels deep")
+        children = value.values() if isinstance(value, dict) else value
+        pending.extend((item, depth + 1) for item in children if isinstance(item, dict | list))
+
+
+def _explain(data: dict[str, Any]) -> None:
+    """Raise a ValueError naming where ``data`` holds something JSON cannot carry (if it does)."""
+    pending: list[tuple[str, Any]] = [("data", data)]
+    while pending:
+        where, value = pending.pop()
         if isinstance(value, str):
             _require_utf8(value, where)
-            continue
-        if value is None or isinstance(value, bool | int):
-            continue
-        if isinstance(value, float):
-            if not math.isfinite(value):
-                raise ValueError(f"{where} is {value}, which JSON cannot carry")
+        elif isinstance(value, float) and not math.isfinite(value):
+            raise ValueError(f"{where} is {value}, which JSON cannot carry")
         elif isinstance(value, dict):
             for key, item in value.items():
                 if not isinstance(key, str):
                     raise ValueError(f"{where} has a key {key!r} that is not text")
                 _require_utf8(key, f"{where} key")
-                pending.append((f"{where}.{key}", item, depth + 1))
+                pending.append((f"{where}.{key}", item))
         elif isinstance(value, list):
-            pending.extend((f"{where}[{index}]", item, depth + 1) for index, item in enumerate(value))
-        else:
+            pending.extend((f"{where}[{index}]", item) for index, item in enumerate(value))
+        elif not (value is None or type(value) in (bool, int, float)):
             raise ValueError(f"{where} is a {type(value).__name__}; event data holds JSON values only")
-    return data
 
 
 class Event(BaseModel):

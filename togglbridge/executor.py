@@ -63,11 +63,12 @@ class TogglAccess(Protocol):
 
 @dataclass
 class DrainReport:
-    """How a drain ended. ``status``: empty (all applied), busy (another worker drains), parked, or lost (the
-    lock expired under us); ``resume_at`` is when parked work may go on."""
+    """How a drain ended. ``status``: empty (all applied), busy (another worker drains), parked, lost (the
+    lock expired under us), or more (it stopped at ``max_actions`` with work left); ``resume_at`` is when parked
+    work may go on."""
 
     identity: str
-    status: Literal["empty", "busy", "parked", "lost"]
+    status: Literal["empty", "busy", "parked", "lost", "more"]
     applied: int = 0
     dead: int = 0
     resume_at: float | None = None
@@ -165,6 +166,7 @@ class Executor:
         """Apply actions while holding the lock; False when the drain must stop (parked, lock lost, budget)."""
         state = IdentityState(self._redis, identity)
         coalesce = True
+        locked_at = time.monotonic()
         while max_actions is None or report.applied + report.dead < max_actions:
             lane: Lane = "main"
             head = self._outbox.head(identity, lane)
@@ -196,11 +198,14 @@ class Executor:
             if not applied:
                 return False
             coalesce = True
-            try:
-                lock.reacquire()  # reset the lock's expiry: we are alive and still draining
-            except LockError:
-                report.status = "lost"
-                return False
+            if time.monotonic() - locked_at > self._lock_timeout / 3:
+                try:
+                    lock.reacquire()  # reset the lock's expiry: we are alive and still draining
+                except LockError:
+                    report.status = "lost"
+                    return False
+                locked_at = time.monotonic()
+        report.status = "more"
         return False
 
     def _waiting_timer_actions(

@@ -16,6 +16,8 @@ Each API request goes through these steps, in this order, and the first that ans
 7. injected error: with probability `error_rate`, 500/502/503 and no state change;
 8. the handler, under the simulator's lock.
 
+A caller that hangs up before its body has arrived changes nothing and is not counted.
+
 All time comes from `SimClock`, so tests move the clock instead of sleeping.
 """
 
@@ -29,7 +31,7 @@ import threading
 from typing import Any
 
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route as StarletteRoute
 
@@ -53,6 +55,7 @@ from togglbridge.toggl.sim.state import SimState
 from togglbridge.toggl.sim.stats import UNMATCHED, SimStats
 
 AUTH_FAILED = "Incorrect username and/or password"
+CLIENT_GONE = 499  # nginx's "client closed request": never seen by anyone, only returned to uvicorn
 THROTTLE_RETRY_AFTER = "1"  # seconds an injected 429 asks the caller to wait
 INJECTED = {500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable"}
 _METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
@@ -150,7 +153,12 @@ class Simulator:
         if credential is None:
             self.stats.record(route.label, None, 403)
             return error_response(403, AUTH_FAILED)
-        body = await request.body()
+        try:
+            body = await request.body()
+        except ClientDisconnect:
+            # The caller hung up before its body arrived (a worker killed mid-request): no one to answer, and
+            # nothing was asked of us. Not counted: the stats count answered requests.
+            return Response(status_code=CLIENT_GONE)
         with self.lock:
             response, user_id = self._answer(route, params, credential, request, body)
         self.stats.record(route.label, user_id, response.status_code)
