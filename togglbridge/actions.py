@@ -23,6 +23,8 @@ Target = Literal["running", "subject"]
 
 StopOnly = Literal["any", "started_by_this_event", "same_description"]
 
+MAX_DURATION_SECONDS = 31 * 24 * 3600  # no time entry lasts a month; a larger number is a mistake
+
 URGENT_KINDS = frozenset({"chat.command", "calendar.started", "calendar.ended"})
 
 
@@ -111,7 +113,7 @@ class LogAction(_ActionBase, _EntryFields):
     start: UtcDatetime | None = Field(
         default=None, description="Given when the rule names the start: then duration_seconds is end - start."
     )
-    duration_seconds: int | None = Field(default=None, gt=0)
+    duration_seconds: int | None = Field(default=None, gt=0, le=MAX_DURATION_SECONDS)
     estimate: SessionEstimate | None = None
 
     @model_validator(mode="after")

@@ -155,9 +155,11 @@ class Effects:
         """After a crash between create and record: the entry this action already created, if any."""
         if self._ledger.intent(key) is None:
             return None
-        candidates = self._client.time_entries(
-            start_date=start - RECONCILE_WINDOW, end_date=start + RECONCILE_WINDOW
-        )
+        try:
+            since, until = start - RECONCILE_WINDOW, start + RECONCILE_WINDOW
+        except OverflowError:  # a start at the edge of time: nothing can have been created there
+            return None
+        candidates = self._client.time_entries(start_date=since, end_date=until)
         for entry in candidates:
             same_start = abs((entry.start - start).total_seconds()) < 1
             if same_start and (entry.description or "") == description and entry.workspace_id == workspace_id:

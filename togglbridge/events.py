@@ -74,9 +74,9 @@ def _require_json(data: dict[str, Any]) -> dict[str, Any]:
     try:
         # One pass in Rust for the common case; the passthrough options make it refuse what it would convert.
         encoded = orjson.dumps(data, option=_STRICT_JSON)
-    except TypeError:
-        _explain(data)  # walk again, slowly, to say exactly where; integers past 64 bits are fine
-        encoded = json.dumps(data, allow_nan=False).encode()
+    except TypeError as exc:
+        _explain(data)  # walk again, slowly, to say exactly where
+        raise ValueError(f"data cannot travel as JSON: {exc}") from None  # e.g. an integer beyond 64 bits
     if encoded.count(b"{") + encoded.count(b"[") > MAX_DATA_DEPTH:  # (a bound: braces inside strings count)
         _check_depth(data)
     if b"null" in encoded:

@@ -25,8 +25,10 @@ def verify(headers: Headers, body: bytes, secret: str, now: datetime) -> None:
     if not signature:
         raise SignatureError("missing X-Hub-Signature-256 header")
     scheme, _, received = signature.partition("=")
-    expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    if scheme != "sha256" or not hmac.compare_digest(expected, received.strip().lower()):
+    expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest().encode()
+    # Compare bytes: compare_digest refuses str with non-ASCII characters, which a sender may put in a header.
+    given = received.strip().lower().encode("utf-8", "replace")
+    if scheme != "sha256" or not hmac.compare_digest(expected, given):
         raise SignatureError("X-Hub-Signature-256 does not match the body")
 
 
@@ -45,13 +47,17 @@ def parse(headers: Headers, body: bytes) -> list[Event]:
         return []
     try:
         return _push_events(payload, lowered.get("x-github-delivery"))
-    except (KeyError, TypeError, ValueError, ValidationError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError, ValidationError) as exc:
         raise PayloadError(f"not a GitHub push payload: {_describe(exc)}") from None
 
 
 def _describe(exc: Exception) -> str:
     if isinstance(exc, KeyError):
         return f"missing field {exc.args[0]!r}"
+    if isinstance(exc, AttributeError):
+        return "a field that must be an object (pusher, sender, a commit's author) is not one"
+    if isinstance(exc, OverflowError):
+        return "a timestamp is out of range"
     if isinstance(exc, ValidationError):
         return "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()[:3])
     return str(exc)
