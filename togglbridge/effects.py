@@ -72,12 +72,14 @@ class Effects:
         *,
         workspace_id: int | None = None,
         honour_action_workspaces: bool = True,
+        known_workspace: int | None = None,
     ) -> None:
         self._client = client
         self._state = state
         self._ledger = ledger
         self._configured_workspace = workspace_id
         self._honour_action_workspaces = honour_action_workspaces
+        self._known_workspace = known_workspace  # the account's default workspace, when already read
 
     def apply(self, action: Action, order: float) -> Outcome:
         """Apply one action; ``order`` is its place in the identity's outbox (time, then plan position)."""
@@ -100,7 +102,7 @@ class Effects:
             return action_workspace
         if self._configured_workspace is not None:
             return self._configured_workspace
-        known = self._state.workspace_id()
+        known = self._known_workspace or self._state.workspace_id()
         if known is not None:
             return known
         default = self._client.me().default_workspace_id

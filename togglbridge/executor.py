@@ -34,6 +34,7 @@ from togglbridge.store.dead_letters import DeadLetters
 from togglbridge.store.identity_state import IdentityState
 from togglbridge.store.journal import Journal, record
 from togglbridge.store.ledger import Ledger
+from togglbridge.store.next_action import Next, NextAction
 from togglbridge.store.outbox import Lane, Outbox
 from togglbridge.toggl.client import RequestRecord, TogglClient
 from togglbridge.toggl.errors import QuotaExhaustedError, TogglError
@@ -91,6 +92,7 @@ class Executor:
         self._access = access
         self._journal = journal
         self._outbox = Outbox(client)
+        self._next = NextAction(client)
         self._ledger = Ledger(client)
         self.dead_letters = DeadLetters(client)
         self._lock_timeout = lock_timeout
@@ -142,7 +144,8 @@ class Executor:
                 report.status = "busy"
                 return report
             try:
-                self._redis.zrem(keys.PARKED, identity)
+                if until is not None:
+                    self._redis.zrem(keys.PARKED, identity)
                 finished = self._drain_locked(identity, lock, report, max_actions)
             finally:
                 try:
@@ -152,46 +155,34 @@ class Executor:
             if not finished or report.status != "empty":
                 return report
             # Work added while we held the lock was kicked into a busy lock: look again after releasing it.
-            if not self._has_work(identity):
+            if self._next(identity, self._clock()).key is None:
                 return report
-
-    def _has_work(self, identity: str) -> bool:
-        """Whether the identity has work that may run now (bulk work may be held for the quota)."""
-        if self._outbox.depth(identity, "main"):
-            return True
-        held = IdentityState(self._redis, identity).bulk_held_until() > self._clock()
-        return not held and self._outbox.depth(identity, "bulk") > 0
 
     def _drain_locked(self, identity: str, lock: Any, report: DrainReport, max_actions: int | None) -> bool:
         """Apply actions while holding the lock; False when the drain must stop (parked, lock lost, budget)."""
-        state = IdentityState(self._redis, identity)
         coalesce = True
         locked_at = time.monotonic()
         while max_actions is None or report.applied + report.dead < max_actions:
-            lane: Lane = "main"
-            head = self._outbox.head(identity, lane)
-            if head is None and state.bulk_held_until() <= self._clock():  # main first; bulk when not held
-                lane = "bulk"
-                head = self._outbox.head(identity, lane)
-            if head is None:
+            head = self._next(identity, self._clock())
+            if head.key is None or head.lane is None:
                 return True
-            key, action, order = head
+            key, action, order, lane = head.key, head.action, head.order, head.lane
             if action is None:
                 self._remove(identity, key, None, [record("skipped", action=key, reason="its data expired")])
                 continue
-            if self._ledger.done(key) is not None:
+            if head.done:
                 self._remove(identity, key, action, [record("skipped", action=key, reason="already applied")])
                 continue
             if not self._access.knows(identity):
                 self._dead(identity, key, action, f"identity {identity!r} is not in the rule file", None)
                 report.dead += 1
                 continue
-            if not self._within_quota(identity, state, lane, action, report):
+            if not self._within_quota(identity, head, lane, action, report):
                 return report.status == "empty"
             batch = [(key, action, order)]
             if coalesce and is_timer_action(action):
                 batch += self._waiting_timer_actions(identity, lane, key)
-            applied = self._apply(identity, batch, report)
+            applied = self._apply(identity, batch, report, head.workspace_id)
             if applied is None:  # a batch failed as a whole: find the culprit one action at a time
                 coalesce = False
                 continue
@@ -221,11 +212,11 @@ class Executor:
         return following
 
     def _within_quota(
-        self, identity: str, state: IdentityState, lane: Lane, action: Action, report: DrainReport
+        self, identity: str, head: Next, lane: Lane, action: Action, report: DrainReport
     ) -> bool:
         """Wait for the quota's reset rather than run into 402: all work when none is left, bulk work when
         only the reserve is left (so a chat command or a meeting still gets through)."""
-        quota = state.quota(self._clock())
+        quota = head.quota
         if quota is None:
             return True
         remaining, reset_at = quota
@@ -238,7 +229,7 @@ class Executor:
             )  # fmt: skip
             return False
         if lane == "bulk" and remaining <= self._quota_reserve:
-            state.hold_bulk(reset_at)
+            IdentityState(self._redis, identity).hold_bulk(reset_at)
             self._journal.append(
                 action.event_id,
                 record("held", action=action.key, reason=f"bulk work waits: {remaining} requests left this hour",
@@ -248,7 +239,11 @@ class Executor:
         return True
 
     def _apply(
-        self, identity: str, batch: list[tuple[str, Action, float]], report: DrainReport
+        self,
+        identity: str,
+        batch: list[tuple[str, Action, float]],
+        report: DrainReport,
+        known_workspace: int | None,
     ) -> bool | None:
         """Apply one action, or several coalesced timer actions. True: done, go on; False: the identity must
         wait; None: a coalesced batch was refused and must be retried one action at a time."""
@@ -262,6 +257,7 @@ class Executor:
             self._ledger,
             workspace_id=self._access.workspace_id(identity),
             honour_action_workspaces=not self._access.simulated,
+            known_workspace=known_workspace,
         )
         try:
             if len(batch) == 1:

@@ -116,17 +116,6 @@ class IdentityState:
         reset_at = time.time() + resets_in if resets_in is not None else ""
         self._redis.hset(self._key, mapping={"quota_remaining": remaining, "quota_reset_at": reset_at})
 
-    def quota(self, now: float) -> tuple[int, float] | None:
-        """(requests left, unix time of the reset) as Toggl last said, or None when unknown or past."""
-        remaining, reset_at = self._redis.hmget(self._key, ["quota_remaining", "quota_reset_at"])
-        if remaining is None or not reset_at or float(reset_at) <= now:
-            return None
-        return int(remaining), float(reset_at)
-
-    def bulk_held_until(self) -> float:
-        raw = self._redis.hget(self._key, "bulk_held_until")
-        return float(raw) if raw else 0.0
-
     def hold_bulk(self, until: float) -> None:
         self._redis.hset(self._key, "bulk_held_until", until)
 

@@ -1,7 +1,7 @@
 """The journal: every event's fate (received, matched rules, actions, Toggl requests, outcome), capped.
 
-Each event has a list of JSON records; an index lists event ids newest first and is trimmed to the cap, the
-trimmed events' records going with them. Records hold what a user needs to debug, never a secret.
+Each event has a list of JSON records; an index lists event ids newest first and is trimmed to the cap (by the
+receiver's accept script, which is what adds to it), the trimmed events' records going with them. Records hold what a user needs to debug, never a secret.
 """
 
 from __future__ import annotations
@@ -14,14 +14,6 @@ import redis
 
 from togglbridge.store import keys, text
 
-# Trim the index and delete the records of the events that fall off, atomically.
-_TRIM = """
-local cap = tonumber(ARGV[1])
-while redis.call('LLEN', KEYS[1]) > cap do
-  local old = redis.call('RPOP', KEYS[1])
-  redis.call('DEL', ARGV[2] .. old)
-end
-"""
 JOURNAL_PREFIX = keys.journal("")
 
 
@@ -36,19 +28,16 @@ class Journal:
     def __init__(self, client: redis.Redis, *, cap: int) -> None:
         self._redis = client
         self._cap = cap
-        self._trim = client.register_script(_TRIM)
 
     def append(self, event_id: str, *records: str, pipe: Any = None) -> None:
         """Add records to an event the journal still holds (an event trimmed away stays away)."""
         if records:
             (pipe if pipe is not None else self._redis).rpushx(keys.journal(event_id), *records)
 
-    def trim(self) -> None:
-        self._trim(keys=[keys.JOURNAL_INDEX], args=[self._cap, JOURNAL_PREFIX])
-
     def recent(self, limit: int = 50) -> list[dict[str, Any]]:
         """The newest events first, each with its records in order."""
-        event_ids = [text(i) for i in self._redis.lrange(keys.JOURNAL_INDEX, 0, max(0, limit - 1))]
+        shown = max(1, min(limit, self._cap))  # never more than the journal keeps
+        event_ids = [text(i) for i in self._redis.lrange(keys.JOURNAL_INDEX, 0, shown - 1)]
         pipe = self._redis.pipeline(transaction=False)
         for event_id in event_ids:
             pipe.lrange(keys.journal(event_id), 0, -1)

@@ -50,17 +50,6 @@ class Outbox:
             pipe.sadd(keys.IDENTITIES, *identities)
         return identities
 
-    def head(self, identity: str, lane: Lane = "main") -> tuple[str, Action | None, float] | None:
-        """The lane's oldest waiting action's key, the action (None if its JSON has gone) and its score; None
-        when the lane is empty."""
-        first = self._redis.zrange(keys.outbox(identity, lane), 0, 0, withscores=True)
-        if not first:
-            return None
-        member, order = cast(tuple[bytes, float], first[0])
-        key = text(member)
-        raw = self._redis.get(keys.action(key))
-        return key, ACTION_ADAPTER.validate_json(raw) if raw is not None else None, float(order)
-
     def peek(self, identity: str, lane: Lane, count: int) -> list[tuple[str, Action | None, float]]:
         """The lane's first ``count`` waiting actions, oldest first."""
         members = cast(

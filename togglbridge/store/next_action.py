@@ -1,0 +1,73 @@
+"""What a drain does next, in one round-trip: the head action of the identity's lanes and what it needs to know.
+
+The drain loop used to ask Redis five or six times per action (the head's key, its data, whether it is done, the
+quota, whether bulk work is held, the workspace); this script answers all of it at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from togglbridge.actions import ACTION_ADAPTER, Action
+from togglbridge.store import keys, text
+from togglbridge.store.outbox import Lane
+
+_NEXT = """
+-- KEYS: 1 main lane, 2 bulk lane, 3 the identity's state hash
+-- ARGV: 1 action key prefix, 2 done key prefix, 3 now (unix seconds)
+local state = redis.call('HMGET', KEYS[3], 'quota_remaining', 'quota_reset_at', 'bulk_held_until', 'workspace_id')
+for i = 1, 4 do if not state[i] then state[i] = '' end end
+local lane = 'main'
+local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+if #first == 0 and (tonumber(state[3]) or 0) <= tonumber(ARGV[3]) then
+  lane = 'bulk'
+  first = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
+end
+if #first == 0 then return {'', '', '', '', 0, state[1], state[2], state[3], state[4]} end
+local data = redis.call('GET', ARGV[1] .. first[1]) or ''
+return {lane, first[1], first[2], data, redis.call('EXISTS', ARGV[2] .. first[1]), state[1], state[2], state[3], state[4]}
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Next:
+    """The head of the identity's work, if any, and the identity's state that the drain checks before it."""
+
+    lane: Lane | None
+    key: str | None
+    order: float
+    action: Action | None  # None when its data expired (the key is still set)
+    done: bool
+    quota: tuple[int, float] | None  # (requests left, unix time of the reset), as Toggl last said
+    bulk_held_until: float
+    workspace_id: int | None
+
+
+def _number(raw: Any) -> float | None:
+    value = text(raw)
+    return float(value) if value else None
+
+
+class NextAction:
+    def __init__(self, client: Any) -> None:
+        self._script = client.register_script(_NEXT)
+
+    def __call__(self, identity: str, now: float) -> Next:
+        reply = self._script(
+            keys=[keys.outbox(identity, "main"), keys.outbox(identity, "bulk"), keys.state(identity)],
+            args=[keys.action(""), keys.done(""), now],
+        )
+        lane, key, order, data, done, remaining, reset_at, held, workspace = (text(part) for part in reply)
+        quota_reset = _number(reset_at)
+        quota = (int(remaining), quota_reset) if remaining and quota_reset and quota_reset > now else None
+        return Next(
+            lane="bulk" if lane == "bulk" else "main" if lane else None,
+            key=key or None,
+            order=float(order) if order else 0.0,
+            action=ACTION_ADAPTER.validate_json(data) if data else None,
+            done=done == "1",
+            quota=quota,
+            bulk_held_until=_number(held) or 0.0,
+            workspace_id=int(workspace) if workspace else None,
+        )
