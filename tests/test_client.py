@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -22,7 +21,7 @@ from togglbridge.toggl.errors import (
     RateLimitedError,
     UpstreamError,
 )
-from togglbridge.toggl.sim import Simulator, serve_in_thread
+from togglbridge.toggl.sim import Simulator
 
 pytestmark = pytest.mark.integration
 
@@ -30,22 +29,13 @@ T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
-def sim() -> Simulator:
-    return Simulator()
-
-
-@pytest.fixture(scope="module")
-def base_url(sim: Simulator) -> Iterator[str]:
-    with serve_in_thread(sim, host="127.0.0.1", port=0) as url:
-        yield url
+def base_url(sim_url: str) -> str:
+    return sim_url
 
 
 @pytest.fixture(autouse=True)
-def _restore_knobs(sim: Simulator) -> Iterator[None]:
-    saved = dataclasses.replace(sim.knobs)
-    yield
-    for knob in dataclasses.fields(saved):
-        setattr(sim.knobs, knob.name, getattr(saved, knob.name))
+def _restore_knobs(restore_knobs: None, sim_url: str) -> None:
+    """Every test here starts with the simulator's default knobs (and the simulator serving)."""
 
 
 ClientFactory = Callable[..., TogglClient]

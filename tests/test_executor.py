@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import random
 import time
 from collections.abc import Iterator
@@ -20,30 +19,16 @@ from togglbridge.store.journal import Journal, record
 from togglbridge.store.ledger import Ledger
 from togglbridge.store.outbox import Outbox
 from togglbridge.toggl.access import IdentityAccount, SettingsAccess
-from togglbridge.toggl.sim import Simulator, serve_in_thread
+from togglbridge.toggl.sim import Simulator
 
 pytestmark = pytest.mark.integration
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
 
-@pytest.fixture(scope="module")
-def sim() -> Simulator:
-    return Simulator()
-
-
-@pytest.fixture(scope="module")
-def sim_url(sim: Simulator) -> Iterator[str]:
-    with serve_in_thread(sim, host="127.0.0.1", port=0) as url:
-        yield url
-
-
 @pytest.fixture(autouse=True)
-def _fresh_simulator(sim: Simulator, sim_url: str) -> Iterator[None]:
-    saved = dataclasses.replace(sim.knobs)
-    yield
-    for knob in dataclasses.fields(saved):
-        setattr(sim.knobs, knob.name, getattr(saved, knob.name))
+def _restore_knobs(restore_knobs: None, sim_url: str) -> None:
+    """Every test here starts with the simulator's default knobs (and the simulator serving)."""
 
 
 def simulator_settings() -> Settings:
