@@ -19,6 +19,7 @@ from togglbridge.toggl.connect import client_from_settings
 from togglbridge.toggl.errors import TogglError
 
 console = Console(stderr=True)
+BEAT_STOP_SECONDS = 5.0
 
 
 def _settings_or_exit(**overrides: object) -> Settings:
@@ -212,9 +213,14 @@ def up(host: str, port: int, config_file: Path | None, concurrency: int) -> None
         configure(app, server.url)
         import workers.tasks  # noqa: F401  (registers the tasks)
 
-        beat = EmbeddedService(app, thread=True)
+        # The scheduler named in the app's configuration (RedBeat and its lock): the embedded service would
+        # otherwise use Celery's file-based default.
+        beat = EmbeddedService(app, thread=True, scheduler_cls=app.conf.beat_scheduler)
         beat.start()
-        stack.callback(beat.stop)
+        # Ask it to stop, and give it a moment to release its lock before Redis goes; never wait on its own
+        # "stopped" signal, which a beat thread that already ended would never give.
+        stack.callback(beat.join, BEAT_STOP_SECONDS)
+        stack.callback(beat.service.stop)
         app.worker_main(
             [
                 "worker",
