@@ -19,7 +19,10 @@ def as_utc(value: datetime) -> datetime:
     """The same instant in UTC; a naive time is refused because nobody can tell which instant it means."""
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError("needs a timezone, e.g. 2024-05-02T09:00:00Z or 2024-05-02T11:00:00+02:00")
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("is out of range once converted to UTC") from None
 
 
 KNOWN_KINDS = (

@@ -292,6 +292,17 @@ class Executor:
             self._dead(identity, key, action, exc.message, exc.status, requests)
             report.dead += 1
             return True
+        except (redis.RedisError, LookupError):
+            raise  # Redis away, or a token variable unset: the work waits in the outbox for it to come back
+        except Exception as exc:
+            # A bug, or data no rule check caught: this action can never succeed as it is. Park it among the
+            # dead letters (with what went wrong) so that the identity's next actions are not blocked forever.
+            if len(batch) > 1:
+                return None
+            log.exception("applying %s for %s failed", key, identity)
+            self._dead(identity, key, action, f"{type(exc).__name__}: {str(exc)[:300]}", None, requests)
+            report.dead += 1
+            return True
         finally:
             state.set_quota(client.quota.remaining, client.quota.resets_in)
             client.close()

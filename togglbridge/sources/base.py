@@ -64,6 +64,8 @@ def json_object(body: bytes) -> dict[str, Any]:
         ) from None
     except RecursionError:
         raise PayloadError("body is nested too deeply") from None
+    except ValueError as exc:  # e.g. an integer literal longer than Python converts (4300 digits)
+        raise PayloadError(f"body is not acceptable JSON: {str(exc)[:200]}") from None
     if not isinstance(decoded, dict):
         raise PayloadError(f"body must be a JSON object, not {type(decoded).__name__}")
     return decoded

@@ -48,7 +48,7 @@ def parse(headers: Headers, body: bytes) -> list[Event]:
     if unknown:
         raise PayloadError(f"unknown field{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}")
     kind = payload["kind"]
-    if not isinstance(kind, str) or not KIND_PATTERN.match(kind):
+    if not isinstance(kind, str) or not KIND_PATTERN.fullmatch(kind):
         raise PayloadError("kind must be dotted lower-case words, like 'build.finished'")
     data: Any = payload.get("data", {})
     if not isinstance(data, dict):

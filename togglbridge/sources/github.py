@@ -66,7 +66,10 @@ def _describe(exc: Exception) -> str:
 def _when(value: Any) -> datetime:
     """GitHub gives ISO 8601 with an offset for commits and unix seconds for ``pushed_at``."""
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return datetime.fromtimestamp(value, UTC)
+        try:
+            return datetime.fromtimestamp(value, UTC)
+        except (OSError, OverflowError):  # beyond what the platform's time functions handle
+            raise ValueError(f"timestamp out of range: {value!r}") from None
     if isinstance(value, str):
         return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
     raise ValueError(f"not a timestamp: {value!r}")

@@ -98,7 +98,8 @@ def _iso(value: datetime) -> str:
     """Toggl wants UTC timestamps like ``2006-01-02T15:04:05Z``."""
     if value.tzinfo is None:
         raise ValueError("timestamps sent to Toggl must be timezone-aware")
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # isoformat pads the year to four digits where strftime("%Y") would not (years before 1000).
+    return value.astimezone(UTC).replace(microsecond=0, tzinfo=None).isoformat() + "Z"
 
 
 def _date_param(value: date | datetime | str) -> str:
