@@ -1,14 +1,18 @@
-"""The simulator's knobs over real HTTP: 429 bucket, 402 quota, injected 5xx, latency, and the admin routes.
+"""The simulator's knobs over real HTTP: 429 bucket, injected 429s, 402 quota, injected 5xx, latency, and the
+admin routes.
 
 The clock is frozen and moved by hand, so nothing here sleeps and nothing asserts on timing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+from collections.abc import Iterator, MutableMapping
+from typing import Any
 
 import httpx
 import pytest
+from click.testing import CliRunner
 
 from tests.test_sim_support import (
     START,
@@ -19,7 +23,8 @@ from tests.test_sim_support import (
     iso,
     running_simulator,
 )
-from togglbridge.toggl.sim import Simulator
+from togglbridge.toggl.sim import SimClock, SimKnobs, Simulator
+from togglbridge.toggl.sim import cli as sim_cli
 
 
 @pytest.fixture(scope="module")
@@ -141,6 +146,117 @@ def test_injected_errors_follow_the_seed(api: httpx.Client, sim: Simulator) -> N
     first = run()
     assert first == run()
     assert {200} < set(first)
+
+
+def test_injected_429s_ask_for_a_second_and_change_and_charge_nothing(
+    api: httpx.Client, sim: Simulator, wid: int
+) -> None:
+    sim.knobs.throttle_rate = 1.0
+    sim.knobs.quota_per_hour = 10
+    for _ in range(5):
+        refused = api.post(
+            f"/workspaces/{wid}/time_entries",
+            json={"created_with": "t", "workspace_id": wid, "start": iso(START), "duration": -1},
+        )
+        assert refused.status_code == 429
+        assert refused.headers["Retry-After"] == "1"
+        assert refused.headers["content-type"].startswith("text/plain")
+        assert "X-Toggl-Quota-Remaining" not in refused.headers
+    assert sim.state.entries == {}
+    sim.knobs.throttle_rate = 0.0
+    create_entry(api, wid, START)
+    assert len(sim.state.entries) == 1
+    assert api.get("/me/time_entries").headers["X-Toggl-Quota-Remaining"] == "8"  # the 429s were free
+
+
+def test_injected_429s_come_after_the_bucket_and_before_the_quota(api: httpx.Client, sim: Simulator) -> None:
+    sim.knobs.quota_per_hour = 1
+    assert api.get("/me/time_entries").status_code == 200
+    assert api.get("/me/time_entries").status_code == 402
+    sim.knobs.throttle_rate = 1.0
+    assert api.get("/me/time_entries").status_code == 429  # before the quota: a spent quota is not seen
+    sim.knobs.quota_per_hour = None
+    sim.knobs.rate_limit = 0.5
+    sim.knobs.bucket_capacity = 1
+    sim.clock.advance(10)
+    assert api.get("/me").headers["Retry-After"] == "1"  # the bucket let it in; the injection refused it
+    assert api.get("/me").headers["Retry-After"] == "2"  # the bucket, full, answers first
+
+
+def test_injected_429s_follow_the_seed_at_about_their_rate(api: httpx.Client, sim: Simulator) -> None:
+    def run() -> list[int]:
+        sim.reset()
+        return [api.get("/me").status_code for _ in range(200)]
+
+    sim.knobs.throttle_rate = 0.25
+    sim.knobs.seed = 3
+    first = run()
+    assert first == run()
+    assert set(first) == {200, 429}
+    assert 25 <= first.count(429) <= 75
+
+
+def test_throttling_leaves_the_injected_errors_of_a_seed_alone(api: httpx.Client, sim: Simulator) -> None:
+    def errors() -> list[int]:
+        sim.reset()
+        statuses = [api.get("/me").status_code for _ in range(60)]
+        return [status for status in statuses if status != 429]
+
+    sim.knobs.error_rate = 0.3
+    sim.knobs.seed = 11
+    without = errors()
+    sim.knobs.throttle_rate = 0.2
+    with_throttling = errors()
+    assert len(with_throttling) < len(without)
+    assert with_throttling == without[: len(with_throttling)]  # the same 5xx draws, in the same order
+
+
+def test_throttle_rate_is_a_fraction(sim: Simulator, url: str) -> None:
+    with pytest.raises(ValueError, match="throttle_rate is a fraction"):
+        sim.knobs.update({"throttle_rate": 1.5})
+    with httpx.Client(base_url=url + "/_sim", timeout=10) as admin:
+        assert admin.patch("/knobs", json={"throttle_rate": -0.1}).status_code == 400
+        assert admin.patch("/knobs", json={"throttle_rate": 0.05}).json()["throttle_rate"] == 0.05
+    assert sim.knobs.throttle_rate == 0.05
+
+
+def test_the_sim_command_takes_a_throttle_rate(monkeypatch: pytest.MonkeyPatch) -> None:
+    started: list[SimKnobs] = []
+
+    class Recorded(Simulator):
+        def __init__(self, knobs: SimKnobs | None = None, clock: SimClock | None = None) -> None:
+            super().__init__(knobs, clock)
+            started.append(self.knobs)
+
+    monkeypatch.setattr(sim_cli, "Simulator", Recorded)
+    monkeypatch.setattr("togglbridge.toggl.sim.cli.uvicorn.run", lambda *args, **kwargs: None)
+    result = CliRunner().invoke(sim_cli.sim_command, ["--throttle-rate", "0.05", "--error-rate", "0.1"])
+    assert result.exit_code == 0, result.output
+    assert (started[0].throttle_rate, started[0].error_rate) == (0.05, 0.1)
+    refused = CliRunner().invoke(sim_cli.sim_command, ["--throttle-rate", "2"])
+    assert refused.exit_code == 2 and "--throttle-rate" in refused.output
+
+
+def test_a_caller_that_hangs_up_mid_request_changes_nothing(sim: Simulator, wid: int) -> None:
+    sent: list[MutableMapping[str, Any]] = []
+
+    async def hang_up() -> dict[str, Any]:
+        return {"type": "http.disconnect"}
+
+    async def send(message: MutableMapping[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": f"/toggl-track/api/v9/workspaces/{wid}/time_entries",
+        "query_string": b"",
+        "headers": [(b"authorization", b"Bearer test-gateway-key"), (b"maton-connection", b"conn_test")],
+    }
+    asyncio.run(sim.app(scope, hang_up, send))  # no exception escapes to the server
+    assert sent[0]["status"] == 499
+    assert sim.state.entries == {}
+    assert sim.stats.total == 0
 
 
 def test_latency_knob_still_answers(api: httpx.Client, sim: Simulator) -> None:
