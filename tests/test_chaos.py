@@ -5,9 +5,8 @@ and 5% 429 after random delays, pool processes SIGKILLed, and Redis (append-only
 started again mid-run. Then the simulator's entries must equal the oracle's: the same events applied once, in
 order, without faults. ``python -m bench.chaos`` is the full-size version (2,000 events, 20 identities).
 
-The runs found three bugs of the bridge (BUGS below). Each has a deterministic test here, a strict xfail until it
-is fixed; the chaos run meets them by chance, so it ends in xfail when every difference it finds is one of them,
-passes when it met none, and fails on anything else.
+The runs found three bugs of the bridge (BUGS below), all fixed since; each keeps a deterministic test here so
+that it cannot come back, and the chaos run must now find nothing lost, duplicated or wrong.
 """
 
 from __future__ import annotations
@@ -115,10 +114,7 @@ def test_nothing_is_lost_duplicated_or_wrong_under_chaos(chaos: ChaosReport) -> 
     assert rest.wrong == rest.explained, rest.examples
     met = [f"{count} entries: {BUGS[bug]}" for bug, count in rest.known.items()]
     met += [f"{len(chaos.unplanned)} events: {BUGS[UNPLANNED]}"] if chaos.unplanned else []
-    if met:
-        # Known bugs, each reproduced deterministically below (strict xfail). Whether a run meets them depends on
-        # which request a fault or a kill hits: this run says xfail when it does, and passes when it does not.
-        pytest.xfail("; ".join(met))
+    assert not met, "; ".join(met)  # the bugs these runs found are fixed: none may come back
     assert chaos.comparison.clean
     assert chaos.found == chaos.expected
 
@@ -191,7 +187,6 @@ def start_and_stop(title: str, project: str) -> tuple[datetime, list[Event]]:
     return when, [*started.events, *stopped.events]
 
 
-@pytest.mark.xfail(strict=True, reason=BUGS[LATE_STOP])
 def test_a_late_stop_is_corrected_even_when_its_correction_failed_once(
     own_redis: RedisProcess, tmp_path: Path
 ) -> None:
@@ -208,7 +203,6 @@ def test_a_late_stop_is_corrected_even_when_its_correction_failed_once(
     assert entries_in(sim, "p00") == Counter([expected])
 
 
-@pytest.mark.xfail(strict=True, reason=BUGS[PROJECT_LEFT_EMPTY])
 def test_a_project_created_by_an_attempt_whose_answer_was_lost_is_still_used(
     own_redis: RedisProcess, tmp_path: Path
 ) -> None:
@@ -227,7 +221,6 @@ def test_a_project_created_by_an_attempt_whose_answer_was_lost_is_still_used(
 
 
 @pytest.mark.timeout(120)
-@pytest.mark.xfail(strict=True, reason=BUGS[UNPLANNED])
 def test_an_event_whose_message_a_dying_worker_took_is_still_applied(
     own_redis: RedisProcess, tmp_path: Path
 ) -> None:

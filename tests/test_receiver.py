@@ -201,3 +201,34 @@ def test_readiness_fails_when_redis_does_not_answer() -> None:
         assert orphan.get("/healthz").status_code == 200
         response = orphan.post("/hooks/github", content=PUSH, headers=github_headers(PUSH))
         assert response.status_code == 503  # the sender retries; nothing was lost
+
+
+def test_an_accepted_message_lost_before_planning_is_queued_again(
+    redis_url: str, redis_client: redis.Redis
+) -> None:
+    """kombu takes a message off the queue before recording it as taken: a worker killed in between would lose
+    it. The accept script keeps a copy until planning is done; the beat's tick puts stale copies back."""
+    from togglbridge.config import parse_config
+    from togglbridge.dispatch import dispatch
+    from togglbridge.events import Event
+    from togglbridge.store.enqueue import EventQueue, requeue_unplanned
+    from togglbridge.store.journal import Journal
+
+    configure(app, redis_url)
+    queue = EventQueue(redis_client, app, task="togglbridge.plan_events", queue=QUEUE_INGEST, journal_cap=100)
+    body = b'{"kind": "a.b", "actor": "x", "occurred_at": "2026-11-02T10:00:00Z"}'
+    event = Event.model_validate({"id": "generic:1", "source": "generic", **json.loads(body)})
+    queue.accept_sync("generic", "1", [event])
+    redis_client.lpush(QUEUE_INGEST, "another message, still waiting")
+    assert requeue_unplanned(redis_client, QUEUE_INGEST, older_than=0) == 0  # the queue is not empty
+    taken = redis_client.rpop(QUEUE_INGEST)  # a worker took ours (queued first) ... and died
+    redis_client.rpop(QUEUE_INGEST)  # another worker took the other one and planned it
+    assert taken is not None and taken != b"another message, still waiting"
+    assert redis_client.llen(QUEUE_INGEST) == 0
+    assert requeue_unplanned(redis_client, QUEUE_INGEST, older_than=60) == 0  # not stale yet
+    assert requeue_unplanned(redis_client, QUEUE_INGEST, older_than=0) == 1
+    assert redis_client.lindex(QUEUE_INGEST, 0) == taken
+    message_id = json.loads(taken)["headers"]["id"]
+    config = parse_config("identities:\n  x:\n    emails: [x]\n", "t.yaml")
+    dispatch(redis_client, Journal(redis_client, cap=100), config, [event], message_id=message_id)
+    assert requeue_unplanned(redis_client, QUEUE_INGEST, older_than=0) == 0  # planned: the copy is gone

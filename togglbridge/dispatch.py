@@ -16,6 +16,7 @@ import redis
 from togglbridge.config import Config
 from togglbridge.events import Event
 from togglbridge.rules.planner import plan
+from togglbridge.store.enqueue import forget_planned
 from togglbridge.store.journal import Journal, record
 from togglbridge.store.outbox import Outbox
 
@@ -33,8 +34,16 @@ def plan_record(result: Any) -> str:
     )
 
 
-def dispatch(client: redis.Redis, journal: Journal, config: Config, events: Iterable[Event]) -> set[str]:
-    """Plan each event and queue its actions; returns the identities whose outboxes got work."""
+def dispatch(
+    client: redis.Redis,
+    journal: Journal,
+    config: Config,
+    events: Iterable[Event],
+    *,
+    message_id: str | None = None,
+) -> set[str]:
+    """Plan each event and queue its actions; returns the identities whose outboxes got work. ``message_id``:
+    the accepted message these events came in, whose safety copy goes in the same transaction."""
     outbox = Outbox(client)
     identities: set[str] = set()
     pipe = client.pipeline(transaction=True)
@@ -42,6 +51,8 @@ def dispatch(client: redis.Redis, journal: Journal, config: Config, events: Iter
         result = plan(event, config)
         identities |= outbox.put(result.actions, pipe)
         journal.append(event.id, plan_record(result), pipe=pipe)
+    if message_id:
+        forget_planned(pipe, message_id)
     pipe.execute()
     # (No trim here: planning only adds records to events the receiver's script indexed, and trimmed, already.)
     return identities

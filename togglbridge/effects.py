@@ -144,7 +144,18 @@ class Effects:
                 return cached
         try:
             created = self._client.create_project(workspace_id, name)
-        except (AuthenticationError, BadRequestError) as exc:
+        except BadRequestError as exc:
+            # Most often: an earlier attempt created it and died before remembering its id. Look again.
+            listing = {p.name: p.id for p in self._client.iter_projects(workspace_id, active="both")}
+            self._state.cache_projects(listing)
+            found = self._state.project_id(name)
+            if found is not None:
+                return found
+            notes.append(
+                f"project {name!r} does not exist and could not be created ({exc.message}); left empty"
+            )
+            return None
+        except AuthenticationError as exc:
             notes.append(
                 f"project {name!r} does not exist and could not be created ({exc.message}); left empty"
             )
@@ -182,13 +193,27 @@ class Effects:
             raise
 
     def _stop_entry(self, workspace_id: int, entry_id: int, at: Any, notes: list[str]) -> bool:
-        """Stop an entry at ``at``; False when it was stopped already (Toggl's 409)."""
+        """Stop an entry at ``at``; False when it was stopped already, by someone else (Toggl's 409).
+
+        A stop is ``PATCH .../stop`` (Toggl's now), then, when that is later than ``at``, a ``PUT`` of the stop
+        time. If the ``PUT`` fails or the worker dies between the two, the retry's ``PATCH`` answers 409: the
+        recorded intent tells that it was this bridge that stopped it, so the time is corrected, not left as is.
+        """
+        intent = f"stop:{entry_id}"
+        if self._ledger.intent(intent) is not None:
+            self._client.update_time_entry(workspace_id, entry_id, stop=at)
+            self._ledger.clear_intent(intent)
+            notes.append(f"stop completed at the event's time {at.isoformat()}")
+            return True
+        self._ledger.mark_intent(intent, {"stop": at.isoformat()})
         stopped = self._client.stop_time_entry(workspace_id, entry_id, already_stopped_ok=True)
         if stopped is None:
+            self._ledger.clear_intent(intent)
             return False
         if stopped.stop is not None and stopped.stop - at > LATE_STOP_TOLERANCE and stopped.start < at:
             self._client.update_time_entry(workspace_id, entry_id, stop=at)
             notes.append(f"stop corrected to the event's time {at.isoformat()}")
+        self._ledger.clear_intent(intent)
         return True
 
     def apply_timer_actions(self, batch: list[tuple[Action, float]]) -> list[Outcome]:

@@ -6,11 +6,14 @@ import logging
 import time
 from typing import Any
 
+from celery import Task
+
 from togglbridge.dispatch import dispatch
 from togglbridge.events import Event
 from togglbridge.executor import DrainReport
 from togglbridge.runtime import runtime
-from workers.app import QUEUE_TOGGL, app
+from togglbridge.store.enqueue import requeue_unplanned
+from workers.app import QUEUE_INGEST, QUEUE_TOGGL, app
 
 log = logging.getLogger(__name__)
 
@@ -19,6 +22,9 @@ SHORT_WAIT_SECONDS = 60.0
 TICK_SECONDS = 5.0
 # A planning task applies at most this many actions itself, so new events do not wait behind a long backlog.
 INLINE_ACTIONS = 20
+# An accepted message not planned this long after it was queued, with the queue empty, was lost between kombu's
+# queue and a worker (planning takes milliseconds): queue it again.
+UNPLANNED_GRACE_SECONDS = 15.0
 
 
 def kick(identity: str, *, countdown: float | None = None) -> None:
@@ -26,13 +32,14 @@ def kick(identity: str, *, countdown: float | None = None) -> None:
     drain_identity.apply_async((identity,), queue=QUEUE_TOGGL, countdown=countdown)
 
 
-@app.task(name="togglbridge.plan_events")
-def plan_events(events: list[dict[str, Any]]) -> None:
+@app.task(name="togglbridge.plan_events", bind=True)
+def plan_events(self: Task, events: list[dict[str, Any]]) -> None:
     """Plan a delivery's events and queue their actions; then apply them right here when their identity is
     free (a task less per event, and a chat command's timer starts without another queue hop)."""
     state = runtime()
     parsed = [Event.model_validate(event) for event in events]
-    for identity in sorted(dispatch(state.redis, state.journal, state.config, parsed)):
+    planned = dispatch(state.redis, state.journal, state.config, parsed, message_id=self.request.id)
+    for identity in sorted(planned):
         follow_up(state.executor.drain(identity, max_actions=INLINE_ACTIONS))
 
 
@@ -56,7 +63,9 @@ def follow_up(report: DrainReport) -> None:
 @app.task(name="togglbridge.tick")
 def tick() -> None:
     """Wake identities whose wait is over, and any whose work sits idle (a lost kick, a dead worker's lock)."""
-    for identity in runtime().executor.due_identities():
+    state = runtime()
+    requeue_unplanned(state.redis, QUEUE_INGEST, older_than=UNPLANNED_GRACE_SECONDS)
+    for identity in state.executor.due_identities():
         kick(identity)
 
 

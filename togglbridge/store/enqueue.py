@@ -11,6 +11,7 @@ kombu's Redis transport does (LPUSH of its JSON envelope onto the queue's list):
 from __future__ import annotations
 
 import base64
+import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,21 +21,25 @@ import orjson
 from celery import Celery
 
 from togglbridge.events import Event
-from togglbridge.store import keys
+from togglbridge.store import keys, text
 from togglbridge.store.group_commit import ScriptGroup
 from togglbridge.store.journal import JOURNAL_PREFIX, record
 
 SEEN_TTL_SECONDS = 14 * 24 * 3600  # senders redeliver within days, not weeks
 
 _ACCEPT = """
--- KEYS[1] seen key, KEYS[2] queue list, KEYS[3] journal index
+-- KEYS[1] seen key, KEYS[2] queue list, KEYS[3] journal index, KEYS[4] unplanned messages, KEYS[5] their times
 -- ARGV[1] seen ttl (0: no delivery id, no dedupe), ARGV[2] message ('' for none), ARGV[3] journal cap,
--- ARGV[4] journal key prefix, then (event id, journal record) pairs
+-- ARGV[4] journal key prefix, ARGV[5] message id, ARGV[6] now, then (event id, journal record) pairs
 if ARGV[1] ~= '0' then
   if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then return 0 end
 end
-if ARGV[2] ~= '' then redis.call('LPUSH', KEYS[2], ARGV[2]) end
-for i = 5, #ARGV, 2 do
+if ARGV[2] ~= '' then
+  redis.call('LPUSH', KEYS[2], ARGV[2])
+  redis.call('HSET', KEYS[4], ARGV[5], ARGV[2])
+  redis.call('ZADD', KEYS[5], ARGV[6], ARGV[5])
+end
+for i = 7, #ARGV, 2 do
   local key = ARGV[4] .. ARGV[i]
   if redis.call('EXISTS', key) == 0 then redis.call('LPUSH', KEYS[3], ARGV[i]) end
   redis.call('RPUSH', key, ARGV[i + 1])
@@ -66,7 +71,8 @@ class TaskMessages:
         }
         self._embed = template.body[2]
 
-    def build(self, args: Sequence[Any]) -> str:
+    def build(self, args: Sequence[Any]) -> tuple[str, str]:
+        """(the task's id, the envelope)."""
         task_id = str(uuid.uuid4())
         body = orjson.dumps([list(args), {}, self._embed])
         envelope = {
@@ -76,12 +82,43 @@ class TaskMessages:
             "headers": {**self._headers, "id": task_id, "root_id": task_id},
             "properties": {**self._properties, "correlation_id": task_id, "delivery_tag": str(uuid.uuid4())},
         }
-        return orjson.dumps(envelope).decode()
+        return task_id, orjson.dumps(envelope).decode()
 
 
 def task_message(app: Celery, task: str, args: Sequence[Any], queue: str) -> str:
     """One message (see ``TaskMessages``), for callers that send few."""
-    return TaskMessages(app, task, queue).build(args)
+    return TaskMessages(app, task, queue).build(args)[1]
+
+
+def requeue_unplanned(client: Any, queue: str, *, older_than: float, now: float | None = None) -> int:
+    """Put back on the queue the accepted messages no planning task finished after ``older_than`` seconds.
+
+    kombu's Redis transport takes a message off the queue before it records it as taken, so a worker killed (or
+    Redis restarted) in between loses it; the accept script kept a copy, which planning deletes. Planning a
+    message twice changes nothing, so putting back one that was only slow is harmless.
+    """
+    now = time.time() if now is None else now
+    if client.llen(queue):
+        return 0  # messages still wait in the queue: an old copy may be one of them, not a lost one
+    stale = [text(member) for member in client.zrangebyscore(keys.UNPLANNED_AT, 0, now - older_than)]
+    if not stale:
+        return 0
+    messages = client.hmget(keys.UNPLANNED_MESSAGES, stale)
+    pipe = client.pipeline(transaction=True)
+    for message_id, message in zip(stale, messages, strict=True):
+        if message is None:
+            pipe.zrem(keys.UNPLANNED_AT, message_id)
+            continue
+        pipe.lpush(queue, message)
+        pipe.zadd(keys.UNPLANNED_AT, {message_id: now})
+    pipe.execute()
+    return sum(1 for message in messages if message is not None)
+
+
+def forget_planned(pipe: Any, message_id: str) -> None:
+    """On ``pipe``: the message was planned; its copy is no longer needed."""
+    pipe.hdel(keys.UNPLANNED_MESSAGES, message_id)
+    pipe.zrem(keys.UNPLANNED_AT, message_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +141,7 @@ class EventQueue:
         self, source: str, delivery_id: str | None, events: list[Event]
     ) -> tuple[list[str], list[Any]]:
         payload = [event.model_dump(mode="json") for event in events]
-        message = self._messages.build([payload]) if events else ""
+        message_id, message = self._messages.build([payload]) if events else ("", "")
         pairs: list[str] = []
         for event in events:
             pairs += [
@@ -120,8 +157,12 @@ class EventQueue:
                 ),
             ]
         ttl = SEEN_TTL_SECONDS if delivery_id else 0
-        script_keys = [keys.seen(source, delivery_id or "-"), self._queue, keys.JOURNAL_INDEX]
-        return script_keys, [ttl, message, self._journal_cap, JOURNAL_PREFIX, *pairs]
+        script_keys = [
+            keys.seen(source, delivery_id or "-"), self._queue, keys.JOURNAL_INDEX, keys.UNPLANNED_MESSAGES,
+            keys.UNPLANNED_AT,
+        ]  # fmt: skip
+        args = [ttl, message, self._journal_cap, JOURNAL_PREFIX, message_id, round(time.time(), 3), *pairs]
+        return script_keys, args
 
     async def accept(self, source: str, delivery_id: str | None, events: list[Event]) -> Accepted:
         """Queue the events of one delivery; ``duplicate`` when the delivery was accepted before."""

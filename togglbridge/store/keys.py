@@ -7,7 +7,9 @@ PREFIX = "togglbridge"
 JOURNAL_INDEX = f"{PREFIX}:journal"  # list of event ids, newest first, capped
 DEAD_LETTERS = f"{PREFIX}:dead"  # list of JSON records: an action Toggl refused, with its message
 PARKED = f"{PREFIX}:parked"  # sorted set: identity -> unix time its work may resume (quota reset, backoff)
-IDENTITIES = f"{PREFIX}:identities"  # set of identities that have ever had work
+IDENTITIES = f"{PREFIX}:identities"
+UNPLANNED_MESSAGES = f"{PREFIX}:unplanned:messages"  # hash: accepted Celery message id -> the message
+UNPLANNED_AT = f"{PREFIX}:unplanned"  # sorted set: accepted message id -> when it was (last) queued  # set of identities that have ever had work
 
 
 def seen(source: str, delivery_id: str) -> str:
