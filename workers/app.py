@@ -24,8 +24,21 @@ VISIBILITY_TIMEOUT_SECONDS = int(os.environ.get("TOGGLBRIDGE_VISIBILITY_TIMEOUT"
 app = Celery("togglbridge", include=["workers.tasks"])
 
 
+def _forget_connections(celery: Celery) -> None:
+    """Drop the connection pools made for an earlier broker URL (Celery builds them once and keeps them, so
+    they would outlive a new ``broker_url``); a no-op before first use. Celery has no public call for this."""
+    pool = celery.__dict__.get("_pool")
+    if pool is not None:
+        pool.force_close_all()
+        celery._pool = None
+    amqp = celery.__dict__.get("amqp")
+    if amqp is not None:
+        amqp._producer_pool = None
+
+
 def configure(celery: Celery, redis_url: str) -> Celery:
     """Point ``celery`` at ``redis_url`` with settings suited to slow, rate-limited, idempotent work."""
+    _forget_connections(celery)
     celery.conf.update(
         broker_url=redis_url,
         broker_connection_retry_on_startup=True,
