@@ -10,16 +10,15 @@ import redis
 from rich.console import Console
 from rich.table import Table
 
+from togglbridge.queues import ALL_QUEUES
 from togglbridge.store import keys, text
 from togglbridge.store.outbox import Outbox
-
-CELERY_QUEUES = ("togglbridge.ingest", "togglbridge.toggl", "togglbridge.maintenance")
 
 
 def collect_status(client: redis.Redis, *, dead_shown: int = 20) -> dict[str, Any]:
     now = time.time()
     pipe = client.pipeline(transaction=False)
-    for queue in CELERY_QUEUES:
+    for queue in ALL_QUEUES:
         pipe.llen(queue)
     depths = pipe.execute()
     outboxes = Outbox(client).depths()
@@ -42,7 +41,7 @@ def collect_status(client: redis.Redis, *, dead_shown: int = 20) -> dict[str, An
                 "resets_in_seconds": max(0.0, round(reset_at - now, 1)) if reset_at else None,
             }
     return {
-        "queues": dict(zip(CELERY_QUEUES, (int(d) for d in depths), strict=True)),
+        "queues": dict(zip(ALL_QUEUES, (int(d) for d in depths), strict=True)),
         "outboxes": outboxes,
         "parked": parked,
         "dead_letters": {"count": int(client.llen(keys.DEAD_LETTERS)), "latest": dead},

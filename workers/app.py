@@ -11,11 +11,9 @@ import os
 from celery import Celery
 from kombu.entity import Exchange, Queue
 
-# Queues, by what waits in them: chat commands and calendar starts must not wait behind a commit backfill.
-QUEUE_INGEST = "togglbridge.ingest"  # events to plan
-QUEUE_TOGGL = "togglbridge.toggl"  # identities whose planned actions are ready to apply
-QUEUE_MAINTENANCE = "togglbridge.maintenance"  # beat ticks: wake parked work, sweep stragglers
-ALL_QUEUES = (QUEUE_INGEST, QUEUE_TOGGL, QUEUE_MAINTENANCE)
+from togglbridge.queues import ALL_QUEUES, QUEUE_INGEST, QUEUE_MAINTENANCE, QUEUE_TOGGL
+
+__all__ = ["ALL_QUEUES", "QUEUE_INGEST", "QUEUE_MAINTENANCE", "QUEUE_TOGGL", "app", "configure"]
 
 # Waits longer than this never become Celery countdowns (Redis would redeliver them after the visibility
 # timeout); they go into a sorted set that a beat tick drains.
