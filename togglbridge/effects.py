@@ -73,6 +73,7 @@ class Effects:
         workspace_id: int | None = None,
         honour_action_workspaces: bool = True,
         known_workspace: int | None = None,
+        known_intents: dict[str, bool] | None = None,
     ) -> None:
         self._client = client
         self._state = state
@@ -80,6 +81,7 @@ class Effects:
         self._configured_workspace = workspace_id
         self._honour_action_workspaces = honour_action_workspaces
         self._known_workspace = known_workspace  # the account's default workspace, when already read
+        self._known_intents = dict(known_intents or {})  # what the drain already read of the ledger's intents
 
     def apply(self, action: Action, order: float) -> Outcome:
         """Apply one action; ``order`` is its place in the identity's outbox (time, then plan position)."""
@@ -166,7 +168,7 @@ class Effects:
 
     def _reconcile(self, key: str, workspace_id: int, start: Any, description: str) -> TimeEntry | None:
         """After a crash between create and record: the entry this action already created, if any."""
-        if self._ledger.intent(key) is None:
+        if not self._has_intent(key):
             return None
         try:
             since, until = start - RECONCILE_WINDOW, start + RECONCILE_WINDOW
@@ -179,17 +181,25 @@ class Effects:
                 return entry
         return None
 
+    def _has_intent(self, key: str) -> bool:
+        """Whether a create for ``key`` was sent before with an unknown outcome (read once, then known)."""
+        if key not in self._known_intents:
+            self._known_intents[key] = self._ledger.intent(key) is not None
+        return self._known_intents[key]
+
     def _create(self, key: str, workspace_id: int, **fields: Any) -> TimeEntry:
         """Create an entry, recording the intent first; an answer that refused it clears the intent again, so
         only an unknown outcome (a timeout, a 5xx, a crash) costs a lookup on the next attempt."""
         self._ledger.mark_intent(
             key, {"start": fields["start"].isoformat(), "description": fields["description"]}
         )
+        self._known_intents[key] = True
         try:
             return self._client.create_time_entry(workspace_id, **fields)
         except TogglError as exc:
             if isinstance(exc, Paced) or (exc.status is not None and 400 <= exc.status < 500):
                 self._ledger.clear_intent(key)  # refused or never sent: nothing to look up next time
+                self._known_intents[key] = False
             raise
 
     def _stop_entry(self, workspace_id: int, entry_id: int, at: Any, notes: list[str]) -> bool:
@@ -296,7 +306,7 @@ class Effects:
         """The effect of the newest actions on a timer the bridge did not start, in order."""
         external = False
         for index, mark in enumerate(batch):
-            if mark.kind == "start" and self._ledger.intent(mark.key) is not None:
+            if mark.kind == "start" and self._has_intent(mark.key):
                 break  # it may have created the running entry already: never stop that as foreign
             so_far = intended_entries([*marks, *batch[:index]])
             ours = next((e for e in so_far.values() if e.running), None)

@@ -182,7 +182,7 @@ class Executor:
             batch = [(key, action, order)]
             if coalesce and is_timer_action(action):
                 batch += self._waiting_timer_actions(identity, lane, key)
-            applied = self._apply(identity, batch, report, head.workspace_id)
+            applied = self._apply(identity, batch, report, head)
             if applied is None:  # a batch failed as a whole: find the culprit one action at a time
                 coalesce = False
                 continue
@@ -243,7 +243,7 @@ class Executor:
         identity: str,
         batch: list[tuple[str, Action, float]],
         report: DrainReport,
-        known_workspace: int | None,
+        head: Next,
     ) -> bool | None:
         """Apply one action, or several coalesced timer actions. True: done, go on; False: the identity must
         wait; None: a coalesced batch was refused and must be retried one action at a time."""
@@ -257,7 +257,8 @@ class Executor:
             self._ledger,
             workspace_id=self._access.workspace_id(identity),
             honour_action_workspaces=not self._access.simulated,
-            known_workspace=known_workspace,
+            known_workspace=head.workspace_id,
+            known_intents={key: head.intent},
         )
         try:
             if len(batch) == 1:

@@ -15,7 +15,7 @@ from togglbridge.store.outbox import Lane
 
 _NEXT = """
 -- KEYS: 1 main lane, 2 bulk lane, 3 the identity's state hash
--- ARGV: 1 action key prefix, 2 done key prefix, 3 now (unix seconds)
+-- ARGV: 1 action key prefix, 2 done key prefix, 3 now (unix seconds), 4 intent key prefix
 local state = redis.call('HMGET', KEYS[3], 'quota_remaining', 'quota_reset_at', 'bulk_held_until', 'workspace_id')
 for i = 1, 4 do if not state[i] then state[i] = '' end end
 local lane = 'main'
@@ -24,9 +24,11 @@ if #first == 0 and (tonumber(state[3]) or 0) <= tonumber(ARGV[3]) then
   lane = 'bulk'
   first = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
 end
-if #first == 0 then return {'', '', '', '', 0, state[1], state[2], state[3], state[4]} end
+if #first == 0 then return {'', '', '', '', 0, state[1], state[2], state[3], state[4], 0} end
 local data = redis.call('GET', ARGV[1] .. first[1]) or ''
-return {lane, first[1], first[2], data, redis.call('EXISTS', ARGV[2] .. first[1]), state[1], state[2], state[3], state[4]}
+local done = redis.call('EXISTS', ARGV[2] .. first[1])
+local intent = redis.call('EXISTS', ARGV[4] .. first[1])
+return {lane, first[1], first[2], data, done, state[1], state[2], state[3], state[4], intent}
 """
 
 
@@ -42,6 +44,7 @@ class Next:
     quota: tuple[int, float] | None  # (requests left, unix time of the reset), as Toggl last said
     bulk_held_until: float
     workspace_id: int | None
+    intent: bool  # whether a create of the head action was sent before and its outcome is unknown
 
 
 def _number(raw: Any) -> float | None:
@@ -56,9 +59,11 @@ class NextAction:
     def __call__(self, identity: str, now: float) -> Next:
         reply = self._script(
             keys=[keys.outbox(identity, "main"), keys.outbox(identity, "bulk"), keys.state(identity)],
-            args=[keys.action(""), keys.done(""), now],
+            args=[keys.action(""), keys.done(""), now, keys.intent("")],
         )
-        lane, key, order, data, done, remaining, reset_at, held, workspace = (text(part) for part in reply)
+        lane, key, order, data, done, remaining, reset_at, held, workspace, intent = (
+            text(part) for part in reply
+        )
         quota_reset = _number(reset_at)
         quota = (int(remaining), quota_reset) if remaining and quota_reset and quota_reset > now else None
         return Next(
@@ -70,4 +75,5 @@ class NextAction:
             quota=quota,
             bulk_held_until=_number(held) or 0.0,
             workspace_id=int(workspace) if workspace else None,
+            intent=intent == "1",
         )
