@@ -7,7 +7,6 @@ keyed by their idempotency keys.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from typing import Any
 
@@ -23,7 +22,7 @@ from togglbridge.store.outbox import Outbox
 
 def plan_record(result: Any) -> str:
     """The journal's ``planned`` record: the identity, each rule's verdict, the actions and any errors."""
-    data = json.loads(result.model_dump_json())
+    data = result.model_dump(mode="json")
     return record(
         "planned",
         identity=result.identity,

@@ -36,6 +36,7 @@ from togglbridge.store.journal import Journal, record
 from togglbridge.store.ledger import Ledger
 from togglbridge.store.next_action import Next, NextAction
 from togglbridge.store.outbox import Lane, Outbox
+from togglbridge.toggl.access import MissingToken
 from togglbridge.toggl.client import RequestRecord, TogglClient
 from togglbridge.toggl.errors import QuotaExhaustedError, TogglError
 from togglbridge.toggl.limiter import Paced
@@ -293,7 +294,7 @@ class Executor:
             self._dead(identity, key, action, exc.message, exc.status, requests)
             report.dead += 1
             return True
-        except (redis.RedisError, LookupError):
+        except (redis.RedisError, MissingToken):
             raise  # Redis away, or a token variable unset: the work waits in the outbox for it to come back
         except Exception as exc:
             # A bug, or data no rule check caught: this action can never succeed as it is. Park it among the

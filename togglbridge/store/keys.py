@@ -38,12 +38,13 @@ def done(key: str) -> str:
 
 
 def intent(key: str) -> str:
-    """Written before a create is sent to Toggl, so a redelivery after a crash looks the entry up first."""
+    """Written before a create (or a stop) is sent to Toggl, so a retry after a crash or a failed answer finds
+    what the first attempt did instead of doing it twice (or leaving it half done)."""
     return f"{PREFIX}:intent:{key}"
 
 
 def state(identity: str) -> str:
-    """Hash: what the bridge knows of an identity in Toggl (user, workspace, running entry, last commit)."""
+    """Hash: what the bridge knows of an identity in Toggl (workspace, running entry, quota, bulk hold)."""
     return f"{PREFIX}:state:{identity}"
 
 

@@ -3,54 +3,22 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.test_sim_support import (
+from tests.sim.support import (
     CONNECTION,
     GATEWAY,
     START,
     create_entry,
     direct_client,
-    fresh,
     gateway_client,
-    gateway_workspace,
     iso,
-    running_simulator,
 )
 from togglbridge.toggl.sim import Simulator
-
-
-@pytest.fixture(scope="module")
-def served() -> Iterator[tuple[Simulator, str]]:
-    with running_simulator() as pair:
-        yield pair
-
-
-@pytest.fixture
-def sim(served: tuple[Simulator, str]) -> Simulator:
-    return fresh(served[0])
-
-
-@pytest.fixture
-def url(served: tuple[Simulator, str], sim: Simulator) -> str:
-    return served[1]
-
-
-@pytest.fixture
-def api(url: str) -> Iterator[httpx.Client]:
-    with gateway_client(url) as client:
-        yield client
-
-
-@pytest.fixture
-def wid(sim: Simulator) -> int:
-    return gateway_workspace(sim)
-
 
 # -- identity and auth --------------------------------------------------------------------------------------
 

@@ -2,44 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
-import pytest
 
-from tests.test_sim_support import (
+from tests.sim.support import (
     START,
     create_entry,
-    fresh,
-    gateway_client,
-    gateway_workspace,
-    running_simulator,
 )
 from togglbridge.toggl.sim import Simulator
 from togglbridge.toggl.sim.catalog import create_project
-
-
-@pytest.fixture(scope="module")
-def served() -> Iterator[tuple[Simulator, str]]:
-    with running_simulator() as pair:
-        yield pair
-
-
-@pytest.fixture
-def sim(served: tuple[Simulator, str]) -> Simulator:
-    return fresh(served[0])
-
-
-@pytest.fixture
-def api(served: tuple[Simulator, str], sim: Simulator) -> Iterator[httpx.Client]:
-    with gateway_client(served[1]) as client:
-        yield client
-
-
-@pytest.fixture
-def wid(sim: Simulator) -> int:
-    return gateway_workspace(sim)
-
 
 # -- projects -----------------------------------------------------------------------------------------------
 

@@ -7,51 +7,21 @@ The clock is frozen and moved by hand, so nothing here sleeps and nothing assert
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator, MutableMapping
+from collections.abc import MutableMapping
 from typing import Any
 
 import httpx
 import pytest
 from click.testing import CliRunner
 
-from tests.test_sim_support import (
+from tests.sim.support import (
     START,
     create_entry,
-    fresh,
     gateway_client,
-    gateway_workspace,
     iso,
-    running_simulator,
 )
 from togglbridge.toggl.sim import SimClock, SimKnobs, Simulator
 from togglbridge.toggl.sim import cli as sim_cli
-
-
-@pytest.fixture(scope="module")
-def served() -> Iterator[tuple[Simulator, str]]:
-    with running_simulator() as pair:
-        yield pair
-
-
-@pytest.fixture
-def sim(served: tuple[Simulator, str]) -> Simulator:
-    return fresh(served[0])
-
-
-@pytest.fixture
-def url(served: tuple[Simulator, str], sim: Simulator) -> str:
-    return served[1]
-
-
-@pytest.fixture
-def api(url: str) -> Iterator[httpx.Client]:
-    with gateway_client(url) as client:
-        yield client
-
-
-@pytest.fixture
-def wid(sim: Simulator) -> int:
-    return gateway_workspace(sim)
 
 
 def test_leaky_bucket_429_with_retry_after_then_recovers(api: httpx.Client, sim: Simulator, url: str) -> None:
