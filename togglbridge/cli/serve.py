@@ -1,4 +1,4 @@
-"""The ``togglbridge`` command."""
+"""Running the bridge: ``up`` (everything in one process), and ``api``, ``worker``, ``beat`` apart."""
 
 from __future__ import annotations
 
@@ -8,128 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import click
-import redis
-from rich.console import Console
 
-from togglbridge import __version__
-from togglbridge.config import Config, ConfigError, load_config
-from togglbridge.settings import Settings, SettingsError, load_settings
-from togglbridge.store.redis_server import ping, resolve_redis
-from togglbridge.toggl.connect import client_from_settings
-from togglbridge.toggl.errors import TogglError
+from togglbridge.cli.common import config_or_exit, console, redacted_url, settings_or_exit
+from togglbridge.settings import Settings
+from togglbridge.store.redis_server import resolve_redis
 
-console = Console(stderr=True)
 BEAT_STOP_SECONDS = 5.0
-
-
-def _settings_or_exit(**overrides: object) -> Settings:
-    try:
-        return load_settings(**overrides)
-    except SettingsError as exc:
-        console.print(f"[red]{exc}[/red]", markup=True, highlight=False)
-        sys.exit(2)
-
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="togglbridge")
-def main() -> None:
-    """togglbridge: calendar meetings, commits and chat commands become Toggl Track time entries."""
-
-
-@main.command()
-def version() -> None:
-    """Print the version."""
-    click.echo(__version__)
-
-
-@main.command()
-def doctor() -> None:
-    """Check the settings, Redis and the Toggl credential (one request), and say how to fix what is wrong."""
-    problems = 0
-    try:
-        settings = load_settings()
-    except SettingsError as exc:
-        console.print(f"[red]✗ settings[/red]: {exc}", highlight=False)
-        sys.exit(1)
-    console.print("[green]✓ settings[/green] read (environment and .env)")
-
-    if settings.redis_url:
-        try:
-            ping(settings.redis_url)
-            console.print(f"[green]✓ redis[/green] answers at {_redacted_url(settings.redis_url)}")
-        except redis.RedisError as exc:
-            problems += 1
-            console.print(
-                f"[red]✗ redis[/red] at {_redacted_url(settings.redis_url)} does not answer ({type(exc).__name__})."
-                " Start it, or unset TOGGLBRIDGE_REDIS_URL to use the embedded server."
-            )
-    else:
-        console.print(
-            f"[green]✓ redis[/green]: embedded server (TOGGLBRIDGE_REDIS_URL unset), files in "
-            f"{settings.data_dir / 'redis'}"
-        )
-
-    if settings.toggl_mode == "simulator":
-        console.print(
-            "[yellow]! toggl[/yellow]: no credential, so `togglbridge up` uses the built-in simulator. "
-            "Set TOGGLBRIDGE_GATEWAY_KEY (gateway) or TOGGLBRIDGE_TOGGL_API_TOKEN (direct) to use Toggl."
-        )
-    else:
-        client = client_from_settings(settings)
-        where = settings.gateway_url if settings.toggl_mode == "gateway" else settings.toggl_api_url
-        try:
-            with client:
-                workspaces = client.workspaces()
-            names = ", ".join(f"{w.name or '(unnamed)'} [{w.id}]" for w in workspaces) or "none"
-            console.print(f"[green]✓ toggl[/green] via {settings.toggl_mode} ({where}): workspaces {names}")
-        except TogglError as exc:
-            problems += 1
-            console.print(
-                f"[red]✗ toggl[/red] via {settings.toggl_mode} ({where}): {exc}. {_toggl_hint(exc)}",
-                highlight=False,
-            )
-    sys.exit(1 if problems else 0)
-
-
-def _redacted_url(url: str) -> str:
-    """A Redis URL without its password, for messages."""
-    from urllib.parse import urlsplit, urlunsplit
-
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    netloc = f"{parts.username or ''}:***@{host}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc))
-
-
-def _toggl_hint(error: TogglError) -> str:
-    if error.status == 401:
-        return "The gateway refused its key: check TOGGLBRIDGE_GATEWAY_KEY."
-    if error.status == 403:
-        return "Toggl refused the credential: check the token or the gateway connection."
-    if error.status == 400:
-        return (
-            "The gateway may need a connection id (Maton-Connection): set one per identity in the rule file."
-        )
-    if error.status == 402:
-        return "The hourly quota is spent; it resets in the time Toggl says."
-    if error.status is None or error.status >= 500:
-        return (
-            "Toggl or the gateway is unreachable or failing; check TOGGLBRIDGE_GATEWAY_URL / TOGGL_API_URL."
-        )
-    return ""
-
-
-def _config_or_exit(settings: Settings) -> Config:
-    """The rule file, or every problem in it as FILE:LINE: reason, and exit 1."""
-    try:
-        return load_config(settings.config_file)
-    except ConfigError as exc:
-        console.print(f"[red]{settings.config_file} has problems:[/red]", highlight=False)
-        for problem in exc.errors:
-            click.echo(str(problem), err=True)
-        sys.exit(1)
 
 
 def _receiver_app(settings: Settings, redis_url: str) -> Any:
@@ -157,7 +41,7 @@ def _simulator_banner(sim_url: str) -> None:
     console.rule()
 
 
-@main.command()
+@click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8080, show_default=True, type=int, help="Port to listen on.")
 @click.option(
@@ -180,8 +64,8 @@ def up(host: str, port: int, config_file: Path | None, concurrency: int) -> None
 
     if config_file is not None:
         os.environ["TOGGLBRIDGE_CONFIG_FILE"] = str(config_file)
-    settings = _settings_or_exit()
-    config = _config_or_exit(settings)
+    settings = settings_or_exit()
+    config = config_or_exit(settings)
     server = resolve_redis(settings.redis_url, settings.data_dir)
     with ExitStack() as stack:
         stack.callback(server.close)
@@ -197,8 +81,8 @@ def up(host: str, port: int, config_file: Path | None, concurrency: int) -> None
         else:
             console.print(f"Toggl via {settings.toggl_mode}.")
         where = "embedded" if server.is_embedded else "external"
-        console.print(f"Redis ({where}): {_redacted_url(server.url)}")
-        settings = _settings_or_exit()
+        console.print(f"Redis ({where}): {redacted_url(server.url)}")
+        settings = settings_or_exit()
         receiver = _receiver_app(settings, server.url)
         url = stack.enter_context(
             serve_in_thread(
@@ -238,7 +122,7 @@ def up(host: str, port: int, config_file: Path | None, concurrency: int) -> None
         )
 
 
-@main.command()
+@click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8080, show_default=True, type=int, help="Port to listen on.")
 @click.option(
@@ -248,7 +132,7 @@ def api(host: str, port: int, processes: int) -> None:
     """Run the receiver alone (HTTP endpoints), for deployments that run the pieces apart."""
     import uvicorn
 
-    settings = _settings_or_exit()
+    settings = settings_or_exit()
     if not settings.redis_url:
         console.print(
             "[red]TOGGLBRIDGE_REDIS_URL must be set: the workers read what the receiver queues.[/red]"
@@ -272,7 +156,7 @@ def api(host: str, port: int, processes: int) -> None:
         )
 
 
-@main.command()
+@click.command()
 @click.option("--concurrency", "-c", type=int, default=None, help="Worker processes (default: one per core).")
 @click.option("--queues", "-Q", default=None, help="Comma-separated queues to consume (default: all).")
 @click.option(
@@ -282,8 +166,8 @@ def worker(concurrency: int | None, queues: str | None, pool: str) -> None:
     """Run a Celery worker: plans events and applies actions to Toggl. Start as many as you like."""
     from workers.app import ALL_QUEUES, app, configure
 
-    settings = _settings_or_exit()
-    _config_or_exit(settings)  # a bad rule file fails here, at start, not on the first event
+    settings = settings_or_exit()
+    config_or_exit(settings)  # a bad rule file fails here, at start, not on the first event
     if settings.toggl_mode == "simulator" and not settings.simulator_url:
         console.print(
             "[red]No Toggl credential: set TOGGLBRIDGE_GATEWAY_KEY or TOGGLBRIDGE_TOGGL_API_TOKEN, "
@@ -301,67 +185,14 @@ def worker(concurrency: int | None, queues: str | None, pool: str) -> None:
     app.worker_main(argv)
 
 
-@main.command()
+@click.command()
 def beat() -> None:
     """Run the scheduler. Start one or several: a Redis lock lets only one tick at a time."""
     from workers.app import app, configure
 
-    settings = _settings_or_exit()
+    settings = settings_or_exit()
     server = resolve_redis(settings.redis_url, settings.data_dir)
     configure(app, server.url)
     import workers.tasks  # noqa: F401  (the beat schedule)
 
     app.start(["beat", "--loglevel", settings.log_level])
-
-
-@main.command()
-@click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
-def status(as_json: bool) -> None:
-    """Queue depths, parked work, dead letters and each identity's remaining quota."""
-    import json
-
-    from togglbridge.status import collect_status, render_status
-
-    settings = _settings_or_exit()
-    server = resolve_redis(settings.redis_url, settings.data_dir)
-    snapshot = collect_status(server.client())
-    if as_json:
-        click.echo(json.dumps(snapshot, indent=2))
-    else:
-        render_status(snapshot, Console())
-
-
-@main.command("retry-dead")
-def retry_dead() -> None:
-    """Put every dead letter back in its identity's outbox, and kick the workers."""
-    from togglbridge.store.dead_letters import DeadLetters
-    from workers.app import app, configure
-
-    settings = _settings_or_exit()
-    server = resolve_redis(settings.redis_url, settings.data_dir)
-    letters = DeadLetters(server.client())
-    count = letters.count()
-    identities = letters.retry()
-    configure(app, server.url)
-    from workers.tasks import kick
-
-    for identity in identities:
-        kick(identity)
-    click.echo(f"{count} dead letter(s) back in the outboxes of: {', '.join(identities) or 'nobody'}")
-
-
-def _register_optional_commands() -> None:
-    """Commands that live beside the pieces they drive."""
-    from togglbridge.rules.commands import config_group, explain_command
-    from togglbridge.toggl.sim.cli import sim_command
-
-    main.add_command(sim_command, name="sim")
-    main.add_command(config_group)
-    main.add_command(explain_command)
-
-
-_register_optional_commands()
-
-
-if __name__ == "__main__":
-    main()

@@ -1,0 +1,31 @@
+"""The ``togglbridge`` command: one group, its commands in modules beside this one."""
+
+from __future__ import annotations
+
+import click
+
+from togglbridge import __version__
+from togglbridge.cli.doctor import doctor
+from togglbridge.cli.serve import api, beat, up, worker
+from togglbridge.cli.status import retry_dead, status
+from togglbridge.rules.commands import config_group, explain_command
+from togglbridge.toggl.sim.cli import sim_command
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="togglbridge")
+def main() -> None:
+    """togglbridge: calendar meetings, commits and chat commands become Toggl Track time entries."""
+
+
+@main.command()
+def version() -> None:
+    """Print the version."""
+    click.echo(__version__)
+
+
+for command in (up, api, worker, beat, status, retry_dead, doctor, config_group, explain_command):
+    main.add_command(command)
+main.add_command(sim_command, name="sim")
+
+__all__ = ["main"]

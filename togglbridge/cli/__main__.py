@@ -1,0 +1,5 @@
+"""``python -m togglbridge.cli``."""
+
+from togglbridge.cli import main
+
+main()
