@@ -268,7 +268,9 @@ class Effects:
         ours_after = next((e for e in after.values() if e.running), None)
         if ours_after is not None:
             current = self._state.known_entries([ours_after.key]).get(ours_after.key)
-            if current is not None:
+            if current is not None and current.deleted:
+                self._state.set_running(UNKNOWN)  # ours is gone: whatever runs now, Toggl knows
+            elif current is not None:
                 self._state.set_running(
                     Running(current.id, current.workspace_id, current.start, current.description)
                 )
@@ -366,9 +368,22 @@ class Effects:
     def _make_so(
         self, entry: Intended, known: KnownEntry | None, before: Intended | None, notes: list[str]
     ) -> int | None:
-        """Bring one entry in Toggl to what the timeline says it should be; returns its id."""
+        """Bring one entry in Toggl to what the timeline says it should be; returns its id (None for an entry
+        deleted in Toggl, which stays deleted: someone removed it on purpose)."""
         if known is None:
             return self._open(entry, notes)
+        if known.deleted:
+            return None
+        try:
+            return self._change(entry, known, before, notes)
+        except NotFoundError:
+            self._state.set_known_entry(entry.key, replace(known, deleted=True))
+            self._forget_if_running(known.id)
+            notes.append(f"entry {known.id} was deleted in Toggl: left deleted")
+            return None
+
+    def _change(self, entry: Intended, known: KnownEntry, before: Intended | None, notes: list[str]) -> int:
+        """Send what differs between the entry as the bridge last knew it and as the timeline wants it."""
         current = known
         if entry.stop != current.stop:
             if current.stop is None and entry.stop is not None:

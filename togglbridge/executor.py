@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import random
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -38,7 +39,7 @@ from togglbridge.store.next_action import Next, NextAction
 from togglbridge.store.outbox import Lane, Outbox
 from togglbridge.toggl.access import MissingToken
 from togglbridge.toggl.client import RequestRecord, TogglClient
-from togglbridge.toggl.errors import QuotaExhaustedError, TogglError
+from togglbridge.toggl.errors import BadRequestError, NotFoundError, QuotaExhaustedError, TogglError
 from togglbridge.toggl.limiter import Paced
 
 log = logging.getLogger(__name__)
@@ -162,6 +163,7 @@ class Executor:
     def _drain_locked(self, identity: str, lock: Any, report: DrainReport, max_actions: int | None) -> bool:
         """Apply actions while holding the lock; False when the drain must stop (parked, lock lost, budget)."""
         coalesce = True
+        healed: set[str] = set()  # actions retried once after forgetting what may be stale
         locked_at = time.monotonic()
         while max_actions is None or report.applied + report.dead < max_actions:
             head = self._next(identity, self._clock())
@@ -183,8 +185,10 @@ class Executor:
             batch = [(key, action, order)]
             if coalesce and is_timer_action(action):
                 batch += self._waiting_timer_actions(identity, lane, key)
-            applied = self._apply(identity, batch, report, head)
-            if applied is None:  # a batch failed as a whole: find the culprit one action at a time
+            applied = self._apply(identity, batch, report, head, healed)
+            if (
+                applied is None
+            ):  # a batch failed as a whole, or knowledge was healed: try one action at a time
                 coalesce = False
                 continue
             if not applied:
@@ -245,9 +249,11 @@ class Executor:
         batch: list[tuple[str, Action, float]],
         report: DrainReport,
         head: Next,
+        healed: set[str],
     ) -> bool | None:
         """Apply one action, or several coalesced timer actions. True: done, go on; False: the identity must
-        wait; None: a coalesced batch was refused and must be retried one action at a time."""
+        wait; None: try again one action at a time (a coalesced batch was refused, or an action refused for
+        knowledge that may be stale is retried once after forgetting it)."""
         key, action, _ = batch[0]
         requests: list[RequestRecord] = []
         client = self._access.client(identity, requests.append)
@@ -291,6 +297,19 @@ class Executor:
                 return False
             if len(batch) > 1:
                 return None
+            if key not in healed and _may_be_stale_knowledge(exc):
+                healed.add(key)
+                state.forget_learned()
+                self._journal.append(
+                    action.event_id,
+                    record("healed", action=key, status=exc.status, message=exc.message,
+                           reason="Toggl refused an id the bridge remembered: forgot the workspace, project ids "
+                                  "and running entry it had learned, and tried again",
+                           requests=_requests(requests)),
+                )  # fmt: skip
+                log.info("%s for %s: Toggl said %s %s; relearning and trying again", key, identity,
+                         exc.status, exc.message)  # fmt: skip
+                return None
             self._dead(identity, key, action, exc.message, exc.status, requests)
             report.dead += 1
             return True
@@ -313,6 +332,7 @@ class Executor:
             pipe.delete(_attempts_key(item_key))
             self._ledger.mark_done(item_key, outcome.as_dict(), pipe)
             self._outbox.remove(identity, item_key, pipe)
+            self.dead_letters.discard(item_key, pipe)  # refused before, done now: its letter goes
             applied = record("applied", action=item_key, type=item.type, rule=item.rule, **outcome.as_dict(),
                              requests=_requests(requests) if item_key == key else [])  # fmt: skip
             self._journal.append(item.event_id, applied, pipe=pipe)
@@ -364,6 +384,17 @@ class Executor:
         )
         pipe.execute()
         log.warning("action %s for %s is a dead letter: %s %s", key, identity, status, message)
+
+
+# Toggl's words when it refuses an id: "Project with ID 1 isn't present in workspace 2", "Time entry not found".
+_STALE_WORDS = re.compile(r"project|workspace|entry|task|client|not found|isn't present|does not exist", re.I)
+
+
+def _may_be_stale_knowledge(error: TogglError) -> bool:
+    """Whether a refusal may be about an id the bridge remembered (deleted or archived in Toggl since)."""
+    if isinstance(error, NotFoundError):
+        return True
+    return isinstance(error, BadRequestError) and bool(_STALE_WORDS.search(error.message))
 
 
 def _attempts_key(key: str) -> str:

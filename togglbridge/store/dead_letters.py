@@ -1,4 +1,10 @@
-"""Dead letters: actions Toggl refused (a 4xx other than 402, 409 and 429), kept with Toggl's message."""
+"""Dead letters: actions Toggl refused (a 4xx other than 402, 409 and 429, twice), kept with Toggl's message.
+
+One letter per action key: an action planned again (the same commit in a second push) and refused again replaces
+its letter instead of adding a copy, and an action that later succeeds takes its letter away. The letters are a
+list (oldest first, for people and ``status``) beside a hash from action key to the letter's exact text, which is
+what lets a script remove a key's letter from the list.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +16,21 @@ import redis
 from togglbridge.actions import ACTION_ADAPTER, Action
 from togglbridge.store import keys, text
 from togglbridge.store.outbox import Outbox
+
+BY_KEY = f"{keys.DEAD_LETTERS}:by-key"  # hash: action key -> its letter, exactly as in the list
+
+# KEYS: the list, the hash. ARGV: the action key, the new letter (empty: only remove the old one).
+_REPLACE = """
+local old = redis.call('HGET', KEYS[2], ARGV[1])
+if old then redis.call('LREM', KEYS[1], 0, old) end
+if ARGV[2] ~= '' then
+  redis.call('RPUSH', KEYS[1], ARGV[2])
+  redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+elseif old then
+  redis.call('HDEL', KEYS[2], ARGV[1])
+end
+return old and 1 or 0
+"""
 
 
 def letter(identity: str, action: Action, status: int | None, message: str, at: float) -> str:
@@ -29,11 +50,21 @@ def letter(identity: str, action: Action, status: int | None, message: str, at: 
 class DeadLetters:
     def __init__(self, client: redis.Redis) -> None:
         self._redis = client
+        self._replace = client.register_script(_REPLACE)
 
     def add(
         self, identity: str, action: Action, status: int | None, message: str, at: float, pipe: Any
     ) -> None:
-        pipe.rpush(keys.DEAD_LETTERS, letter(identity, action, status, message, at))
+        """The action's letter, replacing any earlier one of the same key (in ``pipe``'s transaction)."""
+        self._replace(
+            keys=[keys.DEAD_LETTERS, BY_KEY],
+            args=[action.key, letter(identity, action, status, message, at)],
+            client=pipe,
+        )
+
+    def discard(self, key: str, pipe: Any) -> None:
+        """Drop the letter of an action that has now succeeded (a no-op for the usual action that had none)."""
+        self._replace(keys=[keys.DEAD_LETTERS, BY_KEY], args=[key, ""], client=pipe)
 
     def all(self) -> list[dict[str, Any]]:
         return [json.loads(text(raw)) for raw in self._redis.lrange(keys.DEAD_LETTERS, 0, -1)]
@@ -45,9 +76,13 @@ class DeadLetters:
         """Put every dead letter back into its identity's outbox; returns the identities to kick."""
         outbox = Outbox(self._redis)
         identities: set[str] = set()
-        while (raw := self._redis.lpop(keys.DEAD_LETTERS)) is not None:
-            action = ACTION_ADAPTER.validate_python(json.loads(text(raw))["action"])
+        # Each letter leaves the list in the same transaction that puts its action back: never lost between.
+        while (raw := self._redis.lindex(keys.DEAD_LETTERS, 0)) is not None:
+            found = json.loads(text(raw))
+            action = ACTION_ADAPTER.validate_python(found["action"])
             pipe = self._redis.pipeline(transaction=True)
             identities |= outbox.put([action], pipe)
+            pipe.lrem(keys.DEAD_LETTERS, 1, text(raw))
+            pipe.hdel(BY_KEY, found["key"])
             pipe.execute()
         return sorted(identities)

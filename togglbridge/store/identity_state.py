@@ -66,6 +66,7 @@ class KnownEntry:
     stop: datetime | None
     tags: tuple[str, ...]
     description: str
+    deleted: bool = False  # deleted in Toggl (by hand): left deleted, never re-created or changed
 
     def to_json(self) -> str:
         return json.dumps(
@@ -76,6 +77,7 @@ class KnownEntry:
                 "stop": self.stop.isoformat() if self.stop else None,
                 "tags": list(self.tags),
                 "description": self.description,
+                **({"deleted": True} if self.deleted else {}),
             }
         )
 
@@ -90,6 +92,7 @@ class KnownEntry:
             stop,
             tuple(data["tags"]),
             data["description"],
+            bool(data.get("deleted", False)),
         )
 
 
@@ -107,6 +110,14 @@ class IdentityState:
 
     def set_workspace_id(self, workspace_id: int) -> None:
         self._redis.hset(self._key, "workspace_id", workspace_id)
+
+    def forget_learned(self) -> None:
+        """Drop what was learned from Toggl and may have gone stale (a project or workspace deleted or archived,
+        the running entry deleted by hand): the next action learns it again from Toggl's answers."""
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.hdel(self._key, "workspace_id", "running", "projects_loaded_at")
+        pipe.delete(keys.projects(self.identity))
+        pipe.execute()
 
     # -- Toggl's hourly quota, as the last response reported it -----------------------------------------
 
