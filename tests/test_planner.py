@@ -316,7 +316,12 @@ def test_idempotency_keys_are_stable_and_differ_per_rule_and_position() -> None:
         ("github", "alice@acme.io", {}, "alice"),
         ("github", "ALICE@ACME.IO", {}, "alice"),
         ("github", "alice-gh", {}, "alice"),
-        ("github", "unlisted@example.com", {"author": {"username": "alice-gh"}}, "alice"),
+        (
+            "github",
+            "unlisted@example.com",
+            {"author": {"username": "alice-gh"}},
+            None,
+        ),  # data is not a handle
         ("gitlab", "alice-gh", {}, None),  # a GitHub name means nothing on GitLab
         ("gitlab", "bob", {}, "bob"),
         ("slack", "U1", {}, "alice"),
@@ -331,6 +336,14 @@ def test_identities_map_actors_by_platform_email_and_alias(
     source: str, actor: str, data: dict[str, Any], identity: str | None
 ) -> None:
     assert resolve_identity(event(source=source, actor=actor, data=data), config("[]")) == identity
+
+
+def test_the_handles_a_source_gives_are_tried_after_the_actor() -> None:
+    handles = [{"platform": "github", "handle": "alice-gh"}]
+    commit = event(actor="unlisted@example.com", actor_handles=handles)
+    assert resolve_identity(commit, config("[]")) == "alice"
+    on_gitlab = event(source="gitlab", actor="unlisted@example.com", actor_handles=handles)
+    assert resolve_identity(on_gitlab, config("[]")) == "alice"  # a handle says its own platform
 
 
 def test_a_calendar_event_belongs_to_its_calendars_identity() -> None:

@@ -123,6 +123,29 @@ def _explain(data: dict[str, Any]) -> None:
             raise ValueError(f"{where} is a {type(value).__name__}; event data holds JSON values only")
 
 
+HANDLE_PLATFORMS = ("github", "gitlab", "gitea", "slack", "mattermost", "discord", "email")
+"""What an actor handle can be: a username or user id on one platform, or an email address. Each names the list
+of an identity in the rule file the handle is looked up in (``email`` names ``emails``)."""
+
+
+def _handle_platform(value: str) -> str:
+    if value not in HANDLE_PLATFORMS:
+        raise ValueError(f"should be one of {', '.join(HANDLE_PLATFORMS)}")
+    return value
+
+
+class ActorHandle(BaseModel):
+    """Another name a source knows for an event's actor: a push's actor is the pusher's email, and its handles
+    include the pusher's GitHub login, so that an identity listing only ``github: [login]`` owns the push."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    platform: Annotated[str, AfterValidator(_handle_platform)] = Field(
+        description="Where the handle is looked up: github, gitlab, gitea, slack, mattermost, discord or email."
+    )
+    handle: Text = Field(min_length=1, description="The username, user id or email address.")
+
+
 class Event(BaseModel):
     """Something that happened in another tool, normalized; see DESIGN section 3."""
 
@@ -137,6 +160,11 @@ class Event(BaseModel):
     )
     occurred_at: UtcDatetime = Field(description="When it happened (UTC).")
     actor: Text = Field(description="Who, in the sender's terms: an email, a chat user id, a calendar name.")
+    actor_handles: tuple[ActorHandle, ...] = Field(
+        default=(),
+        description="Other names of the actor the source knows (a GitHub login beside an email), tried in order "
+        "after the actor itself when looking for the event's identity.",
+    )
     data: Annotated[dict[str, Any], AfterValidator(_require_json)] = Field(
         default_factory=dict, description="The source's fields, JSON values only."
     )

@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import ValidationError
 
-from togglbridge.events import Event
+from togglbridge.events import ActorHandle, Event
 from togglbridge.sources.base import Headers, PayloadError, SignatureError, Source, json_object, lower_keys
 
 HANDLED_EVENTS = frozenset({"push", "ping"})
+_LOGIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\[\]-]{0,99}")  # GitHub's, plus Gitea's dots and bots' [bot]
+_NOREPLY = re.compile(r"(?:[0-9]+\+)?([A-Za-z0-9][A-Za-z0-9-]*)@users\.noreply\.github\.com", re.IGNORECASE)
 
 
 def verify(headers: Headers, body: bytes, secret: str, now: datetime) -> None:
@@ -75,6 +78,21 @@ def _when(value: Any) -> datetime:
     raise ValueError(f"not a timestamp: {value!r}")
 
 
+def _logins(*candidates: Any) -> tuple[ActorHandle, ...]:
+    """The GitHub logins among ``candidates``, once each, in order (a login is one word: no spaces, no @)."""
+    logins = dict.fromkeys(
+        text.strip() for text in candidates if isinstance(text, str) and _LOGIN.fullmatch(text.strip())
+    )
+    return tuple(ActorHandle(platform="github", handle=login) for login in logins)
+
+
+def _noreply_login(email: Any) -> str | None:
+    """The login in a GitHub no-reply address (``21031067+Codertocat@users.noreply.github.com``), which GitHub
+    writes as the author's email when they keep theirs private."""
+    match = _NOREPLY.fullmatch(email.strip()) if isinstance(email, str) else None
+    return match.group(1) if match else None
+
+
 def _ref_parts(ref: str) -> dict[str, str | None]:
     if ref.startswith("refs/heads/"):
         return {"branch": ref.removeprefix("refs/heads/"), "tag": None}
@@ -109,6 +127,10 @@ def _push_events(payload: dict[str, Any], delivery: str | None) -> list[Event]:
     if push_time is None:
         raise ValueError("neither a head commit nor repository.pushed_at gives the push's time")
     push_actor = str(pusher.get("email") or pusher.get("name") or sender.get("login") or "")
+    # GitHub's pusher.name is the pusher's login; GitHub-compatible senders (Gitea, Forgejo) name it login.
+    push_logins = _logins(
+        pusher.get("name"), pusher.get("login"), pusher.get("username"), sender.get("login")
+    )
 
     common = {"repo": repo, "ref": ref, **where, "pusher": pusher.get("name"), "sender": sender.get("login")}
     events = [
@@ -118,6 +140,7 @@ def _push_events(payload: dict[str, Any], delivery: str | None) -> list[Event]:
             kind="git.push",
             occurred_at=push_time,
             actor=push_actor,
+            actor_handles=push_logins,
             delivery_id=delivery,
             data={
                 **common,
@@ -143,6 +166,7 @@ def _push_events(payload: dict[str, Any], delivery: str | None) -> list[Event]:
                 kind="git.commit",
                 occurred_at=_when(commit["timestamp"]),
                 actor=str(author.get("email") or author.get("username") or push_actor),
+                actor_handles=_logins(author.get("username"), _noreply_login(author.get("email"))),
                 delivery_id=delivery,
                 data={
                     **common,
