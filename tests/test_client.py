@@ -99,7 +99,7 @@ def test_running_entry_lifecycle(client: TogglClient, wid: int, sim: Simulator) 
         wid, start=sim.clock.now(), description="Write report", tags=["writing"]
     )
     assert started.is_running
-    assert started.duration == -1
+    assert started.duration == -int(started.start.timestamp())
     assert started.tags == ["writing"]
     current = client.current_time_entry()
     assert current is not None and current.id == started.id
@@ -339,13 +339,14 @@ def test_both_forms_of_a_running_duration_are_read(make_client: ClientFactory, s
     client = make_client()
     wid = client.me().default_workspace_id
     assert wid is not None
-    sim.knobs.legacy_running_duration = True
-    client.create_time_entry(wid, start=sim.clock.now() - timedelta(minutes=10))
-    current = client.current_time_entry()
-    assert current is not None
-    assert current.duration < -1  # minus the start's unix time
-    assert current.is_running
-    assert 9 * 60 <= current.elapsed_seconds(sim.clock.now()) <= 11 * 60
+    for minus_one in (False, True):
+        sim.knobs.running_duration_minus_one = minus_one
+        client.create_time_entry(wid, start=sim.clock.now() - timedelta(minutes=10))
+        current = client.current_time_entry()
+        assert current is not None
+        assert (current.duration == -1) is minus_one  # otherwise minus the start's unix time
+        assert current.is_running
+        assert 9 * 60 <= current.elapsed_seconds(sim.clock.now()) <= 11 * 60
 
 
 @pytest.mark.parametrize("autostop", [True, False])
@@ -392,11 +393,37 @@ def test_a_shared_http_pool_serves_several_credentials(base_url: str) -> None:
 def test_models_parse_both_running_duration_forms_without_http() -> None:
     from togglbridge.toggl.models import TimeEntry
 
-    legacy = TimeEntry.model_validate(
-        {"id": 1, "workspace_id": 2, "start": "2026-11-02T09:00:00Z", "duration": -1793350800, "tags": None}
+    today = TimeEntry.model_validate(
+        {
+            "id": 1,
+            "workspace_id": 2,
+            "start": "2024-04-21T10:35:28+00:00",
+            "duration": -1713695728,
+            "tags": None,
+        }
     )
-    modern = TimeEntry.model_validate(
-        {"id": 1, "workspace_id": 2, "start": "2026-11-02T09:00:00+00:00", "duration": -1}
+    documented = TimeEntry.model_validate(
+        {"id": 1, "workspace_id": 2, "start": "2024-04-21T10:35:28Z", "duration": -1}
     )
-    assert legacy.is_running and modern.is_running and legacy.tags == []
-    assert modern.elapsed_seconds(T0 + timedelta(minutes=5)) == 300
+    assert today.is_running and documented.is_running and today.tags == []
+    assert today.start == documented.start == datetime(2024, 4, 21, 10, 35, 28, tzinfo=UTC)
+    later = datetime(2024, 4, 21, 11, 35, 28, tzinfo=UTC)
+    assert today.elapsed_seconds(later) == documented.elapsed_seconds(later) == 3600
+
+
+def test_models_read_each_timestamp_form_toggl_writes() -> None:
+    from togglbridge.toggl.models import TimeEntry
+
+    entry = TimeEntry.model_validate(
+        {
+            "id": 1,
+            "workspace_id": 2,
+            "start": "2024-04-25T03:21:13Z",
+            "stop": "2024-04-25T03:28:07+00:00",
+            "duration": 414,
+            "at": "2024-07-24T09:42:55.391879Z",
+        }
+    )
+    assert entry.stop is not None and entry.at is not None
+    assert (entry.stop - entry.start).total_seconds() == 414
+    assert entry.at == datetime(2024, 7, 24, 9, 42, 55, 391879, tzinfo=UTC)

@@ -19,8 +19,9 @@ def test_projects_paginate_151_by_default_and_200_at_most(
 ) -> None:
     with sim.lock:
         ws = sim.state.workspaces[wid]
+        owner = sim.state.users[ws.owner_id]
         for i in range(450):
-            create_project(sim.state, ws, {"name": f"Project {i:03}"}, now=0)
+            create_project(sim.state, ws, owner, {"name": f"Project {i:03}"}, now=0)
     sizes = [
         len(api.get(f"/workspaces/{wid}/projects", params={"per_page": 200, "page": p}).json())
         for p in (1, 2, 3)

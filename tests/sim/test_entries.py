@@ -147,7 +147,7 @@ def test_create_honours_fields_and_stop_duration_agreement(api: httpx.Client, wi
         billable=True,
         task_id=7,
     )
-    assert entry["stop"] == "2024-03-04T09:30:00+00:00"
+    assert entry["stop"] == "2024-03-04T09:30:00Z"
     assert (entry["duration"], entry["description"], entry["billable"]) == (1800, "Planning", True)
     assert (entry["project_id"], entry["task_id"], entry["workspace_id"]) == (project["id"], 7, wid)
     agreeing = create_entry(api, wid, START, duration=300, stop="2024-03-04T09:05:00Z")
@@ -163,7 +163,7 @@ def test_current_is_null_then_the_running_entry(api: httpx.Client, wid: int) -> 
     empty = api.get("/me/time_entries/current")
     assert (empty.status_code, empty.text) == (200, "null")
     entry = create_entry(api, wid, START, description="Deep work")
-    assert (entry["duration"], entry["stop"]) == (-1, None)
+    assert (entry["duration"], entry["stop"]) == (-int(START.timestamp()), None)
     current = api.get("/me/time_entries/current").json()
     assert current["id"] == entry["id"]
 
@@ -177,7 +177,7 @@ def test_stop_uses_the_sim_clock_and_a_second_stop_is_409(
     stopped = api.patch(f"/workspaces/{wid}/time_entries/{entry['id']}/stop")
     assert stopped.status_code == 200
     assert stopped.json()["duration"] == 125
-    assert stopped.json()["stop"] == iso(started + timedelta(seconds=125)).replace("Z", "+00:00")
+    assert stopped.json()["stop"] == iso(started + timedelta(seconds=125))
     again = api.patch(f"/workspaces/{wid}/time_entries/{entry['id']}/stop")
     assert again.status_code == 409
     assert again.text == '"Time entry already stopped"'
@@ -185,11 +185,17 @@ def test_stop_uses_the_sim_clock_and_a_second_stop_is_409(
     assert api.patch(f"/workspaces/{wid}/time_entries/999/stop").status_code == 404
 
 
-def test_legacy_running_duration_is_negative_start(api: httpx.Client, wid: int, sim: Simulator) -> None:
-    sim.knobs.legacy_running_duration = True
+def test_running_duration_is_minus_the_start_by_default(api: httpx.Client, wid: int) -> None:
     entry = create_entry(api, wid, START)
     assert entry["duration"] == -int(START.timestamp())
     assert api.get("/me/time_entries/current").json()["duration"] == -int(START.timestamp())
+
+
+def test_the_minus_one_knob_gives_the_old_form(api: httpx.Client, wid: int, sim: Simulator) -> None:
+    sim.knobs.running_duration_minus_one = True
+    entry = create_entry(api, wid, START)
+    assert entry["duration"] == -1
+    assert api.get("/me/time_entries/current").json()["duration"] == -1
 
 
 def test_autostop_stops_the_running_entry_at_the_new_start(api: httpx.Client, wid: int) -> None:
@@ -223,7 +229,7 @@ def test_put_is_partial_and_recomputes_duration(api: httpx.Client, wid: int) -> 
     updated = api.put(path, json={"stop": "2024-03-04T10:00:00Z"}).json()
     assert updated["duration"] == 3600
     updated = api.put(path, json={"duration": 60}).json()
-    assert updated["stop"] == "2024-03-04T09:01:00+00:00"
+    assert updated["stop"] == "2024-03-04T09:01:00Z"
     clash = api.put(path, json={"stop": "2024-03-04T10:00:00Z", "duration": 5})
     assert clash.status_code == 400
     assert api.get(f"/me/time_entries/{entry['id']}").json()["duration"] == 60  # the 400 changed nothing

@@ -64,7 +64,8 @@ class TimeEntry(TogglModel):
 
     @property
     def is_running(self) -> bool:
-        """Running entries have a negative duration: -1 in v9, or minus the start epoch in older answers."""
+        """Running entries have a negative duration: minus the start's unix time (what Toggl answers today) or
+        -1 (the form of Toggl's older examples); either way the start is what counts."""
         return self.duration < 0
 
     def elapsed_seconds(self, now: datetime | None = None) -> int:

@@ -47,7 +47,9 @@ async def handle(sim: Simulator, request: Request) -> Response:
         return _json(sim.stats.as_dict())
     if key == ("GET", "/_sim/state"):
         with sim.lock:
-            dump = sim.state.dump(legacy_running=sim.knobs.legacy_running_duration, admin=sim.knobs.admin)
+            dump = sim.state.dump(
+                running_minus_one=sim.knobs.running_duration_minus_one, admin=sim.knobs.admin
+            )
         return _json({**dump, "clock": _clock(sim)})
     if key == ("POST", "/_sim/reset"):
         sim.reset()

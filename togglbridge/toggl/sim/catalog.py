@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from datetime import date
 from typing import Any
 
 from togglbridge.toggl.sim.errors import Invalid, NotFound
@@ -21,8 +22,10 @@ from togglbridge.toggl.sim.fields import (
 )
 from togglbridge.toggl.sim.models import PROJECT_COLORS, Client, Project, Tag, User, Workspace, name_key
 from togglbridge.toggl.sim.state import SimState
+from togglbridge.toggl.sim.timefmt import format_date
 
 _COLOR = re.compile(r"^#[0-9a-f]{6}$")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 NAME_TAKEN = "Name has already been taken"
 
 
@@ -54,7 +57,7 @@ def get_project(ws: Workspace, project_id: int) -> Project:
     return project
 
 
-def create_project(state: SimState, ws: Workspace, body: Mapping[str, Any], now: int) -> Project:
+def create_project(state: SimState, ws: Workspace, user: User, body: Mapping[str, Any], now: int) -> Project:
     name = (opt_str(body, "name") or "").strip()
     if not name:
         raise Invalid("Project name must not be empty")
@@ -66,16 +69,19 @@ def create_project(state: SimState, ws: Workspace, body: Mapping[str, Any], now:
         workspace_id=ws.id,
         name=name,
         color=PROJECT_COLORS[project_id % len(PROJECT_COLORS)],
+        start_date=format_date(now),
         created_at=now,
         at=now,
     )
-    _apply_project_fields(ws, project, body)
+    _apply_project_fields(state, ws, user, project, body, now)
     ws.projects[project_id] = project
     ws.project_names[name_key(name)] = project_id
     return project
 
 
-def update_project(ws: Workspace, project_id: int, body: Mapping[str, Any], now: int) -> Project:
+def update_project(
+    state: SimState, ws: Workspace, user: User, project_id: int, body: Mapping[str, Any], now: int
+) -> Project:
     project = get_project(ws, project_id)
     new_name = opt_str(body, "name")
     if new_name is not None:
@@ -85,7 +91,7 @@ def update_project(ws: Workspace, project_id: int, body: Mapping[str, Any], now:
         holder = ws.project_names.get(name_key(new_name))
         if holder is not None and holder != project_id:
             raise Invalid(NAME_TAKEN)
-    _apply_project_fields(ws, project, body)
+    _apply_project_fields(state, ws, user, project, body, now)
     if new_name is not None:
         del ws.project_names[name_key(project.name)]
         project.name = new_name
@@ -94,14 +100,25 @@ def update_project(ws: Workspace, project_id: int, body: Mapping[str, Any], now:
     return project
 
 
-def _apply_project_fields(ws: Workspace, project: Project, body: Mapping[str, Any]) -> None:
-    """Validate every optional field first, then assign, so a 400 leaves the project unchanged."""
+def _apply_project_fields(
+    state: SimState, ws: Workspace, user: User, project: Project, body: Mapping[str, Any], now: int
+) -> None:
+    """Validate every optional field first, then assign, so a 400 leaves the project unchanged.
+
+    `client_name` (without a client id) attaches the workspace's client of that name, creating it if needed,
+    as Toggl does.
+    """
     color = opt_str(body, "color")
     if color is not None and not _COLOR.match(color):
         raise Invalid(f"Invalid project color {color!r}: use #rrggbb with lowercase hex digits")
     client_id = id_from_either(body, "client_id", "cid")
     if client_id is not None and client_id not in ws.clients:
         raise Invalid(f"Client with ID {client_id} isn't present in workspace {ws.id}")
+    client_name = (opt_str(body, "client_name") or "").strip() if client_id is None else ""
+    start_date = _opt_date(body, "start_date")
+    end_date = _opt_date(body, "end_date")
+    if end_date is not None and end_date < (start_date or project.start_date):
+        raise Invalid("end_date must not be earlier than start_date")
     active = opt_bool(body, "active")
     is_private = opt_bool(body, "is_private")
     billable = opt_bool(body, "billable")
@@ -109,10 +126,17 @@ def _apply_project_fields(ws: Workspace, project: Project, body: Mapping[str, An
     estimated_hours = opt_number(body, "estimated_hours")
     rate = opt_number(body, "rate")
     currency = opt_str(body, "currency")
+    if client_name:
+        holder = ws.client_names.get(name_key(client_name))
+        client_id = holder if holder is not None else _add_client(state, ws, user, client_name, None, now).id
     if color is not None:
         project.color = color
     if client_id is not None or "client_id" in body or "cid" in body:
         project.client_id = client_id
+    if start_date is not None:
+        project.start_date = start_date
+    if end_date is not None:
+        project.end_date = end_date
     if active is not None:
         project.active = active
     if is_private is not None:
@@ -127,6 +151,20 @@ def _apply_project_fields(ws: Workspace, project: Project, body: Mapping[str, An
         project.rate = rate
     if currency is not None:
         project.currency = currency
+
+
+def _opt_date(body: Mapping[str, Any], key: str) -> str | None:
+    """A 'YYYY-MM-DD' field, checked to be a real date."""
+    value = opt_str(body, key)
+    if value is None:
+        return None
+    try:
+        if not _DATE.match(value):
+            raise ValueError(value)
+        date.fromisoformat(value)
+    except ValueError:
+        raise Invalid(f"Invalid {key} {value!r}: use a date such as 2006-01-02") from None
+    return value
 
 
 def delete_project(state: SimState, ws: Workspace, project_id: int, now: int, *, mode: str) -> None:
@@ -175,7 +213,10 @@ def create_client(state: SimState, ws: Workspace, user: User, body: Mapping[str,
         raise Invalid("Client name must not be empty")
     if name_key(name) in ws.client_names:
         raise Invalid(NAME_TAKEN)
-    notes = opt_str(body, "notes")
+    return _add_client(state, ws, user, name, opt_str(body, "notes"), now)
+
+
+def _add_client(state: SimState, ws: Workspace, user: User, name: str, notes: str | None, now: int) -> Client:
     client = Client(
         id=state.new_client_id(), workspace_id=ws.id, name=name, creator_id=user.id, notes=notes, at=now
     )

@@ -43,9 +43,17 @@ def _require_admin(ctx: RequestContext, action: str) -> None:
         raise Forbidden(f"Only admins may {action}")
 
 
-def _entry_json(ctx: RequestContext, entry: TimeEntry, *, meta: bool = False) -> dict[str, Any]:
+def _entry_json(
+    ctx: RequestContext, entry: TimeEntry, *, meta: bool = False, written: bool = False
+) -> dict[str, Any]:
     ws = ctx.state.workspaces[entry.workspace_id]
-    return render_entry(entry, ws, legacy_running=ctx.knobs.legacy_running_duration, meta=meta)
+    return render_entry(
+        entry,
+        ws,
+        running_minus_one=ctx.knobs.running_duration_minus_one,
+        written=written,
+        meta_user=ctx.state.users[entry.user_id] if meta else None,
+    )
 
 
 def _positive_int(query: Mapping[str, str], name: str, default: int) -> int:
@@ -108,20 +116,20 @@ def get_time_entry(ctx: RequestContext) -> Reply:
 def create_time_entry(ctx: RequestContext) -> Reply:
     ws = _ws(ctx)
     entry = entries.create_entry(ctx.state, ws, ctx.user, ctx.json(), ctx.now, autostop=ctx.knobs.autostop)
-    return Reply(_entry_json(ctx, entry, meta=ctx.flag("meta")))
+    return Reply(_entry_json(ctx, entry, meta=ctx.flag("meta"), written=True))
 
 
 def stop_time_entry(ctx: RequestContext) -> Reply:
     ws = _ws(ctx)
     entry = entries.get_workspace_entry(ctx.state, ctx.user, ws, ctx.params["id"])
-    return Reply(_entry_json(ctx, entries.stop_entry(ctx.state, entry, ctx.now)))
+    return Reply(_entry_json(ctx, entries.stop_entry(ctx.state, entry, ctx.now), written=True))
 
 
 def update_time_entry(ctx: RequestContext) -> Reply:
     ws = _ws(ctx)
     entry = entries.get_workspace_entry(ctx.state, ctx.user, ws, ctx.params["id"])
     entries.update_entry(ctx.state, ws, ctx.user, entry, ctx.json(), ctx.now)
-    return Reply(_entry_json(ctx, entry, meta=ctx.flag("meta")))
+    return Reply(_entry_json(ctx, entry, meta=ctx.flag("meta"), written=True))
 
 
 def delete_time_entry(ctx: RequestContext) -> Reply:
@@ -142,29 +150,33 @@ def bulk_patch_time_entries(ctx: RequestContext) -> Reply:
 
 
 def list_projects(ctx: RequestContext) -> Reply:
+    ws = _ws(ctx)
     found = catalog.list_projects(
-        _ws(ctx),
+        ws,
         active=ctx.query.get("active", "true").lower(),
         name=ctx.query.get("name"),
         search=ctx.query.get("search"),
     )
-    return Reply([render_project(p) for p in _page(found, ctx.query, PROJECTS_PER_PAGE)])
+    return Reply([render_project(p, ws) for p in _page(found, ctx.query, PROJECTS_PER_PAGE)])
 
 
 def get_project(ctx: RequestContext) -> Reply:
-    return Reply(render_project(catalog.get_project(_ws(ctx), ctx.params["pid"])))
+    ws = _ws(ctx)
+    return Reply(render_project(catalog.get_project(ws, ctx.params["pid"]), ws))
 
 
 def create_project(ctx: RequestContext) -> Reply:
     ws = _ws(ctx)
     _require_admin(ctx, "create projects")
-    return Reply(render_project(catalog.create_project(ctx.state, ws, ctx.json_object(), ctx.now)))
+    project = catalog.create_project(ctx.state, ws, ctx.user, ctx.json_object(), ctx.now)
+    return Reply(render_project(project, ws))
 
 
 def update_project(ctx: RequestContext) -> Reply:
     ws = _ws(ctx)
     _require_admin(ctx, "update projects")
-    return Reply(render_project(catalog.update_project(ws, ctx.params["pid"], ctx.json_object(), ctx.now)))
+    project = catalog.update_project(ctx.state, ws, ctx.user, ctx.params["pid"], ctx.json_object(), ctx.now)
+    return Reply(render_project(project, ws))
 
 
 def delete_project(ctx: RequestContext) -> Reply:

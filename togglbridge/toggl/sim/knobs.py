@@ -43,8 +43,9 @@ class SimKnobs:
     """Uniform random extra delay in [0, latency_jitter_ms] on top of `latency_ms`."""
     autostop: bool = True
     """Creating a running entry stops the one already running (undocumented in v9, so both are modelled)."""
-    legacy_running_duration: bool = False
-    """Running entries report `duration = -start_unix` (old clients) instead of -1."""
+    running_duration_minus_one: bool = False
+    """Running entries report `duration: -1`, the form of Toggl's older examples, instead of minus the start's
+    unix time (what Toggl answers today). Requests may send -1 either way."""
     admin: bool = True
     """The caller is a workspace admin. When False, creating/updating/deleting projects and tags is 403."""
 
@@ -64,7 +65,7 @@ class SimKnobs:
         return dataclasses.asdict(self)
 
 
-_BOOL_KNOBS = frozenset({"autostop", "legacy_running_duration", "admin"})
+_BOOL_KNOBS = frozenset({"autostop", "running_duration_minus_one", "admin"})
 _OPTIONAL_INT_KNOBS = frozenset({"quota_per_hour", "me_quota_per_hour"})
 _INT_KNOBS = frozenset({"bucket_capacity", "seed"})
 _FLOAT_KNOBS = frozenset({"error_rate", "throttle_rate", "latency_ms", "latency_jitter_ms"})

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from togglbridge.toggl.sim.timefmt import format_optional, format_ts
+from togglbridge.toggl.sim.timefmt import format_optional, format_precise, format_ts, format_z
 
 PROJECT_COLORS = (
     "#0b83d9",
@@ -37,7 +37,8 @@ class User:
     default_workspace_id: int
     organization_id: int
     label: str
-    created_at: int
+    created_at: float
+    """Unix seconds with a fraction: `/me` shows its timestamps to the microsecond."""
 
 
 @dataclass(slots=True)
@@ -54,6 +55,9 @@ class Project:
     estimated_hours: float | None = None
     rate: float | None = None
     currency: str | None = None
+    start_date: str = ""
+    """'YYYY-MM-DD'; Toggl fills in the day of creation when none is given."""
+    end_date: str | None = None
     created_at: int = 0
     at: int = 0
 
@@ -129,12 +133,23 @@ def name_key(name: str) -> str:
 
 
 def render_entry(
-    entry: TimeEntry, ws: Workspace, *, legacy_running: bool, meta: bool = False
+    entry: TimeEntry,
+    ws: Workspace,
+    *,
+    running_minus_one: bool = False,
+    written: bool = False,
+    meta_user: User | None = None,
 ) -> dict[str, Any]:
-    """A time entry as Toggl v9 answers it. Running: stop null, duration -1 (or -start_unix in legacy mode)."""
+    """A time entry as Toggl v9 answers it.
+
+    Running: stop null and duration minus the start's unix time (-1 with `running_minus_one`, the form of
+    Toggl's older examples). `written`: the answer to a create, update or stop, whose start and stop end in `Z`
+    where a read shows `+00:00`. `meta_user` (the entry's user) adds what `meta=true` adds.
+    """
     duration = entry.duration
     if entry.stop is None:
-        duration = -entry.start if legacy_running else -1
+        duration = -1 if running_minus_one else -entry.start
+    stamp = format_z if written else format_ts
     tags = ws.tags
     tag_ids = [tid for tid in entry.tag_ids if tid in tags]
     out: dict[str, Any] = {
@@ -143,8 +158,8 @@ def render_entry(
         "project_id": entry.project_id,
         "task_id": entry.task_id,
         "billable": entry.billable,
-        "start": format_ts(entry.start),
-        "stop": format_optional(entry.stop),
+        "start": stamp(entry.start),
+        "stop": None if entry.stop is None else stamp(entry.stop),
         "duration": duration,
         "description": entry.description,
         "tags": [tags[tid].name for tid in tag_ids],
@@ -159,7 +174,7 @@ def render_entry(
         "tid": entry.task_id,
         "permissions": None,
     }
-    if meta:
+    if meta_user is not None:
         project = ws.projects.get(entry.project_id) if entry.project_id is not None else None
         client = ws.clients.get(project.client_id) if project and project.client_id is not None else None
         out["project_name"] = project.name if project else None
@@ -167,13 +182,17 @@ def render_entry(
         out["project_active"] = project.active if project else None
         out["project_billable"] = project.billable if project else None
         out["client_name"] = client.name if client else None
+        out["user_name"] = meta_user.fullname
+        out["user_avatar_url"] = ""
     return out
 
 
 def render_user(user: User) -> dict[str, Any]:
-    """`GET /me` (without related data)."""
+    """`GET /me` (without related data). The token shown is a stand-in: the simulator never keeps the secret."""
+    created = format_precise(user.created_at)
     return {
         "id": user.id,
+        "api_token": f"{user.id:032x}",
         "email": user.email,
         "fullname": user.fullname,
         "timezone": "UTC",
@@ -182,11 +201,14 @@ def render_user(user: User) -> dict[str, Any]:
         "image_url": "https://assets.track.toggl.com/images/profile.png",
         "country_id": None,
         "has_password": True,
+        "openid_email": None,
         "openid_enabled": False,
-        "created_at": format_ts(user.created_at),
-        "updated_at": format_ts(user.created_at),
-        "at": format_ts(user.created_at),
-        "authorization_updated_at": format_ts(user.created_at),
+        "toggl_accounts_id": f"sim{user.id:019d}",
+        "intercom_hash": f"{user.id:064x}",
+        "created_at": created,
+        "updated_at": created,
+        "at": created,
+        "authorization_updated_at": created,
     }
 
 
@@ -198,7 +220,7 @@ def render_workspace_user(user: User) -> dict[str, Any]:
         "fullname": user.fullname,
         "timezone": "UTC",
         "image_url": "https://assets.track.toggl.com/images/profile.png",
-        "at": format_ts(user.created_at),
+        "at": format_ts(int(user.created_at)),
     }
 
 
@@ -219,8 +241,15 @@ def render_workspace(ws: Workspace, *, admin: bool) -> dict[str, Any]:
         "default_currency": "USD",
         "only_admins_may_create_projects": True,
         "only_admins_may_create_tags": True,
+        "only_admins_see_billable_rates": False,
         "only_admins_see_team_dashboard": False,
         "projects_billable_by_default": False,
+        "projects_enforce_billable": False,
+        "projects_private_by_default": True,
+        "hide_start_end_times": False,
+        "last_modified": None,
+        "working_hours_in_minutes": None,
+        "profile": 0,
         "reports_collapse": True,
         "rounding": 0,
         "rounding_minutes": 0,
@@ -235,12 +264,14 @@ def render_workspace(ws: Workspace, *, admin: bool) -> dict[str, Any]:
     }
 
 
-def render_project(project: Project) -> dict[str, Any]:
+def render_project(project: Project, ws: Workspace) -> dict[str, Any]:
     """A project as Toggl v9 answers it (legacy `wid`/`cid` included)."""
+    client = ws.clients.get(project.client_id) if project.client_id is not None else None
     return {
         "id": project.id,
         "workspace_id": project.workspace_id,
         "client_id": project.client_id,
+        "client_name": client.name if client is not None else None,
         "name": project.name,
         "is_private": project.is_private,
         "active": project.active,
@@ -251,17 +282,22 @@ def render_project(project: Project) -> dict[str, Any]:
         "color": project.color,
         "billable": project.billable,
         "template": project.template,
+        "template_id": None,
+        "is_shared": False,
+        "pinned": False,
+        "can_track_time": True,
         "auto_estimates": None,
         "estimated_hours": project.estimated_hours,
         "estimated_seconds": None if project.estimated_hours is None else int(project.estimated_hours * 3600),
         "rate": project.rate,
         "currency": project.currency,
+        "rate_last_updated": None,
         "recurring": False,
         "recurring_parameters": None,
         "actual_hours": None,
         "actual_seconds": None,
-        "start_date": None,
-        "end_date": None,
+        "start_date": project.start_date,
+        "end_date": project.end_date,
         "fixed_fee": None,
         "wid": project.workspace_id,
         "cid": project.client_id,

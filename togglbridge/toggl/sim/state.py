@@ -61,8 +61,11 @@ class SimState:
 
     # -- users and workspaces -------------------------------------------------------------------------------
 
-    def user_for(self, credential: Credential, now: int) -> User:
-        """The user behind a credential, created with its workspace on first sight. O(1)."""
+    def user_for(self, credential: Credential, now: float) -> User:
+        """The user behind a credential, created with its workspace on first sight. O(1).
+
+        `now` keeps its fraction: the user's own timestamps are shown to the microsecond.
+        """
         user = self._users_by_digest.get(credential.digest)
         if user is not None:
             return user
@@ -89,7 +92,7 @@ class SimState:
             organization_id=org_id,
             name=f"{fullname}'s workspace",
             owner_id=user_id,
-            created_at=now,
+            created_at=int(now),
         )
         self.user_entries[user_id] = {}
         self.running[user_id] = {}
@@ -179,18 +182,21 @@ class SimState:
 
     # -- inspection -----------------------------------------------------------------------------------------
 
-    def dump(self, *, legacy_running: bool = False, admin: bool = True) -> dict[str, Any]:
+    def dump(self, *, running_minus_one: bool = False, admin: bool = True) -> dict[str, Any]:
         """Everything, in Toggl's shapes, for oracle comparison (`GET /_sim/state`). Deleted entries included."""
         entries = []
         for entry in self.entries.values():
-            rendered = render_entry(entry, self.workspaces[entry.workspace_id], legacy_running=legacy_running)
+            ws = self.workspaces[entry.workspace_id]
+            rendered = render_entry(entry, ws, running_minus_one=running_minus_one)
             rendered["created_with"] = entry.created_with
             entries.append(rendered)
         return {
             "users": [{**render_user(u), "label": u.label} for u in self.users.values()],
             "workspaces": [render_workspace(ws, admin=admin) for ws in self.workspaces.values()],
             "time_entries": entries,
-            "projects": [render_project(p) for ws in self.workspaces.values() for p in ws.projects.values()],
+            "projects": [
+                render_project(p, ws) for ws in self.workspaces.values() for p in ws.projects.values()
+            ],
             "clients": [render_client(c) for ws in self.workspaces.values() for c in ws.clients.values()],
             "tags": [render_tag(t) for ws in self.workspaces.values() for t in ws.tags.values()],
         }

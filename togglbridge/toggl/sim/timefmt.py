@@ -1,7 +1,13 @@
 """Timestamps as Toggl writes and reads them.
 
 The state keeps whole unix seconds (ints): Toggl's precision, cheap to compare and to subtract.
-Responses use RFC 3339 with an explicit `+00:00`, as Toggl v9 does.
+Toggl v9 writes timestamps in three forms, and recorded answers show which field gets which:
+
+- `2024-04-21T10:35:28+00:00` (`format_ts`): entries as read back (`GET /me/time_entries...`), every entry's
+  `at`, and projects, clients, tags and workspaces;
+- `2024-04-21T10:35:28Z` (`format_z`): an entry's `start` and `stop` in the answer to a write (create, update,
+  stop), which echoes the request's form;
+- `2024-07-24T09:42:55.391879Z` (`format_precise`): the user's own timestamps (`GET /me`), kept to the microsecond.
 """
 
 from __future__ import annotations
@@ -21,6 +27,22 @@ _DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|z|
 def format_ts(ts: int) -> str:
     """Unix seconds -> '2024-01-02T09:00:00+00:00'. Cached: the same instants are rendered again and again."""
     return datetime.fromtimestamp(ts, UTC).isoformat()
+
+
+@lru_cache(maxsize=65536)
+def format_z(ts: int) -> str:
+    """Unix seconds -> '2024-01-02T09:00:00Z'."""
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def format_precise(ts: float) -> str:
+    """Unix seconds with a fraction -> '2024-07-24T09:42:55.391879Z'."""
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def format_date(ts: int) -> str:
+    """Unix seconds -> the UTC date, '2024-04-21' (a project's `start_date`)."""
+    return datetime.fromtimestamp(ts, UTC).date().isoformat()
 
 
 def format_optional(ts: int | None) -> str | None:
