@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 CONFIG ?= examples/togglbridge.yaml
 
-.PHONY: run test lint typecheck unit install clean bench
+.PHONY: run test lint typecheck unit install clean bench constraints
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "togglbridge needs Python 3.11 or newer")'
@@ -41,3 +41,16 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info
+
+# constraints.txt: the versions the image installs (the Dockerfile uses -c constraints.txt), resolved for Linux and
+# the image's Python whatever this machine runs. Keeps the current pins and resolves what pyproject.toml changed;
+# `make constraints UPGRADE=1` moves every pin to the newest release. uv runs from a throwaway venv so .venv
+# keeps its own versions.
+IMAGE_PYTHON := 3.11
+UV_VERSION ?= 0.13.9
+constraints:
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	$(PYTHON) -m venv "$$tmp" && "$$tmp/bin/python" -m pip install --quiet "uv==$(UV_VERSION)" && \
+	"$$tmp/bin/uv" pip compile pyproject.toml --extra monitoring \
+		--python-version $(IMAGE_PYTHON) --python-platform linux $(if $(UPGRADE),--upgrade) \
+		--custom-compile-command "make constraints" --quiet --output-file constraints.txt
