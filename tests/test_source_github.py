@@ -141,3 +141,52 @@ def test_a_missing_event_header_is_a_payload_error() -> None:
 
 def test_delivery_id_is_read_case_insensitively() -> None:
     assert SOURCE.delivery_id({"x-github-delivery": "abc"}) == "abc"
+
+
+RECEIVED = datetime(2026, 11, 2, 12, 0, 5, tzinfo=UTC)
+
+
+def test_a_push_without_pushed_at_takes_its_head_commits_time() -> None:
+    # a new branch at an existing commit: no commits, but a head commit; and no repository.pushed_at
+    body = fixture("push__zero_commits_without_pushed_at")
+    (push,) = SOURCE.parse(headers("push", body), body, RECEIVED)
+    assert push.data["commit_count"] == 0 and push.data["created"] is True
+    assert push.occurred_at == datetime(2019, 5, 15, 15, 19, 25, tzinfo=UTC)
+
+
+def test_a_deleted_tag_without_pushed_at_takes_the_time_it_was_received() -> None:
+    body = fixture("push__tag_deleted_without_pushed_at")
+    (push,) = SOURCE.parse(headers("push", body), body, RECEIVED)
+    assert push.data["deleted"] is True and push.data["tag"] == "simple-tag"
+    assert push.occurred_at == RECEIVED
+
+
+def test_without_a_receipt_time_the_parser_reads_the_clock() -> None:
+    body = fixture("push__tag_deleted_without_pushed_at")
+    before = datetime.now(UTC)
+    (push,) = SOURCE.parse(headers("push", body), body)
+    assert before <= push.occurred_at <= datetime.now(UTC)
+
+
+def test_the_octokit_tag_deletion_uses_pushed_at() -> None:
+    body = fixture("push__tag_deleted_octokit")
+    (push,) = SOURCE.parse(headers("push", body), body, RECEIVED)
+    assert push.occurred_at == datetime.fromtimestamp(1557933657, UTC)
+
+
+def test_a_gitea_push_parses_with_its_own_field_names() -> None:
+    body = fixture("push__gitea")
+    push, commit = SOURCE.parse(headers("push", body), body, RECEIVED)
+    assert push.occurred_at == datetime(2017, 3, 13, 17, 52, 11, tzinfo=UTC)
+    assert push.actor == "someone@gitea.io"
+    assert [h.handle for h in push.actor_handles] == ["gitea"]
+    assert push.data["compare"].endswith("...bffeb74224043ba2feb48d137756c8a9331c449a")
+    assert push.data["branch"] == "develop" and push.data["commit_count"] == 1
+    assert commit.data["repo"]["full_name"] == "gitea/webhooks"
+    assert commit.data["message"] == "Webhooks Yay!\n" and commit.data["modified"] == 1
+
+
+def test_a_head_commit_that_is_not_an_object_is_a_payload_error() -> None:
+    body = b'{"ref": "refs/heads/x", "repository": {"full_name": "a/b"}, "head_commit": 5}'
+    with pytest.raises(PayloadError, match="head_commit"):
+        SOURCE.parse(headers("push", body), body)

@@ -10,7 +10,7 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from togglbridge.events import Event
 
@@ -35,14 +35,22 @@ class PayloadError(SourceError):
     status = 400
 
 
+class Parser(Protocol):
+    """Turns one delivery into events; pure. ``received_at`` is when the delivery arrived: a source uses it only
+    for a time the payload does not give (without it, such a source reads the clock)."""
+
+    def __call__(self, headers: Headers, body: bytes, received_at: datetime | None = None) -> list[Event]: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Source:
-    """One sender of events. ``verify(headers, body, secret, now)`` raises or returns; ``parse`` is pure."""
+    """One sender of events. ``verify(headers, body, secret, now)`` raises or returns; ``parse`` is pure (given
+    ``received_at``)."""
 
     name: str
     secret_setting: str  # the Settings field holding the secret; unset means the source is disabled
     verify: Callable[[Headers, bytes, str, datetime], None]
-    parse: Callable[[Headers, bytes], list[Event]]
+    parse: Parser
     delivery_id: Callable[[Headers], str | None]  # the sender's id of this delivery, stable on redelivery
     content_types: tuple[str, ...] = ("application/json",)
 

@@ -39,7 +39,8 @@ def delivery_id(headers: Headers) -> str | None:
     return lower_keys(headers).get("webhook-id")
 
 
-def parse(headers: Headers, body: bytes) -> list[Event]:
+def parse(headers: Headers, body: bytes, received_at: datetime | None = None) -> list[Event]:
+    """One event, as the body says; ``occurred_at`` is required, so ``received_at`` is not needed."""
     payload = json_object(body)
     missing = [field for field in REQUIRED if field not in payload]
     if missing:

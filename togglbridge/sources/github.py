@@ -39,8 +39,10 @@ def delivery_id(headers: Headers) -> str | None:
     return lower_keys(headers).get("x-github-delivery")
 
 
-def parse(headers: Headers, body: bytes) -> list[Event]:
-    """A ``push`` becomes a ``git.push`` event and a ``git.commit`` event per distinct commit; ``ping`` none."""
+def parse(headers: Headers, body: bytes, received_at: datetime | None = None) -> list[Event]:
+    """A ``push`` becomes a ``git.push`` event and a ``git.commit`` event per distinct commit; ``ping`` none.
+
+    ``received_at`` is the push's time when the payload gives none (see ``_push_time``)."""
     lowered = lower_keys(headers)
     kind = lowered.get("x-github-event", "")
     if not kind:
@@ -49,7 +51,7 @@ def parse(headers: Headers, body: bytes) -> list[Event]:
     if kind != "push":
         return []
     try:
-        return _push_events(payload, lowered.get("x-github-delivery"))
+        return _push_events(payload, lowered.get("x-github-delivery"), received_at)
     except (KeyError, TypeError, ValueError, AttributeError, OverflowError, ValidationError) as exc:
         raise PayloadError(f"not a GitHub push payload: {_describe(exc)}") from None
 
@@ -114,7 +116,20 @@ def _repo(payload: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _push_events(payload: dict[str, Any], delivery: str | None) -> list[Event]:
+def _push_time(
+    head: dict[str, Any] | None, repository: dict[str, Any], received_at: datetime | None
+) -> datetime:
+    """When the push happened, from the best the payload has: its head commit's time; else (no commits, a
+    deleted branch or tag) GitHub's ``repository.pushed_at``, which GitHub-compatible senders (Gitea, Forgejo) do
+    not send; else the time the delivery was received, which is at most the sender's retry delay late."""
+    if head is not None and head.get("timestamp"):
+        return _when(head["timestamp"])
+    if repository.get("pushed_at"):
+        return _when(repository["pushed_at"])
+    return received_at if received_at is not None else datetime.now(UTC)
+
+
+def _push_events(payload: dict[str, Any], delivery: str | None, received_at: datetime | None) -> list[Event]:
     repo = _repo(payload)
     ref = str(payload["ref"])
     where = _ref_parts(ref)
@@ -122,10 +137,9 @@ def _push_events(payload: dict[str, Any], delivery: str | None) -> list[Event]:
     sender = payload.get("sender") or {}
     commits = [c for c in payload.get("commits") or [] if isinstance(c, dict)]
     head = payload.get("head_commit") or (commits[-1] if commits else None)
-    pushed_at = (payload.get("repository") or {}).get("pushed_at")
-    push_time = _when(head["timestamp"]) if head else _when(pushed_at) if pushed_at else None
-    if push_time is None:
-        raise ValueError("neither a head commit nor repository.pushed_at gives the push's time")
+    if head is not None and not isinstance(head, dict):
+        raise TypeError("head_commit must be an object or null")
+    push_time = _push_time(head, payload["repository"], received_at)
     push_actor = str(pusher.get("email") or pusher.get("name") or sender.get("login") or "")
     # GitHub's pusher.name is the pusher's login; GitHub-compatible senders (Gitea, Forgejo) name it login.
     push_logins = _logins(
@@ -150,7 +164,7 @@ def _push_events(payload: dict[str, Any], delivery: str | None) -> list[Event]:
                 "deleted": bool(payload.get("deleted")),
                 "forced": bool(payload.get("forced")),
                 "commit_count": len(commits),
-                "compare": payload.get("compare"),
+                "compare": payload.get("compare") or payload.get("compare_url"),  # Gitea: compare_url
             },
         )
     ]
