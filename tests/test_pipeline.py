@@ -74,9 +74,16 @@ def test_a_signed_push_becomes_entries_with_its_fate_in_the_journal(pipeline: Pi
     journal = httpx.get(f"{pipeline.url}/api/journal", params={"limit": 10}).json()["events"]
     commits = [e for e in journal if e["event_id"].startswith("git:acme/webapp:")]
     assert commits and all(e["outcome"] == "applied" for e in commits[:2])
-    stages = [r["stage"] for r in commits[0]["records"]]
+    assert commits[0]["identity"] == identity and commits[0]["kind"] == "git.commit"
+    assert "entry" in commits[0]["summary"]
+    applied_only = httpx.get(
+        f"{pipeline.url}/api/journal", params={"outcome": "applied", "identity": identity}
+    )
+    assert {e["event_id"] for e in applied_only.json()["events"]} == {e["event_id"] for e in commits}
+    full = httpx.get(f"{pipeline.url}/api/journal/{commits[0]['event_id']}").json()
+    stages = [r["stage"] for r in full["records"]]
     assert stages[:2] == ["received", "planned"] and "applied" in stages
-    applied = next(r for r in commits[0]["records"] if r["stage"] == "applied")
+    applied = next(r for r in full["records"] if r["stage"] == "applied")
     assert applied["requests"][-1]["method"] == "POST" and applied["requests"][-1]["status"] == 200
 
 
@@ -153,7 +160,8 @@ def test_an_exhausted_quota_parks_the_work_then_completes_after_the_reset(pipeli
             )
         except AssertionError:
             print(json.dumps(collect_status(pipeline.redis), indent=1))
-            for event in httpx.get(f"{pipeline.url}/api/journal", params={"limit": 8}).json()["events"]:
+            journal = httpx.get(f"{pipeline.url}/api/journal", params={"limit": 8, "records": "true"})
+            for event in journal.json()["events"]:
                 for r in event["records"]:
                     print(
                         event["event_id"][-8:],
@@ -181,4 +189,5 @@ def test_a_toggl_400_lands_in_the_dead_letters_with_its_message(pipeline: Pipeli
     journal = httpx.get(f"{pipeline.url}/api/journal", params={"limit": 50}).json()["events"]
     failed = [e for e in journal if e["event_id"] == letters[0]["event_id"]]
     assert failed and failed[0]["outcome"] == "failed"
+    assert "999999" in failed[0]["summary"]  # Toggl's message, in the event's one line
     assert collect_status(pipeline.redis)["dead_letters"]["count"] >= 1

@@ -1,21 +1,63 @@
-"""What ``togglbridge status`` and ``GET /api/status`` show: queues, outboxes, parked work, dead letters, quota."""
+"""What ``togglbridge status`` and ``GET /api/status`` show: queues, outboxes, parked work, dead letters, quota,
+the deliveries of the last hour, the beat's last tick, the simulator's URL, and (when asked) which workers answer."""
 
 from __future__ import annotations
 
 import json
 import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import redis
-from rich.console import Console
+from celery import Celery
+from rich.console import Console, Group, RenderableType
 from rich.table import Table
+from rich.text import Text
 
 from togglbridge.queues import ALL_QUEUES
-from togglbridge.store import keys, text
+from togglbridge.store import deliveries, keys, text
+from togglbridge.store.journal import parse_time
 from togglbridge.store.outbox import Outbox
 
+DELIVERIES_WINDOW = timedelta(hours=1)
+WORKER_PING_SECONDS = 1.5
 
-def collect_status(client: redis.Redis, *, dead_shown: int = 20) -> dict[str, Any]:
+
+def ping_workers(celery_app: Celery, timeout: float = WORKER_PING_SECONDS) -> dict[str, Any]:
+    """Which workers answer a Celery ping within ``timeout`` (the call always waits that long for answers)."""
+    try:
+        replies = celery_app.control.ping(timeout=timeout) or []
+    except Exception as exc:  # a broker that cannot be reached is an answer too
+        return {"answering": 0, "names": [], "error": type(exc).__name__}
+    names = sorted(name for reply in replies for name in reply)
+    return {"answering": len(names), "names": names}
+
+
+def _last_tick(client: redis.Redis, now: float) -> dict[str, Any] | None:
+    raw = client.get(keys.LAST_TICK)
+    if raw is None:
+        return None
+    at = text(raw)
+    try:
+        ago: float | None = round(now - parse_time(at).timestamp(), 1)
+    except ValueError:
+        ago = None
+    return {"at": at, "seconds_ago": ago}
+
+
+def _deliveries(client: redis.Redis, now: float) -> dict[str, Any]:
+    kept = deliveries.read_all(client)
+    since = datetime.fromtimestamp(now, UTC) - DELIVERIES_WINDOW
+    return {
+        "window": f"last hour (of the last {len(kept)} kept)",
+        "by_status": deliveries.counts_since(kept, since),
+    }
+
+
+def collect_status(
+    client: redis.Redis, *, dead_shown: int = 20, workers: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The status; ``workers`` is what ``ping_workers`` found, when the caller asked (``None``: not asked)."""
     now = time.time()
     pipe = client.pipeline(transaction=False)
     for queue in ALL_QUEUES:
@@ -46,6 +88,10 @@ def collect_status(client: redis.Redis, *, dead_shown: int = 20) -> dict[str, An
         "parked": parked,
         "dead_letters": {"count": int(client.llen(keys.DEAD_LETTERS)), "latest": dead},
         "quota": quota,
+        "deliveries": _deliveries(client, now),
+        "last_tick": _last_tick(client, now),
+        "simulator_url": text(simulator) if (simulator := client.get(keys.SIMULATOR_URL)) else None,
+        "workers": workers,
     }
 
 
@@ -56,12 +102,18 @@ def _scored(reply: Any) -> list[tuple[Any, float]]:
 
 def render_status(snapshot: dict[str, Any], console: Console) -> None:
     """The status as tables a person reads at a glance."""
+    console.print(status_view(snapshot))
+
+
+def status_view(snapshot: dict[str, Any]) -> RenderableType:
+    """The status as one renderable (printed once, or refreshed in place by ``--watch``)."""
+    parts: list[RenderableType] = [_overview(snapshot)]
     queues = Table(title="Celery queues", show_header=True)
     queues.add_column("queue")
     queues.add_column("messages", justify="right")
     for name, depth in snapshot["queues"].items():
         queues.add_row(name, str(depth))
-    console.print(queues)
+    parts.append(queues)
 
     identities = Table(title="Identities", show_header=True)
     for column in ("identity", "waiting actions", "parked for", "quota left", "quota resets in"):
@@ -76,15 +128,45 @@ def render_status(snapshot: dict[str, Any], console: Console) -> None:
             str(quota.get("remaining", "-")),
             f"{quota['resets_in_seconds']:g} s" if quota.get("resets_in_seconds") is not None else "-",
         )
-    console.print(identities)
+    parts.append(identities)
 
     dead = snapshot["dead_letters"]
-    console.print(
-        f"Dead letters: {dead['count']}"
-        + (" (togglbridge retry-dead re-drives them)" if dead["count"] else "")
+    parts.append(
+        Text(
+            f"Dead letters: {dead['count']}"
+            + (" (togglbridge retry-dead re-drives them)" if dead["count"] else "")
+        )
     )
     for letter in dead["latest"]:
-        console.print(
-            f"  {letter['identity']}: {letter['action']['type']} {letter['key']}: {letter['status']} {letter['message']}",
-            highlight=False,
+        parts.append(
+            Text(
+                f"  {letter['identity']}: {letter['action']['type']} {letter['key']}: "
+                f"{letter['status']} {letter['message']}"
+            )
         )
+    return Group(*parts)
+
+
+def _overview(snapshot: dict[str, Any]) -> RenderableType:
+    """Workers, beat, simulator and deliveries: one line each."""
+    lines = []
+    workers = snapshot.get("workers")
+    if workers is None:
+        lines.append("Workers: not asked")
+    elif workers["answering"]:
+        lines.append(f"Workers: {workers['answering']} answering ({', '.join(workers['names'])})")
+    else:
+        why = f" ({workers['error']})" if workers.get("error") else ""
+        lines.append(f"Workers: none answered a ping within {WORKER_PING_SECONDS:g} s{why}")
+    tick = snapshot.get("last_tick")
+    if tick is None:
+        lines.append("Beat: no tick recorded yet")
+    else:
+        ago = f", {tick['seconds_ago']:g} s ago" if tick.get("seconds_ago") is not None else ""
+        lines.append(f"Beat: last tick at {tick['at']}{ago}")
+    if snapshot.get("simulator_url"):
+        lines.append(f"Simulator: {snapshot['simulator_url']}")
+    delivered = snapshot.get("deliveries") or {"window": "last hour", "by_status": {}}
+    counts = ", ".join(f"{status}: {count}" for status, count in delivered["by_status"].items()) or "none"
+    lines.append(f"Deliveries, {delivered['window']}: {counts}")
+    return Text("\n".join(lines))

@@ -13,6 +13,8 @@ from togglbridge.events import Event
 from togglbridge.executor import DrainReport
 from togglbridge.runtime import runtime
 from togglbridge.store.enqueue import requeue_unplanned
+from togglbridge.store.journal import iso_now
+from togglbridge.store.keys import LAST_TICK
 from workers.app import QUEUE_INGEST, QUEUE_TOGGL, app
 
 log = logging.getLogger(__name__)
@@ -64,6 +66,7 @@ def follow_up(report: DrainReport) -> None:
 def tick() -> None:
     """Wake identities whose wait is over, and any whose work sits idle (a lost kick, a dead worker's lock)."""
     state = runtime()
+    state.redis.set(LAST_TICK, iso_now())  # for `togglbridge status`: the beat is alive
     requeue_unplanned(state.redis, QUEUE_INGEST, older_than=UNPLANNED_GRACE_SECONDS)
     for identity in state.executor.due_identities():
         kick(identity)

@@ -14,10 +14,12 @@ from fastapi.responses import JSONResponse
 
 from togglbridge import __version__
 from togglbridge.api.hooks import router as hooks_router
+from togglbridge.api.journal import router as journal_router
 from togglbridge.settings import Settings
-from togglbridge.status import collect_status
+from togglbridge.status import collect_status, ping_workers
+from togglbridge.store import deliveries
+from togglbridge.store.deliveries import DeliveryRecorder
 from togglbridge.store.enqueue import EventQueue
-from togglbridge.store.journal import Journal
 
 
 def create_app(
@@ -34,13 +36,16 @@ def create_app(
             queue=ingest_queue,
             journal_cap=settings.journal_max_events,
         )
+        app.state.deliveries = DeliveryRecorder(app.state.redis)
         yield
+        await app.state.deliveries.flush()
         await app.state.redis.aclose()
         app.state.sync_redis.close()
 
     app = FastAPI(title="togglbridge", version=__version__, lifespan=lifespan)
     app.state.settings = settings
     app.include_router(hooks_router)
+    app.include_router(journal_router)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:
@@ -56,15 +61,29 @@ def create_app(
             return JSONResponse({"status": "unavailable", "redis": type(exc).__name__}, status_code=503)
         return JSONResponse({"status": "ready"})
 
-    @app.get("/api/journal", tags=["journal"])
-    def journal(limit: int = Query(50, ge=1, le=1000)) -> dict[str, Any]:
-        """The most recent events, newest first, each with what happened to it."""
-        events = Journal(app.state.sync_redis, cap=settings.journal_max_events).recent(limit)
-        return {"events": events}
+    @app.get("/api/deliveries", tags=["journal"])
+    async def recent_deliveries(
+        limit: int = Query(50, ge=1, le=deliveries.DELIVERIES_KEPT),
+        status: str | None = Query(None, description="An HTTP status (401) or a class (4xx)."),
+        source: str | None = Query(None, description="Only this source's deliveries."),
+    ) -> JSONResponse:
+        """Every request to a source endpoint, newest first: time, source, delivery id, status, reason, events."""
+        try:
+            deliveries.parse_status_filter(status)
+        except ValueError as exc:
+            return JSONResponse({"error": str(exc)}, status_code=400)
+        await app.state.deliveries.flush()  # what this process answered before is in the list
+        kept = await app.state.redis.lrange(deliveries.DELIVERIES_KEY, 0, -1)
+        return JSONResponse(
+            {"deliveries": deliveries.matching(kept, limit=limit, status=status, source=source)}
+        )
 
     @app.get("/api/status", tags=["journal"])
-    def status() -> dict[str, Any]:
-        """Queue depths, parked work, dead letters and each identity's remaining quota."""
-        return collect_status(app.state.sync_redis)
+    def status(
+        workers: bool = Query(False, description="Also ping the Celery workers (waits about 1.5 s)."),
+    ) -> dict[str, Any]:
+        """Queue depths, parked work, dead letters, each identity's remaining quota, the deliveries of the last
+        hour, the beat's last tick, the simulator's URL, and, when asked, which workers answer a ping."""
+        return collect_status(app.state.sync_redis, workers=ping_workers(celery_app) if workers else None)
 
     return app

@@ -3,6 +3,9 @@
 Answers: 202 accepted; 200 for a redelivery (nothing enqueued) or a delivery without events (a ping); 401 bad
 signature; 400 malformed body; 404 unknown or disabled source; 413 too large; 415 wrong content type; 503 when
 Redis cannot take the events (the sender should retry; nothing was marked as seen).
+
+Every request, whatever its answer, leaves a record in the deliveries log (``store/deliveries.py``), written in
+the background so that the answer does not wait on it.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from fastapi.responses import JSONResponse
 from togglbridge.api.body import BodyTooLarge, read_limited
 from togglbridge.settings import ENV_PREFIX, Settings
 from togglbridge.sources import SOURCES, SourceError
+from togglbridge.sources.base import Source
+from togglbridge.store.deliveries import DeliveryRecorder, delivery_record
 from togglbridge.store.enqueue import EventQueue
 
 log = logging.getLogger(__name__)
@@ -24,8 +29,28 @@ log = logging.getLogger(__name__)
 router = APIRouter(tags=["receivers"])
 
 
-def _error(status: int, message: str) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=status)
+class Answer:
+    """What we answer a delivery, and what its record in the deliveries log says."""
+
+    def __init__(self, status: int, content: dict[str, object], reason: str, events: list[str] | None = None):
+        self.response = JSONResponse(content, status_code=status)
+        self.reason = reason
+        self.events = events or []
+
+
+def _error(status: int, message: str) -> Answer:
+    return Answer(status, {"error": message}, message)
+
+
+def _delivery_id(spec: Source | None, headers: dict[str, str]) -> str | None:
+    """The sender's delivery id, when the headers carry a usable one (a hostile header never breaks a record)."""
+    if spec is None:
+        return None
+    try:
+        found = spec.delivery_id(headers)
+    except Exception:  # whatever a source's parser raises, the record goes without the id
+        return None
+    return found if isinstance(found, str) else None
 
 
 def _media_type(request: Request) -> str:
@@ -47,8 +72,18 @@ def _media_type(request: Request) -> str:
 )
 async def receive(source: str, request: Request) -> JSONResponse:
     """Receive one delivery from a source (github, generic, ...)."""
-    settings: Settings = request.app.state.settings
     spec = SOURCES.get(source)
+    answer = await _answer(source, spec, request)
+    recorder: DeliveryRecorder = request.app.state.deliveries
+    delivery_id = _delivery_id(spec, dict(request.headers))
+    recorder.add(
+        delivery_record(source, delivery_id, answer.response.status_code, answer.reason, answer.events)
+    )
+    return answer.response
+
+
+async def _answer(source: str, spec: Source | None, request: Request) -> Answer:
+    settings: Settings = request.app.state.settings
     if spec is None:
         return _error(404, f"unknown source {source!r}; known sources: {', '.join(sorted(SOURCES))}")
     secret = getattr(settings, spec.secret_setting)
@@ -74,9 +109,13 @@ async def receive(source: str, request: Request) -> JSONResponse:
         log.error("could not enqueue a %s delivery: %s", source, type(exc).__name__)
         return _error(503, "the queue is unavailable; retry later")
     if accepted.duplicate:
-        return JSONResponse({"status": "duplicate", "accepted": 0}, status_code=200)
+        return Answer(200, {"status": "duplicate", "accepted": 0}, "duplicate")
     if not events:
-        return JSONResponse({"status": "no events", "accepted": 0}, status_code=200)
-    return JSONResponse(
-        {"status": "accepted", "accepted": accepted.events, "events": [e.id for e in events]}, status_code=202
+        return Answer(200, {"status": "no events", "accepted": 0}, "no events")
+    event_ids = [e.id for e in events]
+    return Answer(
+        202,
+        {"status": "accepted", "accepted": accepted.events, "events": event_ids},
+        f"accepted {accepted.events} event{'' if accepted.events == 1 else 's'}",
+        event_ids,
     )

@@ -23,14 +23,15 @@ from celery import Celery
 from togglbridge.events import Event
 from togglbridge.store import keys, text
 from togglbridge.store.group_commit import ScriptGroup
-from togglbridge.store.journal import JOURNAL_PREFIX, record
+from togglbridge.store.journal import JOURNAL_PREFIX, SUMMARY_PREFIX, record
 
 SEEN_TTL_SECONDS = 14 * 24 * 3600  # senders redeliver within days, not weeks
 
 _ACCEPT = """
 -- KEYS[1] seen key, KEYS[2] queue list, KEYS[3] journal index, KEYS[4] unplanned messages, KEYS[5] their times
 -- ARGV[1] seen ttl (0: no delivery id, no dedupe), ARGV[2] message ('' for none), ARGV[3] journal cap,
--- ARGV[4] journal key prefix, ARGV[5] message id, ARGV[6] now, then (event id, journal record) pairs
+-- ARGV[4] journal key prefix, ARGV[5] message id, ARGV[6] now, ARGV[7] journal summary key prefix,
+-- then (event id, journal record) pairs
 if ARGV[1] ~= '0' then
   if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then return 0 end
 end
@@ -39,14 +40,15 @@ if ARGV[2] ~= '' then
   redis.call('HSET', KEYS[4], ARGV[5], ARGV[2])
   redis.call('ZADD', KEYS[5], ARGV[6], ARGV[5])
 end
-for i = 7, #ARGV, 2 do
+for i = 8, #ARGV, 2 do
   local key = ARGV[4] .. ARGV[i]
   if redis.call('EXISTS', key) == 0 then redis.call('LPUSH', KEYS[3], ARGV[i]) end
   redis.call('RPUSH', key, ARGV[i + 1])
 end
 local cap = tonumber(ARGV[3])
 while redis.call('LLEN', KEYS[3]) > cap do
-  redis.call('DEL', ARGV[4] .. redis.call('RPOP', KEYS[3]))
+  local trimmed = redis.call('RPOP', KEYS[3])
+  redis.call('DEL', ARGV[4] .. trimmed, ARGV[7] .. trimmed)
 end
 return 1
 """
@@ -161,7 +163,10 @@ class EventQueue:
             keys.seen(source, delivery_id or "-"), self._queue, keys.JOURNAL_INDEX, keys.UNPLANNED_MESSAGES,
             keys.UNPLANNED_AT,
         ]  # fmt: skip
-        args = [ttl, message, self._journal_cap, JOURNAL_PREFIX, message_id, round(time.time(), 3), *pairs]
+        args = [
+            ttl, message, self._journal_cap, JOURNAL_PREFIX, message_id, round(time.time(), 3), SUMMARY_PREFIX,
+            *pairs,
+        ]  # fmt: skip
         return script_keys, args
 
     async def accept(self, source: str, delivery_id: str | None, events: list[Event]) -> Accepted:

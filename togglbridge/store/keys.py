@@ -10,6 +10,11 @@ PARKED = f"{PREFIX}:parked"  # sorted set: identity -> unix time its work may re
 IDENTITIES = f"{PREFIX}:identities"
 UNPLANNED_MESSAGES = f"{PREFIX}:unplanned:messages"  # hash: accepted Celery message id -> the message
 UNPLANNED_AT = f"{PREFIX}:unplanned"  # sorted set: accepted message id -> when it was (last) queued  # set of identities that have ever had work
+DELIVERIES = (
+    f"{PREFIX}:deliveries"  # list of JSON records: every request to a source endpoint, newest first, capped
+)
+LAST_TICK = f"{PREFIX}:last_tick"  # ISO 8601 time the beat's tick last ran
+SIMULATOR_URL = f"{PREFIX}:simulator_url"  # the simulator's URL while `togglbridge up` runs one
 
 
 def seen(source: str, delivery_id: str) -> str:
@@ -19,6 +24,12 @@ def seen(source: str, delivery_id: str) -> str:
 
 def journal(event_id: str) -> str:
     return f"{PREFIX}:journal:e:{event_id}"
+
+
+def journal_summary(event_id: str) -> str:
+    """Hash: what the journal's later records say of an event in brief (identity, counts, results), kept as
+    they are written so that listing and filtering need not read every record."""
+    return f"{PREFIX}:journal:s:{event_id}"
 
 
 def outbox(identity: str, lane: str = "main") -> str:

@@ -1,0 +1,133 @@
+"""The deliveries log: one record per request to a source endpoint, whatever we answered, newest first, capped.
+
+A record says when, which source, the sender's delivery id (when its headers carry one), the HTTP status, a
+short reason (the error we answered, or "accepted 3 events", "duplicate", "no events") and the event ids. Never
+a body, another header's value, or a secret.
+
+The receiver must not wait on this: ``DeliveryRecorder.add`` only queues the record in memory, and one
+background flush pushes whatever queued meanwhile with a single LPUSH and LTRIM (one round-trip per batch under
+load, none on the request's path). Records that could not be written (Redis away: the very moment 503s are
+answered) stay queued, up to the cap, and go with the next flush.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+import redis.exceptions
+
+from togglbridge.store import keys
+from togglbridge.store.journal import iso_now, parse_time
+
+log = logging.getLogger(__name__)
+
+DELIVERIES_KEPT = 1000
+DELIVERIES_KEY = keys.DELIVERIES
+DELIVERY_ID_CHARS = 200  # a hostile sender's header can be long; an id never is
+
+
+def delivery_record(
+    source: str, delivery_id: str | None, status: int, reason: str, event_ids: Iterable[str] = ()
+) -> dict[str, Any]:
+    return {
+        "at": iso_now(),
+        "source": source[:100],
+        "delivery_id": delivery_id[:DELIVERY_ID_CHARS] if delivery_id else None,
+        "status": status,
+        "reason": reason,
+        "events": list(event_ids),
+    }
+
+
+class DeliveryRecorder:
+    """Writes delivery records in the background, batched; the receiver holds one (async Redis client)."""
+
+    def __init__(self, client: Any, *, kept: int = DELIVERIES_KEPT) -> None:
+        self._redis = client
+        self._kept = kept
+        self._pending: list[str] = []
+        self._flushing: asyncio.Task[None] | None = None
+
+    def add(self, record: dict[str, Any]) -> None:
+        """Queue a record to be written; returns at once."""
+        self._pending.append(json.dumps(record, separators=(",", ":")))
+        del self._pending[: -self._kept]  # while Redis is away, only the newest are worth keeping
+        if self._flushing is None or self._flushing.done():
+            self._flushing = asyncio.get_running_loop().create_task(self._flush())
+
+    async def flush(self) -> None:
+        """Wait until what was added so far is written (or failed to be)."""
+        while self._flushing is not None and not self._flushing.done():
+            await asyncio.shield(self._flushing)
+        if self._pending:  # left over from a failed flush: try once more
+            self._flushing = asyncio.get_running_loop().create_task(self._flush())
+            await self._flushing
+
+    async def _flush(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending, []
+            pipe = self._redis.pipeline(transaction=False)
+            pipe.lpush(keys.DELIVERIES, *batch)
+            pipe.ltrim(keys.DELIVERIES, 0, self._kept - 1)
+            try:
+                await pipe.execute()
+            except (redis.exceptions.RedisError, OSError) as exc:
+                log.warning("could not record %d deliveries: %s", len(batch), type(exc).__name__)
+                self._pending = (batch + self._pending)[-self._kept :]
+                return
+
+
+def parse_status_filter(value: str | None) -> tuple[int, int] | None:
+    """``401`` or ``4xx`` as an inclusive range of statuses; ``ValueError`` for anything else."""
+    if value is None or value == "":
+        return None
+    value = value.strip().lower()
+    if len(value) == 3 and value[0] in "12345" and value[1:] == "xx":
+        low = int(value[0]) * 100
+        return low, low + 99
+    if value.isdigit() and 100 <= int(value) <= 599:
+        return int(value), int(value)
+    raise ValueError(f"status must be an HTTP status like 401 or a class like 4xx, not {value!r}")
+
+
+def matching(
+    raw_records: Iterable[Any], *, limit: int, status: str | None = None, source: str | None = None
+) -> list[dict[str, Any]]:
+    """The records (as read from Redis, newest first) that match, up to ``limit``."""
+    statuses = parse_status_filter(status)
+    found = []
+    for raw in raw_records:
+        record = json.loads(raw)
+        if statuses is not None and not statuses[0] <= int(record.get("status", 0)) <= statuses[1]:
+            continue
+        if source is not None and record.get("source") != source:
+            continue
+        found.append(record)
+        if len(found) >= limit:
+            break
+    return found
+
+
+def counts_since(raw_records: Iterable[Any], since: datetime) -> dict[str, int]:
+    """How many deliveries got each status since ``since`` (status as text, for JSON), from newest-first records."""
+    counts: dict[str, int] = {}
+    for raw in raw_records:
+        record = json.loads(raw)
+        try:
+            if parse_time(str(record.get("at"))) < since:
+                break
+        except ValueError:
+            continue
+        status = str(record.get("status"))
+        counts[status] = counts.get(status, 0) + 1
+    return dict(sorted(counts.items()))
+
+
+def read_all(client: Any) -> list[Any]:
+    """Every kept record, newest first (synchronous client)."""
+    return list(client.lrange(keys.DELIVERIES, 0, -1))
