@@ -6,12 +6,15 @@
     with serve_in_thread(sim) as base_url:
         ...  # base_url + "/toggl-track/api/v9/me" or base_url + "/api/v9/me"
 
+`Simulator(state_file=path)` keeps its state in a file across restarts (delete the file to reset it).
+
 Tests, benchmarks and the bridge's embedded default (no Toggl credentials given) all run against it.
 See simulator.py for the order in which auth, limits, quota and injected errors apply.
 """
 
 from togglbridge.toggl.sim.knobs import SimClock, SimKnobs
+from togglbridge.toggl.sim.persistence import StateFileError
 from togglbridge.toggl.sim.server import serve_in_thread
 from togglbridge.toggl.sim.simulator import Simulator
 
-__all__ = ["SimClock", "SimKnobs", "Simulator", "serve_in_thread"]
+__all__ = ["SimClock", "SimKnobs", "Simulator", "StateFileError", "serve_in_thread"]

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 import uvicorn
 
 from togglbridge.toggl.sim.identity import DIRECT_PREFIX, GATEWAY_PREFIX
 from togglbridge.toggl.sim.knobs import SimKnobs
+from togglbridge.toggl.sim.persistence import StateFileError
 from togglbridge.toggl.sim.server import base_url
 from togglbridge.toggl.sim.simulator import Simulator
 
@@ -61,6 +64,14 @@ from togglbridge.toggl.sim.simulator import Simulator
     help="Whether starting an entry stops the running one.",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for injected errors and jitter.")
+@click.option(
+    "--state",
+    "state_file",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    default=None,
+    help="Keep users, workspaces, projects, clients, tags and entries in FILE across restarts "
+    "(loaded at start if it exists, saved after every change). Delete FILE to reset. Default: in memory.",
+)
 def sim_command(
     host: str,
     port: int,
@@ -72,6 +83,7 @@ def sim_command(
     latency_ms: float,
     autostop: bool,
     seed: int,
+    state_file: Path | None,
 ) -> None:
     """Serve a simulated Toggl Track API v9, on the gateway path and the direct path, until interrupted."""
     knobs = SimKnobs(
@@ -84,9 +96,13 @@ def sim_command(
         autostop=autostop,
         seed=seed,
     )
-    sim = Simulator(knobs=knobs)
+    try:
+        sim = Simulator(knobs=knobs, state_file=state_file)
+    except StateFileError as exc:
+        raise click.ClickException(str(exc)) from exc
     root = base_url(host, port)
-    click.echo("Toggl simulator (in memory; nothing reaches the real Toggl)")
+    kept = f"state in {state_file}; delete it to reset" if state_file is not None else "in memory"
+    click.echo(f"Toggl simulator ({kept}; nothing reaches the real Toggl)")
     click.echo(
         f"  gateway: {root}{GATEWAY_PREFIX}   (Authorization: Bearer <any key>, Maton-Connection: <id>)"
     )

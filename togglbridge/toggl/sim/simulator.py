@@ -19,6 +19,10 @@ Each API request goes through these steps, in this order, and the first that ans
 A caller that hangs up before its body has arrived changes nothing and is not counted.
 
 All time comes from `SimClock`, so tests move the clock instead of sleeping.
+
+With a `state_file`, the simulator starts from the state saved there (if the file exists) and saves its whole state
+after every request that may have changed it (any method but GET, or a first-seen credential); deleting the file
+(or `reset()`) starts it afresh. Knobs, clock, counters and limit windows are not saved.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ import base64
 import json
 import random
 import threading
+from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
@@ -50,6 +55,7 @@ from togglbridge.toggl.sim.identity import (
 from togglbridge.toggl.sim.knobs import SimClock, SimKnobs
 from togglbridge.toggl.sim.limits import HourlyQuotas, LeakyBuckets
 from togglbridge.toggl.sim.models import User
+from togglbridge.toggl.sim.persistence import load_state, save_state
 from togglbridge.toggl.sim.routing import Reply, RequestContext, Route, Router
 from togglbridge.toggl.sim.state import SimState
 from togglbridge.toggl.sim.stats import UNMATCHED, SimStats
@@ -78,10 +84,17 @@ def text_response(status: int, message: str, headers: dict[str, str] | None = No
 class Simulator:
     """A Toggl v9 (and Maton gateway) simulator. `app` is the ASGI app; the rest is there to inspect and steer it."""
 
-    def __init__(self, knobs: SimKnobs | None = None, clock: SimClock | None = None) -> None:
+    def __init__(
+        self, knobs: SimKnobs | None = None, clock: SimClock | None = None, state_file: Path | None = None
+    ) -> None:
+        """`state_file`: where the state is kept across restarts (see the module's doc); None keeps it in memory.
+
+        Raises `StateFileError` when the file exists but cannot be read as a simulator's state.
+        """
         self.knobs = knobs if knobs is not None else SimKnobs()
         self.clock = clock if clock is not None else SimClock()
-        self.state = SimState()
+        self.state_file = state_file
+        self.state = load_state(state_file) if state_file is not None and state_file.exists() else SimState()
         self.stats = SimStats()
         self.lock = threading.RLock()
         """Held around every request's state work; take it to read or change `state` while a server runs."""
@@ -107,6 +120,7 @@ class Simulator:
             self._quotas.clear()
             self._me_quotas.clear()
             self._reseed(self.knobs.seed)
+            self._save()
 
     def user_for(
         self, *, token: str | None = None, api_key: str | None = None, connection: str | None = None
@@ -121,7 +135,20 @@ class Simulator:
         if credential is None:
             raise ValueError("that credential would be refused (empty or containing spaces)")
         with self.lock:
-            return self.state.user_for(credential, int(self.clock.time()))
+            known = len(self.state.users)
+            user = self.state.user_for(credential, self.clock.time())
+            if len(self.state.users) != known:
+                self._save()
+            return user
+
+    def save(self) -> None:
+        """Write the state to `state_file` now (requests that change it do this themselves)."""
+        with self.lock:
+            self._save()
+
+    def _save(self) -> None:
+        if self.state_file is not None:
+            save_state(self.state, self.state_file)
 
     def _reseed(self, seed: int) -> None:
         self._seed = seed
@@ -160,7 +187,10 @@ class Simulator:
             # nothing was asked of us. Not counted: the stats count answered requests.
             return Response(status_code=CLIENT_GONE)
         with self.lock:
+            known = len(self.state.users)
             response, user_id = self._answer(route, params, credential, request, body)
+            if request.method != "GET" or len(self.state.users) != known:
+                self._save()
         self.stats.record(route.label, user_id, response.status_code)
         return response
 
@@ -173,7 +203,7 @@ class Simulator:
             self._reseed(knobs.seed)
         t = self.clock.time()
         now = int(t)
-        user = self.state.user_for(credential, now)
+        user = self.state.user_for(credential, t)
         if knobs.rate_limit is not None:
             wait = self._buckets.take(user.id, t, knobs.rate_limit, knobs.bucket_capacity)
             if wait:

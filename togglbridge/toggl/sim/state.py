@@ -99,6 +99,23 @@ class SimState:
         self._users_by_digest[credential.digest] = user
         return user
 
+    def adopt_user(self, digest: bytes, user: User) -> None:
+        """Take back a user saved earlier (see persistence.py); its workspace is restored separately."""
+        self.users[user.id] = user
+        self.user_entries[user.id] = {}
+        self.running[user.id] = {}
+        self._users_by_digest[digest] = user
+
+    def users_by_digest(self) -> list[tuple[bytes, User]]:
+        """(credential digest, user) pairs: what a saved state needs to recognise a returning credential."""
+        return list(self._users_by_digest.items())
+
+    def organizations(self) -> set[int]:
+        return set(self._organizations)
+
+    def adopt_organizations(self, organization_ids: list[int]) -> None:
+        self._organizations.update(organization_ids)
+
     def find_user(self, credential: Credential) -> User | None:
         """The user behind a credential if it was already seen (no creation)."""
         return self._users_by_digest.get(credential.digest)
@@ -133,6 +150,21 @@ class SimState:
     def new_tag_id(self) -> int:
         self._next_tag_id += 1
         return self._next_tag_id - 1
+
+    def next_ids(self) -> dict[str, int]:
+        """The next id of each kind, so that a restored state never hands out an id twice."""
+        return {
+            "entry": self._next_entry_id,
+            "project": self._next_project_id,
+            "client": self._next_client_id,
+            "tag": self._next_tag_id,
+        }
+
+    def set_next_ids(self, next_ids: dict[str, int]) -> None:
+        self._next_entry_id = int(next_ids["entry"])
+        self._next_project_id = int(next_ids["project"])
+        self._next_client_id = int(next_ids["client"])
+        self._next_tag_id = int(next_ids["tag"])
 
     # -- entry indexes ------------------------------------------------------------------------------------
 
