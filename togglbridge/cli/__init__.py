@@ -6,6 +6,7 @@ import click
 
 from togglbridge import __version__
 from togglbridge.cli.doctor import doctor
+from togglbridge.cli.journal import journal
 from togglbridge.cli.serve import api, beat, up, worker
 from togglbridge.cli.status import retry_dead, status
 from togglbridge.rules.commands import config_group, explain_command
@@ -24,7 +25,7 @@ def version() -> None:
     click.echo(__version__)
 
 
-for command in (up, api, worker, beat, status, retry_dead, doctor, config_group, explain_command):
+for command in (up, api, worker, beat, status, retry_dead, doctor, config_group, explain_command, journal):
     main.add_command(command)
 main.add_command(sim_command, name="sim")
 
