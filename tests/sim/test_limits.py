@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import MutableMapping
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -194,8 +195,10 @@ def test_the_sim_command_takes_a_throttle_rate(monkeypatch: pytest.MonkeyPatch) 
     started: list[SimKnobs] = []
 
     class Recorded(Simulator):
-        def __init__(self, knobs: SimKnobs | None = None, clock: SimClock | None = None) -> None:
-            super().__init__(knobs, clock)
+        def __init__(
+            self, knobs: SimKnobs | None = None, clock: SimClock | None = None, state_file: Path | None = None
+        ) -> None:
+            super().__init__(knobs, clock, state_file)
             started.append(self.knobs)
 
     monkeypatch.setattr(sim_cli, "Simulator", Recorded)

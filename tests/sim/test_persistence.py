@@ -13,8 +13,8 @@ from pydantic import SecretStr
 
 from tests.sim.support import START
 from togglbridge.toggl.client import TogglClient
-from togglbridge.toggl.sim import SimClock, Simulator, StateFileError, serve_in_thread
-from togglbridge.toggl.sim.cli import sim_command
+from togglbridge.toggl.sim import SimClock, SimKnobs, Simulator, StateFileError, serve_in_thread
+from togglbridge.toggl.sim import cli as sim_cli
 
 TOKEN = SecretStr("persistent-token")
 
@@ -92,6 +92,26 @@ def test_a_corrupt_state_file_is_an_error_naming_it(tmp_path: Path, content: byt
 def test_the_cli_refuses_a_corrupt_state_file(tmp_path: Path) -> None:
     state_file = tmp_path / "broken-state.json"
     state_file.write_bytes(b"\x00garbage")
-    result = CliRunner().invoke(sim_command, ["--state", str(state_file), "--port", "0"])
+    result = CliRunner().invoke(sim_cli.sim_command, ["--state", str(state_file), "--port", "0"])
     assert result.exit_code != 0
     assert "broken-state.json" in result.output
+
+
+def test_the_cli_serves_from_the_state_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    state_file = tmp_path / "kept.json"
+    user_id = Simulator(state_file=state_file).user_for(token="someone").id  # a new credential is saved
+    built: list[Simulator] = []
+
+    class Recorded(Simulator):
+        def __init__(
+            self, knobs: SimKnobs | None = None, clock: SimClock | None = None, state_file: Path | None = None
+        ) -> None:
+            super().__init__(knobs, clock, state_file)
+            built.append(self)
+
+    monkeypatch.setattr(sim_cli, "Simulator", Recorded)
+    monkeypatch.setattr("togglbridge.toggl.sim.cli.uvicorn.run", lambda *args, **kwargs: None)
+    result = CliRunner().invoke(sim_cli.sim_command, ["--state", str(state_file)])
+    assert result.exit_code == 0, result.output
+    assert "kept.json" in result.output
+    assert list(built[0].state.users) == [user_id]
