@@ -35,6 +35,8 @@ MISMATCH = "stop and duration do not agree: duration must equal stop - start in 
 WORKSPACE_MISMATCH = "workspace_id in the body does not match the workspace in the path"
 
 TagMode = Literal["replace", "add", "delete"]
+_PUT_FIELDS = ("description", "project_id", "task_id", "billable", "start", "stop", "duration")
+_CLEARED_BY_NULL = frozenset({"project_id", "task_id"})
 _UNSET: Any = object()
 
 
@@ -183,18 +185,18 @@ def delete_entry(state: SimState, entry: TimeEntry, now: int) -> None:
 def update_entry(
     state: SimState, ws: Workspace, user: User, entry: TimeEntry, body: Any, now: int
 ) -> TimeEntry:
-    """`PUT .../{id}`: a partial update; `tag_action` add|delete applies tags/tag_ids instead of replacing them."""
+    """`PUT .../{id}`: a partial update; `tag_action` add|delete applies tags/tag_ids instead of replacing them.
+
+    A null leaves its field as it is (a client editing one field sends null for those it leaves alone), except
+    `project_id` and `task_id`, where null is how an entry loses its project or task.
+    """
     body = require_object(body)
     _check_workspace(body, ws)
     tag_action = opt_str(body, "tag_action")
     if tag_action not in (None, "add", "delete"):
         raise Invalid("tag_action must be 'add' or 'delete'")
     mode: TagMode = "add" if tag_action == "add" else "delete" if tag_action == "delete" else "replace"
-    fields = {
-        k: body[k]
-        for k in ("description", "project_id", "task_id", "billable", "start", "stop", "duration")
-        if k in body
-    }
+    fields = {k: body[k] for k in _PUT_FIELDS if k in body and (body[k] is not None or k in _CLEARED_BY_NULL)}
     change = Change(
         fields=fields,
         tag_names=str_list(body["tags"], "tags") if body.get("tags") is not None else None,
@@ -378,7 +380,12 @@ def _change_for_op(kind: str, path: str, op: Mapping[str, Any]) -> Change:
         return Change(fields={field: _REMOVED_VALUE[path]})
     if "value" not in op:
         raise Invalid(f"Operation {kind} {path} needs a value")
-    return Change(fields={field: op["value"]})
+    value = op["value"]
+    if path == "/start" or (path == "/stop" and value is not None):
+        # A malformed time is wrong for every entry alike: the whole request is refused, as Toggl does,
+        # rather than each id failing on its own. A date alone ('2024-04-21') is malformed too.
+        parse_timestamp(value, field)
+    return Change(fields={field: value})
 
 
 def bulk_patch(

@@ -5,7 +5,8 @@ compares literal segments, so a match costs a dict lookup and a handful of strin
 route template, which the request counters are keyed by.
 
 Path parameters are ASCII digits converted to int (a non-numeric id does not match, hence 404), except `{ids}`,
-which stays a string for the bulk endpoint to parse (it answers 400, not 404, for bad lists).
+which stays a string for the bulk endpoint to parse (it answers 400, not 404, for bad lists). A path that some route
+matches under another method is told apart (`allowed_methods`), so that the simulator can answer 405, not 404.
 """
 
 from __future__ import annotations
@@ -93,7 +94,10 @@ class Router:
 
     def __init__(self, routes: Iterable[Route]) -> None:
         self._table: dict[tuple[str, int], list[_Compiled]] = {}
+        self._methods: list[str] = []
         for route in routes:
+            if route.method not in self._methods:
+                self._methods.append(route.method)
             segments = split_path(route.template)
             literals = tuple((i, s) for i, s in enumerate(segments) if not s.startswith("{"))
             params = tuple(
@@ -107,7 +111,14 @@ class Router:
             bucket.sort(key=lambda c: -len(c.literals))
 
     def match(self, method: str, path: str) -> tuple[Route, dict[str, Any]] | None:
+        return self._match_segments(method, split_path(path))
+
+    def allowed_methods(self, path: str) -> list[str]:
+        """The methods some route answers on this path (empty: the path is unknown)."""
         segments = split_path(path)
+        return [m for m in self._methods if self._match_segments(m, segments) is not None]
+
+    def _match_segments(self, method: str, segments: list[str]) -> tuple[Route, dict[str, Any]] | None:
         for compiled in self._table.get((method, len(segments)), ()):
             if any(segments[i] != lit for i, lit in compiled.literals):
                 continue

@@ -6,7 +6,7 @@ Paths: `/toggl-track/api/v9/...` (gateway: `Authorization: Bearer <key>`, option
 Each API request goes through these steps, in this order, and the first that answers wins:
 
 1. latency: sleep `latency_ms` (+ jitter) before anything else, as a slow network would;
-2. routing: an unknown route is 404 (no credential needed);
+2. routing: an unknown route is 404, a known path with another method 405 (no credential needed for either);
 3. auth: a missing or garbled credential is 403; a new credential becomes a new user with its workspace;
 4. rate limit: the caller's leaky bucket overflows -> 429 with Retry-After. A 429 does not count against the quota;
 5. injected 429: with probability `throttle_rate`, 429 with `Retry-After: 1`, uncharged and with no state change;
@@ -173,6 +173,10 @@ class Simulator:
             return self._unmatched()
         matched = self._router.match(request.method, rest)
         if matched is None:
+            allowed = self._router.allowed_methods(rest)
+            if allowed:
+                self.stats.record(UNMATCHED, None, 405)
+                return text_response(405, "Method Not Allowed", {"Allow": ", ".join(allowed)})
             return self._unmatched()
         route, params = matched
         headers = request.headers
