@@ -60,7 +60,7 @@ def load_state(path: Path) -> SimState:
 
 
 def snapshot(state: SimState) -> dict[str, Any]:
-    """The state as JSON-ready data."""
+    """The state as data orjson writes; records stay dataclasses, which orjson serializes natively (and fast)."""
     return {
         "format": FORMAT,
         "version": VERSION,
@@ -70,7 +70,7 @@ def snapshot(state: SimState) -> dict[str, Any]:
             {"digest": digest.hex(), **dataclasses.asdict(user)} for digest, user in state.users_by_digest()
         ],
         "workspaces": [_workspace_data(ws) for ws in state.workspaces.values()],
-        "entries": [dataclasses.asdict(entry) for entry in state.entries.values()],
+        "entries": list(state.entries.values()),
     }
 
 
@@ -97,9 +97,9 @@ def _workspace_data(ws: Workspace) -> dict[str, Any]:
         "name": ws.name,
         "owner_id": ws.owner_id,
         "created_at": ws.created_at,
-        "projects": [dataclasses.asdict(p) for p in ws.projects.values()],
-        "clients": [dataclasses.asdict(c) for c in ws.clients.values()],
-        "tags": [dataclasses.asdict(t) for t in ws.tags.values()],
+        "projects": list(ws.projects.values()),
+        "clients": list(ws.clients.values()),
+        "tags": list(ws.tags.values()),
     }
 
 
