@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import contextlib
 import json
+import sys
 import time
 from typing import Any
 
 import click
 
-from togglbridge.cli.common import settings_or_exit
+from togglbridge.cli.common import console, settings_or_exit
 from togglbridge.store.journal import OUTCOMES, Journal, JournalFilter
 from togglbridge.store.redis_server import resolve_redis
 
@@ -52,7 +53,7 @@ def journal(
     settings = settings_or_exit()
     server = resolve_redis(settings.redis_url, settings.data_dir)
     reader = Journal(server.client(), cap=settings.journal_max_events)
-    colour = not as_json and click.get_text_stream("stdout").isatty()
+    colour = not as_json and sys.stdout.isatty()
 
     def show(event: dict[str, Any]) -> None:
         click.echo(json.dumps(event) if as_json else event_line(event, colour=colour))
@@ -63,6 +64,7 @@ def journal(
         show(event)
     if not follow:
         return
+    console.print("Following new events (Ctrl+C stops)...", style="dim", highlight=False)
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl+C is how a follow ends
         _follow(reader, JournalFilter(identity=identity, source=source, kind=kind), outcome, events, show)
 
