@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-DEMO_SECRET = "togglbridge-demo-secret"  # noqa: S105 (the demo's well-known value, only for `make run`)
+from togglbridge.demo import DEMO_SECRETS  # the well-known value `make run` uses, only for trying it
 
 
 def last_weekday_morning(zone: str = "Europe/Berlin") -> datetime:
@@ -83,7 +83,7 @@ def main() -> int:
     parser.add_argument("--commits", type=int, default=3)
     args = parser.parse_args()
 
-    secret = os.environ.get("TOGGLBRIDGE_GITHUB_SECRET") or DEMO_SECRET
+    secret = os.environ.get("TOGGLBRIDGE_GITHUB_SECRET") or DEMO_SECRETS["github_secret"]
     body = json.dumps(
         push_payload(args.repo, args.author, max(1, args.commits), last_weekday_morning())
     ).encode()

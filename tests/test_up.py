@@ -1,14 +1,19 @@
 """`togglbridge up` as a user runs it: one process with the embedded Redis and the simulator, a signed push
-applied end to end, and a clean exit on SIGTERM."""
+applied end to end, a clean exit on SIGTERM, and a restart that goes on where it stopped."""
 
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -22,46 +27,97 @@ ROOT = Path(__file__).resolve().parent.parent
 SECRET = "up-test-secret"
 
 
-def test_up_serves_applies_a_push_and_stops_on_sigterm(tmp_path: Path) -> None:
+@dataclass
+class Up:
+    base: str
+    sim_url: str
+    log: Path
+    env: dict[str, str]
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+@contextmanager
+def running_up(workdir: Path, *options: str) -> Iterator[Up]:
+    """``togglbridge up`` in ``workdir`` (its data dir there), stopped with SIGTERM at the end."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("TOGGLBRIDGE_")}
-    env |= {"TOGGLBRIDGE_GITHUB_SECRET": SECRET, "TOGGLBRIDGE_DATA_DIR": str(tmp_path / "data")}
+    env |= {"TOGGLBRIDGE_GITHUB_SECRET": SECRET, "TOGGLBRIDGE_DATA_DIR": str(workdir / "data")}
     command = [sys.executable, "-m", "togglbridge.cli", "up", "--port", str(port),
-               "--config", str(ROOT / "examples" / "togglbridge.yaml")]  # fmt: skip
-    up = subprocess.Popen(command, env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+               "--config", str(ROOT / "examples" / "togglbridge.yaml"), *options]  # fmt: skip
+    log = workdir / f"up-{port}.log"
+    with log.open("wb") as sink:
+        up = subprocess.Popen(command, env=env, cwd=workdir, stdout=sink, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
-        wait_for(lambda: _answers(f"{base}/healthz"), timeout=60, what="togglbridge up")
-        assert httpx.get(f"{base}/readyz").json()["status"] == "ready"
-        sender = [
-            sys.executable,
-            str(ROOT / "examples" / "send_github_push.py"),
-            "--url",
-            f"{base}/hooks/github",
-        ]
-        sent = subprocess.run(sender, env=env | {"TOGGLBRIDGE_GITHUB_SECRET": SECRET}, capture_output=True,
-                              text=True, timeout=30, check=False)  # fmt: skip
-        assert sent.returncode == 0 and sent.stdout.startswith("202"), sent.stdout + sent.stderr
-
-        def applied() -> bool:
-            events = httpx.get(f"{base}/api/journal", params={"limit": 10}).json()["events"]
-            commits = [e for e in events if e["event_id"].startswith("git:")]
-            return len(commits) == 3 and all(e["outcome"] == "applied" for e in commits)
-
-        wait_for(applied, timeout=60, what="the push's commits")
-        assert not list(tmp_path.glob("celerybeat-schedule*"))  # the beat is RedBeat, not a local file
+        wait_for(lambda: _answers(f"{base}/healthz") or up.poll() is not None, timeout=60, what="up")
+        assert up.poll() is None, log.read_text(errors="replace")[-3000:]
+        found = re.search(r"simulator at (http://127\.0\.0\.1:\d+)", log.read_text(errors="replace"))
+        assert found, log.read_text(errors="replace")[-3000:]
+        yield Up(base, found.group(1), log, env)
     finally:
         up.send_signal(signal.SIGTERM)
         try:
-            output, _ = up.communicate(timeout=45)
+            up.wait(timeout=45)
         except subprocess.TimeoutExpired:
             up.kill()
-            output, _ = up.communicate()
-            pytest.fail("togglbridge up did not stop on SIGTERM:\n" + output.decode(errors="replace")[-3000:])
-    text = output.decode(errors="replace")
+            up.wait()
+            pytest.fail("togglbridge up did not stop on SIGTERM:\n" + log.read_text(errors="replace")[-3000:])
+
+
+def send_push(up: Up) -> None:
+    sender = [
+        sys.executable,
+        str(ROOT / "examples" / "send_github_push.py"),
+        "--url",
+        f"{up.base}/hooks/github",
+    ]
+    sent = subprocess.run(sender, env=up.env, capture_output=True, text=True, timeout=30, check=False)
+    assert sent.returncode == 0 and sent.stdout.startswith("202"), sent.stdout + sent.stderr
+
+
+def live_entries(up: Up) -> list[dict[str, Any]]:
+    state = httpx.get(f"{up.sim_url}/_sim/state", timeout=5).json()
+    return [e for e in state["time_entries"] if e.get("server_deleted_at") is None]
+
+
+def dead_letters(up: Up) -> int:
+    return int(httpx.get(f"{up.base}/api/status", timeout=5).json()["dead_letters"]["count"])
+
+
+def test_up_serves_applies_a_push_and_stops_on_sigterm(tmp_path: Path) -> None:
+    with running_up(tmp_path) as up:
+        assert httpx.get(f"{up.base}/readyz").json()["status"] == "ready"
+        send_push(up)
+        wait_for(lambda: len(live_entries(up)) == 3, timeout=60, what="the push's 3 commits")
+        assert dead_letters(up) == 0
+        assert not list(tmp_path.glob("celerybeat-schedule*"))  # the beat is RedBeat, not a local file
+    text = up.output()
     assert "SIMULATOR" in text  # the banner says entries go to the simulator
+    assert "entries go to the simulator at" in text
     assert SECRET not in text
-    assert up.returncode is not None
+
+
+def test_a_restart_goes_on_where_it_stopped_and_fresh_starts_over(tmp_path: Path) -> None:
+    with running_up(tmp_path) as first:
+        send_push(first)
+        wait_for(lambda: len(live_entries(first)) == 3, timeout=60, what="the first push")
+
+    with running_up(tmp_path) as second:
+        assert len(live_entries(second)) == 3  # the simulator kept its account, like Toggl would
+        send_push(second)
+        wait_for(lambda: len(live_entries(second)) == 6, timeout=60, what="the push after a restart")
+        assert dead_letters(second) == 0
+        projects = {e["project_id"] for e in live_entries(second)}
+        assert len(projects) == 1  # the remembered project id is still the simulator's project
+
+    with running_up(tmp_path, "--fresh") as fresh:
+        assert live_entries(fresh) == []
+        assert "Fresh start: cleared" in fresh.output()
+        send_push(fresh)
+        wait_for(lambda: len(live_entries(fresh)) == 3, timeout=60, what="the push after --fresh")
+        assert dead_letters(fresh) == 0
 
 
 def _answers(url: str) -> bool:

@@ -7,6 +7,7 @@ keyed by their idempotency keys.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from typing import Any
 
@@ -18,6 +19,8 @@ from togglbridge.rules.planner import plan
 from togglbridge.store.enqueue import forget_planned
 from togglbridge.store.journal import Journal, record
 from togglbridge.store.outbox import Outbox
+
+log = logging.getLogger(__name__)
 
 
 def plan_record(result: Any) -> str:
@@ -50,6 +53,9 @@ def dispatch(
         result = plan(event, config)
         identities |= outbox.put(result.actions, pipe)
         journal.append(event.id, plan_record(result), pipe=pipe)
+        if not result.actions:  # the event's whole story: say it (events with actions end in the executor)
+            why = "no identity" if result.identity is None else "no rule acted"
+            log.info("event %s (%s): %s", event.id, event.kind, result.note or why)
     if message_id:
         forget_planned(pipe, message_id)
     pipe.execute()

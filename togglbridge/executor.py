@@ -339,6 +339,9 @@ class Executor:
             report.applied += 1
             report.actions.append(item_key)
         pipe.execute()
+        for (item_key, item, _), outcome in zip(batch, outcomes, strict=True):
+            log.info("%s for %s (event %s): %s%s", item.type, identity, item.event_id, outcome.result,
+                     f" entry {outcome.entry_id}" if outcome.entry_id is not None else "")  # fmt: skip
         return True
 
     def _backoff(self, key: str, retry_after: float | None) -> float:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from urllib.parse import urlsplit, urlunsplit
 
@@ -9,9 +10,12 @@ import click
 from rich.console import Console
 
 from togglbridge.config import Config, ConfigError, load_config
+from togglbridge.demo import demo_secrets_in_use
+from togglbridge.logs import quiet_routine
 from togglbridge.settings import Settings, SettingsError, load_settings
 
 console = Console(stderr=True)
+log = logging.getLogger("togglbridge")
 
 
 def settings_or_exit(**overrides: object) -> Settings:
@@ -41,3 +45,35 @@ def redacted_url(url: str) -> str:
     host = parts.hostname or ""
     netloc = f"{parts.username or ''}:***@{host}" + (f":{parts.port}" if parts.port else "")
     return urlunsplit(parts._replace(netloc=netloc))
+
+
+def toggl_target(settings: Settings) -> str:
+    """Which Toggl this process talks to, for people: never a credential."""
+    if settings.toggl_mode == "gateway":
+        return f"Toggl through the gateway at {settings.gateway_url}"
+    if settings.toggl_mode == "direct":
+        return f"Toggl directly at {settings.toggl_api_url}"
+    if settings.simulator_url:
+        return f"the simulator at {settings.simulator_url} (no Toggl credential is set)"
+    return "nothing yet: no Toggl credential and no simulator"
+
+
+LOG_FORMAT = "[%(asctime)s: %(levelname)s/%(processName)s] %(message)s"  # Celery's, so one log reads as one
+
+
+def setup_logging(settings: Settings) -> None:
+    """Log to stderr at the configured level from the start (Celery keeps a root handler it finds)."""
+    logging.basicConfig(level=settings.log_level, format=LOG_FORMAT)
+    logging.getLogger().setLevel(settings.log_level)
+    quiet_routine(settings.log_level)
+
+
+def announce(settings: Settings, *, toggl: bool = True) -> None:
+    """At start: where entries go, and a warning while a demo secret is active."""
+    if toggl:
+        log.info("entries go to %s", toggl_target(settings))
+    for variable in demo_secrets_in_use(settings):
+        log.warning(
+            "%s holds the public demo secret: anyone can send events. Set your own before exposing the bridge.",
+            variable,
+        )

@@ -2,16 +2,30 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 import sys
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import click
+import redis
 
-from togglbridge.cli.common import config_or_exit, console, redacted_url, settings_or_exit
+from togglbridge.cli.common import (
+    announce,
+    config_or_exit,
+    console,
+    redacted_url,
+    settings_or_exit,
+    setup_logging,
+)
 from togglbridge.settings import Settings
-from togglbridge.store.redis_server import resolve_redis
+from togglbridge.store import keys
+from togglbridge.store.redis_server import RedisServer, resolve_redis
+
+SIMULATOR_STATE_FILE = "simulator.json"  # in the data dir, beside the embedded Redis: both or neither
 
 BEAT_STOP_SECONDS = 5.0
 
@@ -28,6 +42,40 @@ def _receiver_app(settings: Settings, redis_url: str) -> Any:
         ingest_task="togglbridge.plan_events",
         ingest_queue=QUEUE_INGEST,
     )
+
+
+def _clear_local_state(settings: Settings) -> None:
+    """``up --fresh``: forget everything the embedded Redis and the simulator hold. Never an external Redis:
+    its ledger is what keeps a real Toggl account free of duplicates."""
+    if settings.redis_url:
+        console.print(
+            "[red]--fresh clears only the embedded Redis and the simulator; TOGGLBRIDGE_REDIS_URL is set, "
+            "so nothing was cleared. Unset it, or clear that Redis yourself.[/red]"
+        )
+        sys.exit(2)
+    cleared = []
+    redis_dir = settings.data_dir / "redis"
+    if redis_dir.exists():
+        shutil.rmtree(redis_dir)
+        cleared.append(str(redis_dir))
+    sim_state = settings.data_dir / SIMULATOR_STATE_FILE
+    if sim_state.exists():
+        sim_state.unlink()
+        cleared.append(str(sim_state))
+    console.print(f"Fresh start: cleared {', '.join(cleared) or 'nothing (no state yet)'}.", highlight=False)
+
+
+def _publish_simulator_url(server: RedisServer, sim_url: str, stack: ExitStack) -> None:
+    """Tell ``togglbridge status`` (another process) where the simulator answers, while it does."""
+    client = server.client()
+    client.set(keys.SIMULATOR_URL, sim_url)
+
+    def withdraw() -> None:
+        with contextlib.suppress(redis.RedisError):
+            client.delete(keys.SIMULATOR_URL)
+        client.close()
+
+    stack.callback(withdraw)
 
 
 def _simulator_banner(sim_url: str) -> None:
@@ -52,11 +100,15 @@ def _simulator_banner(sim_url: str) -> None:
     help="The rule file (default: TOGGLBRIDGE_CONFIG_FILE).",
 )
 @click.option("--concurrency", "-c", default=4, show_default=True, type=int, help="Worker threads.")
-def up(host: str, port: int, config_file: Path | None, concurrency: int) -> None:
+@click.option(
+    "--fresh",
+    is_flag=True,
+    help="Start from nothing: clear the embedded Redis and the simulator's state in the data dir first.",
+)
+def up(host: str, port: int, config_file: Path | None, concurrency: int, fresh: bool) -> None:
     """Run everything in one process: receiver, worker and scheduler (and Toggl's simulator when no
-    credential is set), with the embedded Redis when TOGGLBRIDGE_REDIS_URL is unset."""
-    from contextlib import ExitStack
-
+    credential is set), with the embedded Redis when TOGGLBRIDGE_REDIS_URL is unset. The embedded Redis and
+    the simulator keep their state in TOGGLBRIDGE_DATA_DIR, so a restart goes on where it stopped."""
     from celery.beat import EmbeddedService
 
     from togglbridge.serving import serve_in_thread
@@ -66,6 +118,9 @@ def up(host: str, port: int, config_file: Path | None, concurrency: int) -> None
         os.environ["TOGGLBRIDGE_CONFIG_FILE"] = str(config_file)
     settings = settings_or_exit()
     config = config_or_exit(settings)
+    setup_logging(settings)
+    if fresh:
+        _clear_local_state(settings)
     server = resolve_redis(settings.redis_url, settings.data_dir)
     with ExitStack() as stack:
         stack.callback(server.close)
@@ -75,14 +130,15 @@ def up(host: str, port: int, config_file: Path | None, concurrency: int) -> None
             from togglbridge.toggl.sim import Simulator
             from togglbridge.toggl.sim import serve_in_thread as serve_simulator
 
-            sim_url = stack.enter_context(serve_simulator(Simulator(), host="127.0.0.1", port=0))
+            simulator = Simulator(state_file=settings.data_dir / SIMULATOR_STATE_FILE)
+            sim_url = stack.enter_context(serve_simulator(simulator, host="127.0.0.1", port=0))
             os.environ["TOGGLBRIDGE_SIMULATOR_URL"] = sim_url
             _simulator_banner(sim_url)
-        else:
-            console.print(f"Toggl via {settings.toggl_mode}.")
+            _publish_simulator_url(server, sim_url, stack)
         where = "embedded" if server.is_embedded else "external"
         console.print(f"Redis ({where}): {redacted_url(server.url)}")
         settings = settings_or_exit()
+        announce(settings)
         receiver = _receiver_app(settings, server.url)
         url = stack.enter_context(
             serve_in_thread(
@@ -138,6 +194,8 @@ def api(host: str, port: int, processes: int) -> None:
             "[red]TOGGLBRIDGE_REDIS_URL must be set: the workers read what the receiver queues.[/red]"
         )
         sys.exit(2)
+    setup_logging(settings)
+    announce(settings, toggl=False)
     if processes > 1:
         uvicorn.run(
             "togglbridge.api.factory:create_from_env",
@@ -179,6 +237,8 @@ def worker(concurrency: int | None, queues: str | None, pool: str) -> None:
     configure(app, server.url)
     import workers.tasks  # noqa: F401  (registers the tasks)
 
+    setup_logging(settings)
+    announce(settings)
     argv = ["worker", "--loglevel", settings.log_level, "--pool", pool, "-Q", queues or ",".join(ALL_QUEUES)]
     if concurrency:
         argv += ["--concurrency", str(concurrency)]
@@ -195,4 +255,5 @@ def beat() -> None:
     configure(app, server.url)
     import workers.tasks  # noqa: F401  (the beat schedule)
 
+    setup_logging(settings)
     app.start(["beat", "--loglevel", settings.log_level])
