@@ -140,30 +140,35 @@ def _stages() -> list[Stage]:
     return stages
 
 
-def _copies(stage: Stage) -> list[tuple[list[str], str]]:
-    """(sources, destination) of each COPY from the build context (not from another stage)."""
+def _copies(stage: Stage) -> list[tuple[list[str], PurePosixPath]]:
+    """(sources, absolute destination) of each COPY from the build context (not from another stage)."""
     copies = []
-    for value in stage.all("COPY"):
-        words = shlex.split(value)
+    workdir = PurePosixPath("/")
+    for instruction in stage.instructions:
+        if instruction.keyword == "WORKDIR":
+            workdir = workdir / instruction.value
+        if instruction.keyword != "COPY":
+            continue
+        words = shlex.split(instruction.value)
         if any(word.startswith("--from") for word in words):
             continue
         *sources, destination = [word for word in words if not word.startswith("--")]
-        copies.append((sources, destination))
+        target = workdir / destination
+        # A destination ending in / is a directory: each source lands inside it under its own name.
+        copies += (
+            [([source], target / PurePosixPath(source).name) for source in sources]
+            if destination.endswith("/")
+            else [(sources, target)]
+        )
     return copies
 
 
 def _in_image(stage: Stage, path: PurePosixPath) -> Path:
     """The repository file that ``stage`` copies to the absolute ``path`` (failing when none does)."""
-    workdir = PurePosixPath("/")
-    for instruction in stage.instructions:
-        if instruction.keyword == "WORKDIR":
-            workdir = workdir / instruction.value
-    for sources, destination in _copies(stage):
-        target = workdir / destination
-        for source in sources:
-            into = target / PurePosixPath(source).name if destination.endswith("/") else target
-            if path == into or into in path.parents:
-                return ROOT / source / path.relative_to(into)
+    for sources, into in _copies(stage):
+        if path == into or into in path.parents:
+            (source,) = sources
+            return ROOT / source / path.relative_to(into)
     raise AssertionError(f"nothing in the image's last stage is copied to {path}")
 
 
