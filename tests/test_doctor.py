@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -12,6 +13,9 @@ from togglbridge.store.redis_server import free_port
 from togglbridge.toggl.sim import Simulator, serve_in_thread
 
 pytestmark = pytest.mark.integration
+
+FIXTURES = Path(__file__).parent / "fixtures" / "config"
+MINIMAL = FIXTURES / "minimal.yaml"
 
 
 @pytest.fixture(scope="module")
@@ -29,6 +33,8 @@ def _only_these_settings(monkeypatch: pytest.MonkeyPatch, tmp_path, redis_url: s
             monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("TOGGLBRIDGE_REDIS_URL", redis_url)
+    monkeypatch.setenv("TOGGLBRIDGE_GITHUB_SECRET", "a-github-secret")
+    (tmp_path / "togglbridge.yaml").write_text(MINIMAL.read_text())
 
 
 def doctor() -> tuple[int, str]:
@@ -43,7 +49,7 @@ def test_doctor_reports_the_simulated_workspace_through_the_gateway(
     monkeypatch.setenv("TOGGLBRIDGE_GATEWAY_KEY", "k")
     code, output = doctor()
     assert code == 0, output
-    assert "✓ redis" in output and "✓ toggl via gateway" in output and "workspace [" in output
+    assert "✓ redis" in output and "✓ identity me via gateway" in output and "workspace [" in output
 
 
 def test_doctor_reports_the_workspace_with_a_direct_token(
@@ -52,7 +58,7 @@ def test_doctor_reports_the_workspace_with_a_direct_token(
     monkeypatch.setenv("TOGGLBRIDGE_TOGGL_API_URL", sim_url)
     monkeypatch.setenv("TOGGLBRIDGE_TOGGL_API_TOKEN", "my-token")
     code, output = doctor()
-    assert code == 0 and "✓ toggl via direct" in output
+    assert code == 0 and "✓ identity me via direct" in output
     assert "my-token" not in output
 
 
@@ -63,7 +69,7 @@ def test_doctor_says_what_is_wrong_and_how_to_fix_it(monkeypatch: pytest.MonkeyP
     code, output = doctor()
     assert code == 1
     assert "✗ redis" in output and "unset TOGGLBRIDGE_REDIS_URL" in output
-    assert "✗ toggl" in output and "TOGGLBRIDGE_GATEWAY_URL" in output
+    assert "✗ identity me" in output and "TOGGLBRIDGE_GATEWAY_URL" in output
     assert "secret-key-value" not in output
 
 
@@ -76,3 +82,63 @@ def test_a_wrong_setting_fails_naming_the_variable(monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("TOGGLBRIDGE_MAX_BODY_BYTES", "lots")
     code, output = doctor()
     assert code == 1 and "TOGGLBRIDGE_MAX_BODY_BYTES" in output
+
+
+def test_doctor_checks_the_rule_file_at_its_line(tmp_path: Path) -> None:
+    (tmp_path / "togglbridge.yaml").write_text((FIXTURES / "three_problems.yaml").read_text())
+    code, output = doctor()
+    assert code == 1
+    assert "✗ rule file" in output and "togglbridge.yaml:" in output
+
+
+def test_doctor_says_a_missing_rule_file_and_how_to_fix_it(tmp_path: Path) -> None:
+    (tmp_path / "togglbridge.yaml").unlink()
+    code, output = doctor()
+    assert code == 1 and "TOGGLBRIDGE_CONFIG_FILE" in output
+
+
+def test_doctor_lists_enabled_and_disabled_sources_and_warns_of_demo_secrets(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from togglbridge.demo import DEMO_SECRETS
+
+    monkeypatch.setenv("TOGGLBRIDGE_GITHUB_SECRET", DEMO_SECRETS["github_secret"])
+    code, output = doctor()
+    assert code == 0, output
+    assert "github (TOGGLBRIDGE_GITHUB_SECRET)" in output.split("disabled")[0]  # enabled
+    assert "generic (TOGGLBRIDGE_WEBHOOK_SECRET)" in output.split("disabled")[1]
+    assert "demo secret" in output and DEMO_SECRETS["github_secret"] not in output
+
+
+def test_doctor_names_unset_variables_the_rule_file_names_never_values(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sim_url: str
+) -> None:
+    (tmp_path / "togglbridge.yaml").write_text(
+        "identities:\n"
+        "  bob: {toggl: {token_env: BOB_TOKEN_FOR_DOCTOR}}\n"
+        "  eve: {toggl: {token_env: EVE_TOKEN_FOR_DOCTOR}}\n"
+        "calendars:\n"
+        "  - {name: work, identity: bob, url_env: BOB_CALENDAR_FOR_DOCTOR}\n"
+        "rules: []\n"
+    )
+    monkeypatch.setenv("TOGGLBRIDGE_TOGGL_API_URL", sim_url)
+    monkeypatch.setenv("TOGGLBRIDGE_TOGGL_API_TOKEN", "default-token")
+    monkeypatch.setenv("EVE_TOKEN_FOR_DOCTOR", "eves-secret-token")
+    monkeypatch.delenv("BOB_TOKEN_FOR_DOCTOR", raising=False)
+    monkeypatch.delenv("BOB_CALENDAR_FOR_DOCTOR", raising=False)
+    code, output = doctor()
+    assert code == 1
+    assert "✗ identity bob" in output and "BOB_TOKEN_FOR_DOCTOR is not set" in output
+    assert "✗ calendar work" in output and "BOB_CALENDAR_FOR_DOCTOR" in output
+    assert "✓ identity eve" in output and "workspaces" in output  # one request with eve's own token
+    assert "eves-secret-token" not in output and "default-token" not in output
+
+
+def test_doctor_checks_the_embedded_redis_with_a_round_trip(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("TOGGLBRIDGE_REDIS_URL")
+    monkeypatch.setenv("TOGGLBRIDGE_DATA_DIR", str(tmp_path / "data"))
+    code, output = doctor()
+    assert code == 0, output
+    assert "✓ redis" in output and "embedded" in output and " ms)" in output
