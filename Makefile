@@ -4,6 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 CONFIG ?= examples/togglbridge.yaml
+ARGS ?=
 
 .PHONY: run test lint typecheck unit install clean bench constraints
 
@@ -21,7 +22,7 @@ install: $(STAMP)
 run: $(STAMP)
 	TOGGLBRIDGE_GITHUB_SECRET="$${TOGGLBRIDGE_GITHUB_SECRET:-togglbridge-demo-secret}" \
 	TOGGLBRIDGE_WEBHOOK_SECRET="$${TOGGLBRIDGE_WEBHOOK_SECRET:-whsec_dG9nZ2xicmlkZ2UtZGVtby1zZWNyZXQ=}" \
-	$(BIN)/togglbridge up --config $(CONFIG)
+	$(BIN)/togglbridge up --config $(CONFIG) $(ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
