@@ -63,14 +63,14 @@ def test_scalars_read_as_they_look() -> None:
             defaults: {workspace_id: 010}
             rules:
               - name: evening
-                on: git.commit
+                on: build.finished
                 if: {answer: no, occurred_at: {gt: 18:00}, day: 2024-05-02}
             """
         )
     )
     assert config.defaults.workspace_id == 10
     rule = config.rules[0]
-    assert rule.on == ["git.commit"]
+    assert rule.on == ["build.finished"]
     assert rule.model_dump(by_alias=True)["if"] == {
         "answer": "no",
         "occurred_at": {"gt": "18:00"},
@@ -79,7 +79,7 @@ def test_scalars_read_as_they_look() -> None:
 
 
 CASES = {
-    "yaml syntax": ("rules:\n  - name: x\n    on: [git.commit\n  - name: y  #!\n", "YAML syntax"),
+    "yaml syntax": ("rules:\n  - name: x\n    on: [git.commit  #!\n  - name: y\n", "'[' here is never closed"),
     "unknown key with a suggestion": (
         "defaults:\n  timezon: UTC  #!\n",
         "unknown key 'timezon'; did you mean 'timezone'?",

@@ -128,8 +128,8 @@ def test_stop_each_way() -> None:
 
 def test_log_with_a_fixed_a_templated_and_an_estimated_duration_or_a_start() -> None:
     rules = """
-    - name: commits
-      on: git.commit
+    - name: work
+      on: work.done
       do:
         - log: {description: "{{ message | first_line }}", duration: 30m}
         - log: {duration: 900}
@@ -138,12 +138,13 @@ def test_log_with_a_fixed_a_templated_and_an_estimated_duration_or_a_start() -> 
         - log: {start: "{{ start }}", end: "{{ end }}"}
     """
     commit = event(
+        "work.done",
         data={
             "message": "Fix it\n\nbody",
             "seconds": "1h",
             "start": "2024-03-30T22:00:00+01:00",  # across the DST change in Berlin
             "end": "2024-03-31T09:00:00+02:00",
-        }
+        },
     )
     result = plan(commit, config(rules))
     assert result.errors == []

@@ -20,7 +20,7 @@ CONFIG = parse_config(
           me: {}
         rules:
           - name: "[bold]every action[/bold]"
-            on: calendar.*
+            on: [calendar.*, meeting.*]  # meeting.*: generic kinds, whose fields are not checked when loading
             if: {title: {not: {regex: lunch}}, n: {gt: 1}}
             do:
               - start: {description: "{{ title }}", project: 7, task_id: 8, tags: [a], billable: true, workspace_id: 9}

@@ -29,13 +29,14 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from togglbridge.actions import Priority
-from togglbridge.events import BUILTIN_NAMESPACES, KNOWN_KINDS
 from togglbridge.rules.conditions import Condition
 from togglbridge.rules.durations import Duration
+from togglbridge.rules.fields import rule_field_problems
 from togglbridge.rules.operators import check_glob, parse_timezone
 from togglbridge.rules.specs import ActionItem
 from togglbridge.rules.strict_model import Problem, StrictModel, problems_error, problems_of, suggest
 from togglbridge.rules.yaml_source import read_yaml
+from togglbridge.sources import BUILTIN_NAMESPACES, KNOWN_KINDS
 
 ENV_NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -257,6 +258,13 @@ class Rule(StrictModel):
     priority: Priority | None = Field(default=None, description="Overrides the event kind's priority.")
     identities: list[str] | None = Field(default=None, description="Only events of these identities.")
     calendars: list[str] | None = Field(default=None, description="Only events of these calendars.")
+
+    @model_validator(mode="after")
+    def _reads_only_fields_its_events_have(self) -> Rule:
+        problems = rule_field_problems(self.on, self.if_, self.do)
+        if problems:
+            raise problems_error("Rule", problems)
+        return self
 
     def matches_kind(self, kind: str) -> bool:
         return any(fnmatchcase(kind, pattern) for pattern in self.on)

@@ -25,21 +25,15 @@ def as_utc(value: datetime) -> datetime:
         raise ValueError("is out of range once converted to UTC") from None
 
 
-KNOWN_KINDS = (
-    "git.push",
-    "git.commit",
-    "calendar.started",
-    "calendar.ended",
-    "calendar.changed",
-    "calendar.cancelled",
-    "chat.command",
-    "toggl.entry_created",
-    "webhook.received",
-)
-"""The kinds the built-in sources send. Generic webhooks may send any other dotted kind."""
+def __getattr__(name: str) -> tuple[str, ...]:
+    """``KNOWN_KINDS``: the kinds the built-in sources send, derived from the sources' declarations
+    (``togglbridge.sources.KNOWN_KINDS``); read lazily because the sources import this module."""
+    if name == "KNOWN_KINDS":
+        from togglbridge.sources import KNOWN_KINDS
 
-BUILTIN_NAMESPACES = frozenset(kind.split(".")[0] for kind in KNOWN_KINDS if not kind.startswith("webhook."))
-"""Kinds under these prefixes come only from built-in sources, so a rule naming another one there is a typo."""
+        return KNOWN_KINDS
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 UtcDatetime = Annotated[datetime, AfterValidator(as_utc)]
 """An aware datetime, converted to UTC; naive input is a validation error."""

@@ -73,7 +73,8 @@ def schema_command() -> None:
 def explain_command(event_file: IO[bytes], config_file: Path | None, as_json: bool) -> None:
     """Show which rules match an event (a JSON file in the Event shape; - for stdin) and the actions they plan.
 
-    Nothing is sent to Toggl."""
+    Nothing is sent to Toggl. Exit status 1 when a rule's evaluation failed (a template naming a field the event
+    lacks, ...): the plan is shown, but the event would not be handled as the rules say."""
     event = _read_event(event_file)
     config = _load_or_exit(config_file or default_config_path())
     result = plan(event, config)
@@ -81,6 +82,10 @@ def explain_command(event_file: IO[bytes], config_file: Path | None, as_json: bo
         click.echo(plan_json(result))
     else:
         render_plan(result, Console(highlight=False))
+    if result.errors:
+        count = len(result.errors)
+        click.echo(f"{count} error{'s' if count > 1 else ''} while planning: see above", err=True)
+        raise SystemExit(1)
 
 
 def _read_event(source: IO[bytes]) -> Event:

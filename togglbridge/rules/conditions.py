@@ -136,6 +136,7 @@ class FieldTest(Condition):
     operator: Operator
     negate: bool = False
     zone: tzinfo | None = None  # the test's own `timezone:`, else the file's default
+    location: tuple[str | int, ...] = ()  # where in the rule's `if`, for problems found after compiling
 
     def evaluate(self, scope: Scope) -> bool:
         actual = self.path.read(scope.event)
@@ -328,7 +329,7 @@ class _Compiler:
         except ValueError as exc:
             self.fail(location, str(exc))
             return None
-        return FieldTest(expected, at, path, operator, negate, zone)
+        return FieldTest(expected, at, path, operator, negate, zone, location)
 
 
 def _unknown_operator(op: str) -> str:

@@ -212,6 +212,18 @@ class ActionItem(StrictModel):
         # "- stop:" with nothing after it is YAML null: the action with all defaults.
         return {key: {} if value is None and key in ACTION_NAMES else value for key, value in data.items()}
 
+    @classmethod
+    def _unknown_key_message(cls, key: str, known: list[str], data: dict[str, Any]) -> str:
+        # An option written beside its action instead of under it (indented like `- log:` rather than deeper) is
+        # a key of the item, not of the action: say so, rather than "unknown action".
+        for action in (name for name in ACTION_NAMES if name in data):
+            if key in ACTION_SPECS[action].known_keys():
+                return (
+                    f"'{key}' is an option of '{action}', not an action: indent it under '{action}' "
+                    f"(deeper than '{action}:' itself, like the action's other options)"
+                )
+        return super()._unknown_key_message(key, known, data)
+
     @property
     def name(self) -> str:
         return next(name for name in ACTION_NAMES if getattr(self, name) is not None)
@@ -220,3 +232,13 @@ class ActionItem(StrictModel):
     def spec(self) -> ActionSpec:
         spec: ActionSpec = getattr(self, self.name)
         return spec
+
+
+ACTION_SPECS: dict[str, type[StrictModel]] = {
+    "start": StartSpec,
+    "stop": StopSpec,
+    "log": LogSpec,
+    "tag": TagSpec,
+    "untag": UntagSpec,
+    "update": UpdateSpec,
+}

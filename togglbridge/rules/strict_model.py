@@ -76,7 +76,7 @@ class StrictModel(BaseModel):
         known = cls.known_keys()
         unknown = [key for key in data if key not in known]
         problems: list[Problem] = [
-            ((str(key),), cls._unknown_key_message(str(key), known)) for key in unknown
+            ((str(key),), cls._unknown_key_message(str(key), known, data)) for key in unknown
         ]
         problems += cls.cross_check(data)
         if not problems:
@@ -99,7 +99,8 @@ class StrictModel(BaseModel):
         return []
 
     @classmethod
-    def _unknown_key_message(cls, key: str, known: list[str]) -> str:
+    def _unknown_key_message(cls, key: str, known: list[str], data: dict[str, Any]) -> str:
+        """Why ``key`` is refused in ``data`` (the whole mapping it was written in), and what was meant."""
         if key in cls.key_hints:
             return f"unknown {cls.unknown_key_noun} '{key}': {cls.key_hints[key]}"
         return f"unknown {cls.unknown_key_noun} '{key}'{suggest(key, known)} (expected one of: {', '.join(known)})"

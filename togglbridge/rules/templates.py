@@ -110,19 +110,16 @@ def compile_template(value: Any) -> Template:
         ) from None
 
 
+TEMPLATE_EVENT_FIELDS = ("id", "kind", "source", "actor", "occurred_at", "subject")
+"""The event's own fields a template reads as ``event.<field>``."""
+
+
 def template_variables(event: Event, identity: str | None, groups: Mapping[str, str]) -> dict[str, Any]:
     """What a template sees: the event's data fields at the top level, ``data`` (all of them), ``event`` (its
     own fields), ``identity``, and the named groups of the regexes that matched, which win over data fields."""
     variables: dict[str, Any] = dict(event.data)
     variables["data"] = event.data
-    variables["event"] = {
-        "id": event.id,
-        "kind": event.kind,
-        "source": event.source,
-        "actor": event.actor,
-        "occurred_at": event.occurred_at,
-        "subject": event.subject,
-    }
+    variables["event"] = {name: getattr(event, name) for name in TEMPLATE_EVENT_FIELDS}
     variables["identity"] = identity
     variables.update(groups)
     return variables

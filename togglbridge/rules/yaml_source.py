@@ -18,6 +18,8 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from togglbridge.rules.yaml_errors import explain_syntax_error
+
 Location = tuple[str | int, ...]
 """A place in the document: mapping keys and sequence indexes from the top, e.g. ("rules", 0, "do")."""
 
@@ -88,7 +90,7 @@ def read_yaml(text: str) -> tuple[YamlDocument | None, list[YamlProblem]]:
     try:
         root = loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
-        return None, [_syntax_problem(exc)]
+        return None, [_syntax_problem(exc, text)]
     except yaml.YAMLError as exc:
         return None, [YamlProblem(1, f"YAML: {exc}")]
     except RecursionError:
@@ -105,13 +107,9 @@ def read_yaml(text: str) -> tuple[YamlDocument | None, list[YamlProblem]]:
     return YamlDocument(data=data, lines=builder.lines), builder.problems
 
 
-def _syntax_problem(exc: yaml.MarkedYAMLError) -> YamlProblem:
-    mark = exc.problem_mark or exc.context_mark
-    line = mark.line + 1 if mark is not None else 1
-    message = exc.problem or "not valid YAML"
-    if exc.context and exc.context_mark is not None and exc.context_mark is not mark:
-        message = f"{message} ({exc.context} on line {exc.context_mark.line + 1})"
-    return YamlProblem(line, f"YAML syntax: {message}")
+def _syntax_problem(exc: yaml.MarkedYAMLError, text: str) -> YamlProblem:
+    explained = explain_syntax_error(exc, text)
+    return YamlProblem(explained.line, explained.message)
 
 
 class _Builder:

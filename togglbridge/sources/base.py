@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
 from togglbridge.events import Event
+from togglbridge.sources.kinds import KindSchema
 
 Headers = Mapping[str, str]
 
@@ -53,6 +54,16 @@ class Source:
     parse: Parser
     delivery_id: Callable[[Headers], str | None]  # the sender's id of this delivery, stable on redelivery
     content_types: tuple[str, ...] = ("application/json",)
+    kinds: Mapping[str, KindSchema] = field(default_factory=dict)
+    """The kinds of event this source sends, each with the data fields it carries."""
+    other_kinds: KindSchema | None = None
+    """Set when the sender chooses the kind (generic webhooks): any kind outside the other sources' namespaces,
+    with data of this schema."""
+    explain_headers: Callable[[dict[str, Any]], dict[str, str]] = lambda payload: {}
+    """The headers a delivery of ``payload`` would carry that ``parse`` needs (an event type read from the payload,
+    a made-up delivery id), so ``togglbridge explain --source`` can parse a payload saved without its headers."""
+    recognizes: Callable[[dict[str, Any]], bool] = lambda payload: False
+    """Whether a JSON object looks like this source's payload (to tell a user which ``--source`` to use)."""
 
 
 def lower_keys(headers: Headers) -> dict[str, str]:

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import re
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,6 +18,7 @@ from pydantic import ValidationError
 
 from togglbridge.events import ActorHandle, Event
 from togglbridge.sources.base import Headers, PayloadError, SignatureError, Source, json_object, lower_keys
+from togglbridge.sources.kinds import KindSchema
 
 HANDLED_EVENTS = frozenset({"push", "ping"})
 _LOGIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\[\]-]{0,99}")  # GitHub's, plus Gitea's dots and bots' [bot]
@@ -202,10 +205,66 @@ def _push_events(payload: dict[str, Any], delivery: str | None, received_at: dat
     return events
 
 
+_GIT_COMMON = (
+    "repo.full_name",
+    "repo.name",
+    "repo.owner",
+    "repo.url",
+    "repo.private",
+    "ref",
+    "branch",
+    "tag",
+)
+KINDS = {
+    "git.push": KindSchema.of(
+        *_GIT_COMMON,
+        "pusher",
+        "sender",
+        "before",
+        "after",
+        "created",
+        "deleted",
+        "forced",
+        "commit_count",
+        "compare",
+    ),
+    "git.commit": KindSchema.of(
+        *_GIT_COMMON,
+        "pusher",
+        "sender",
+        "sha",
+        "short_sha",
+        "message",
+        "url",
+        "author.name",
+        "author.email",
+        "author.username",
+        "added",
+        "removed",
+        "modified",
+    ),
+}
+"""What _push_events puts in each event's data."""
+
+
+def explain_headers(payload: dict[str, Any]) -> dict[str, str]:
+    """A ping has GitHub's zen and the hook's id; anything else is taken for a push, the only event we read."""
+    event = "ping" if "zen" in payload and "hook_id" in payload else "push"
+    digest = hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+    return {"X-GitHub-Event": event, "X-GitHub-Delivery": str(uuid.UUID(digest[:32]))}
+
+
+def recognizes(payload: dict[str, Any]) -> bool:
+    return isinstance(payload.get("repository"), dict) and bool({"pusher", "zen", "hook_id"} & set(payload))
+
+
 SOURCE = Source(
     name="github",
     secret_setting="github_secret",  # noqa: S106 (the name of a setting, not a secret)
     verify=verify,
     parse=parse,
     delivery_id=delivery_id,
+    kinds=KINDS,
+    explain_headers=explain_headers,
+    recognizes=recognizes,
 )
