@@ -79,7 +79,10 @@ def test_scalars_read_as_they_look() -> None:
 
 
 CASES = {
-    "yaml syntax": ("rules:\n  - name: x\n    on: [git.commit  #!\n  - name: y\n", "'[' here is never closed"),
+    "yaml syntax": (
+        "rules:\n  - name: x\n    on: [git.commit  #!\n  - name: y\n",
+        "'[' here is never closed",
+    ),
     "unknown key with a suggestion": (
         "defaults:\n  timezon: UTC  #!\n",
         "unknown key 'timezon'; did you mean 'timezone'?",
