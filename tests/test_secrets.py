@@ -499,7 +499,10 @@ def test_no_secret_leaks_from_a_deployment_with_a_worker_process(
 
             # The operator re-drives the dead letter (Toggl refuses it again) and looks at the bridge.
             runner = CliRunner()
-            for command in (["retry-dead"], ["status"], ["status", "--json"], ["doctor"]):
+            for command in (
+                ["retry-dead"], ["status"], ["status", "--json"], ["doctor"], ["journal", "-n", "50"],
+                ["journal", "--json", "-n", "50"],
+            ):  # fmt: skip
                 result = runner.invoke(cli, command, env=env)
                 evidence.add(f"togglbridge {' '.join(command)} (exit {result.exit_code})", result.output)
                 assert result.exception is None or isinstance(result.exception, SystemExit), result.output
@@ -511,6 +514,11 @@ def test_no_secret_leaks_from_a_deployment_with_a_worker_process(
                     )
             for path in (
                 "/api/journal?limit=1000",
+                "/api/journal?limit=1000&records=true",
+                f"/api/journal/{flaky_commit}",
+                f"/api/journal/{broken_event}",
+                "/api/deliveries?limit=1000",
+                "/api/status?workers=true",
                 "/api/status",
                 "/healthz",
                 "/readyz",
@@ -642,7 +650,7 @@ def test_no_secret_leaks_from_in_process_planning_and_execution(
         if toggl_mode == "gateway":
             assert entries_of(sim, api_key=GATEWAY_KEY, connection=GATEWAY_CONNECTION) == 2
             assert entries_of(sim, token=TOGGL_TOKEN) == 2
-        for path in ("/api/journal?limit=1000", "/api/status", "/healthz", "/readyz"):
+        for path in ("/api/journal?limit=1000", "/api/deliveries", "/api/status", "/healthz", "/readyz"):
             assert client.get(path).status_code == 200
 
     dump = dump_redis(redis_client)

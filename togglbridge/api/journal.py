@@ -28,7 +28,9 @@ def _bad_request(message: str, **details: Any) -> JSONResponse:
     return JSONResponse({"error": message, **details}, status_code=400)
 
 
-@router.get("/api/journal")
+@router.get(
+    "/api/journal", responses={400: {"description": "An unknown parameter, or a value it cannot use"}}
+)
 def list_events(
     request: Request,
     limit: int = Query(50, ge=1, le=1000, description="Events per page."),
