@@ -25,6 +25,7 @@ from tests.pipeline_support import (
     wait_for,
 )
 from togglbridge.status import collect_status, ping_workers
+from togglbridge.store.redis_server import RedisServer
 from workers.app import app, configure
 
 pytestmark = pytest.mark.integration
@@ -39,11 +40,11 @@ rules:
 
 
 @pytest.fixture(scope="module")
-def pipeline(redis_server: object, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pipeline]:
+def pipeline(redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pipeline]:
     identity = f"follow-{uuid.uuid4().hex[:6]}"
     rules = f"identities:\n  {identity}:\n    emails: [{identity}@acme.io]\n" + RULES
     workdir = tmp_path_factory.mktemp("follow")
-    with running_pipeline(redis_server.url, rules, workdir, [identity]) as running:  # type: ignore[attr-defined]
+    with running_pipeline(redis_server.url, rules, workdir, [identity]) as running:
         yield running
 
 
@@ -60,11 +61,13 @@ class Lines:
             self.lines.append(line.rstrip("\n"))
 
 
-def test_follow_prints_a_push_sent_while_it_runs_with_its_outcome(pipeline: Pipeline) -> None:
+def test_follow_prints_a_push_sent_while_it_runs_with_its_outcome(
+    pipeline: Pipeline, redis_server: RedisServer
+) -> None:
     identity = pipeline.identities[0]
     follower = subprocess.Popen(
         [sys.executable, "-m", "togglbridge.cli", "journal", "--follow", "--identity", identity],
-        env=_env(pipeline),
+        env=_env(redis_server),
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -94,10 +97,10 @@ def test_follow_prints_a_push_sent_while_it_runs_with_its_outcome(pipeline: Pipe
     assert follower.returncode == 0 and not any("Traceback" in x for x in err.lines), err.lines
 
 
-def test_json_lines_for_scripts(pipeline: Pipeline) -> None:
+def test_json_lines_for_scripts(pipeline: Pipeline, redis_server: RedisServer) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "togglbridge.cli", "journal", "--json", "--outcome", "applied"],
-        env=_env(pipeline),
+        env=_env(redis_server),
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -108,8 +111,8 @@ def test_json_lines_for_scripts(pipeline: Pipeline) -> None:
     assert events and all(e["outcome"] == "applied" for e in events)
 
 
-def test_status_sees_the_worker_and_the_beat(pipeline: Pipeline) -> None:
-    configure(app, _url(pipeline))
+def test_status_sees_the_worker_and_the_beat(pipeline: Pipeline, redis_server: RedisServer) -> None:
+    configure(app, redis_server.url)
     workers = wait_for(
         lambda: ping_workers(app, timeout=1.0)["answering"] and ping_workers(app), what="a pong"
     )
@@ -118,11 +121,6 @@ def test_status_sees_the_worker_and_the_beat(pipeline: Pipeline) -> None:
     assert tick["at"].endswith("Z")
 
 
-def _url(pipeline: Pipeline) -> str:
-    kwargs = pipeline.redis.connection_pool.connection_kwargs
-    return f"redis://{kwargs['host']}:{kwargs['port']}/{kwargs.get('db', 0)}"
-
-
-def _env(pipeline: Pipeline) -> dict[str, str]:
+def _env(redis_server: RedisServer) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TOGGLBRIDGE_")}
-    return env | {"TOGGLBRIDGE_REDIS_URL": _url(pipeline)}
+    return env | {"TOGGLBRIDGE_REDIS_URL": redis_server.url}

@@ -10,6 +10,7 @@ from typing import Any
 
 import redis
 from celery import Celery
+from kombu.pidbox import Mailbox
 from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
@@ -25,8 +26,12 @@ WORKER_PING_SECONDS = 1.5
 
 def ping_workers(celery_app: Celery, timeout: float = WORKER_PING_SECONDS) -> dict[str, Any]:
     """Which workers answer a Celery ping within ``timeout`` (the call always waits that long for answers)."""
+    # Celery's own ``control.ping`` takes a producer from kombu's process-wide pools, which ``configure`` closes
+    # (and kombu hands back closed) when the app is configured again: a mailbox and connection of its own.
+    mailbox = Mailbox(celery_app.conf.control_exchange, type="fanout", accept=["json"], serializer="json")  # type: ignore[no-untyped-call]
     try:
-        replies = celery_app.control.ping(timeout=timeout) or []
+        with celery_app.connection_for_write() as connection:
+            replies = mailbox(connection).multi_call("ping", timeout=timeout) or []
     except Exception as exc:  # a broker that cannot be reached is an answer too
         return {"answering": 0, "names": [], "error": type(exc).__name__}
     names = sorted(name for reply in replies for name in reply)
