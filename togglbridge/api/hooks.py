@@ -11,6 +11,7 @@ the background so that the answer does not wait on it.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
 import redis.exceptions
@@ -42,7 +43,7 @@ def _error(status: int, message: str) -> Answer:
     return Answer(status, {"error": message}, message)
 
 
-def _delivery_id(spec: Source | None, headers: dict[str, str]) -> str | None:
+def _delivery_id(spec: Source | None, headers: Mapping[str, str]) -> str | None:
     """The sender's delivery id, when the headers carry a usable one (a hostile header never breaks a record)."""
     if spec is None:
         return None
@@ -75,7 +76,7 @@ async def receive(source: str, request: Request) -> JSONResponse:
     spec = SOURCES.get(source)
     answer = await _answer(source, spec, request)
     recorder: DeliveryRecorder = request.app.state.deliveries
-    delivery_id = _delivery_id(spec, dict(request.headers))
+    delivery_id = _delivery_id(spec, request.headers)
     recorder.add(
         delivery_record(source, delivery_id, answer.response.status_code, answer.reason, answer.events)
     )

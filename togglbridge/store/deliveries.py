@@ -4,10 +4,11 @@ A record says when, which source, the sender's delivery id (when its headers car
 short reason (the error we answered, or "accepted 3 events", "duplicate", "no events") and the event ids. Never
 a body, another header's value, or a secret.
 
-The receiver must not wait on this: ``DeliveryRecorder.add`` only queues the record in memory, and one
-background flush pushes whatever queued meanwhile with a single LPUSH and LTRIM (one round-trip per batch under
-load, none on the request's path). Records that could not be written (Redis away: the very moment 503s are
-answered) stay queued, up to the cap, and go with the next flush.
+The receiver must not wait on this: ``DeliveryRecorder.add`` only queues the record in memory, and a background
+flush, started at most every ``FLUSH_DELAY_SECONDS``, pushes whatever queued meanwhile with one LPUSH and LTRIM
+(under load, one round-trip for many requests; none on a request's path). Records that could not be written
+(Redis away: the very moment 503s are answered) stay queued, up to the cap, and go with the next flush. A reader
+in the same process (``GET /api/deliveries``) first waits for the flush, so it sees what was answered before.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+import orjson
 import redis.exceptions
 
 from togglbridge.store import keys
@@ -28,6 +30,7 @@ log = logging.getLogger(__name__)
 
 DELIVERIES_KEPT = 1000
 DELIVERIES_KEY = keys.DELIVERIES
+FLUSH_DELAY_SECONDS = 0.05  # records gather this long before a flush: a round-trip per batch, not per request
 DELIVERY_ID_CHARS = 200  # a hostile sender's header can be long; an id never is
 
 
@@ -50,36 +53,45 @@ class DeliveryRecorder:
     def __init__(self, client: Any, *, kept: int = DELIVERIES_KEPT) -> None:
         self._redis = client
         self._kept = kept
-        self._pending: list[str] = []
+        self._pending: list[bytes] = []
         self._flushing: asyncio.Task[None] | None = None
 
     def add(self, record: dict[str, Any]) -> None:
         """Queue a record to be written; returns at once."""
-        self._pending.append(json.dumps(record, separators=(",", ":")))
-        del self._pending[: -self._kept]  # while Redis is away, only the newest are worth keeping
+        self._pending.append(orjson.dumps(record))
+        if len(self._pending) > self._kept:  # while Redis is away, only the newest are worth keeping
+            del self._pending[: -self._kept]
         if self._flushing is None or self._flushing.done():
-            self._flushing = asyncio.get_running_loop().create_task(self._flush())
+            self._flushing = asyncio.get_running_loop().create_task(self._flush(FLUSH_DELAY_SECONDS))
 
     async def flush(self) -> None:
-        """Wait until what was added so far is written (or failed to be)."""
-        while self._flushing is not None and not self._flushing.done():
+        """Write what was added so far (or fail to): a reader in this process calls it first."""
+        if self._flushing is not None and not self._flushing.done():
             await asyncio.shield(self._flushing)
-        if self._pending:  # left over from a failed flush: try once more
-            self._flushing = asyncio.get_running_loop().create_task(self._flush())
-            await self._flushing
+        if self._pending:
+            await self._write()
 
-    async def _flush(self) -> None:
-        while self._pending:
-            batch, self._pending = self._pending, []
-            pipe = self._redis.pipeline(transaction=False)
-            pipe.lpush(keys.DELIVERIES, *batch)
-            pipe.ltrim(keys.DELIVERIES, 0, self._kept - 1)
-            try:
-                await pipe.execute()
-            except (redis.exceptions.RedisError, OSError) as exc:
-                log.warning("could not record %d deliveries: %s", len(batch), type(exc).__name__)
-                self._pending = (batch + self._pending)[-self._kept :]
-                return
+    async def _flush(self, delay: float) -> None:
+        await asyncio.sleep(delay)
+        if await self._write() and self._pending:
+            # What arrived during the write waits for the next batch: writing it at once would turn a busy
+            # receiver's flushes into one round-trip per request again.
+            self._flushing = asyncio.get_running_loop().create_task(self._flush(delay))
+
+    async def _write(self) -> bool:
+        batch, self._pending = self._pending, []
+        if not batch:
+            return True
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.lpush(keys.DELIVERIES, *batch)
+        pipe.ltrim(keys.DELIVERIES, 0, self._kept - 1)
+        try:
+            await pipe.execute()
+        except (redis.exceptions.RedisError, OSError) as exc:
+            log.warning("could not record %d deliveries: %s", len(batch), type(exc).__name__)
+            self._pending = (batch + self._pending)[-self._kept :]
+            return False
+        return True
 
 
 def parse_status_filter(value: str | None) -> tuple[int, int] | None:
