@@ -217,6 +217,17 @@ def test_events_journalled_before_summaries_are_summarized_from_their_records(
     assert outcome(old) == "applied"
 
 
+def test_an_applied_record_with_a_description_shows_it(redis_client: redis.Redis) -> None:
+    journal = Journal(redis_client, cap=10)
+    receive(redis_client, "e")
+    plan(journal, "e", "alice", 1)
+    journal.append(
+        "e", record("applied", action="e/a0", result="created", entry_id=123, description="Write report")
+    )
+    summary = journal.summary("e")
+    assert summary is not None and summary["summary"] == "created entry 123 'Write report'"
+
+
 def test_a_filter_rejects_an_unknown_outcome() -> None:
     with pytest.raises(ValueError, match="no action"):
         JournalFilter(outcome="done")

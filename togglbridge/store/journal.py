@@ -95,7 +95,11 @@ def _summary_changes(data: dict[str, Any]) -> list[tuple[str, str, Any]]:
         ]
     elif stage == "applied":
         entry = f" entry {data['entry_id']}" if data.get("entry_id") is not None else ""
-        changes += [("i", "finished", 1), ("s", f"r:{action}", f"{data.get('result', 'applied')}{entry}")]
+        described = f" {data['description']!r}" if data.get("description") else ""  # when the record has it
+        changes += [
+            ("i", "finished", 1),
+            ("s", f"r:{action}", f"{data.get('result', 'applied')}{entry}{described}"),
+        ]
     elif stage == "skipped":
         changes += [("i", "finished", 1), ("s", f"r:{action}", f"skipped: {data.get('reason', '')}")]
     elif stage == "dead":
