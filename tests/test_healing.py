@@ -18,6 +18,7 @@ from togglbridge.store.identity_state import IdentityState, Running
 from togglbridge.store.journal import Journal
 from togglbridge.toggl.access import IdentityAccount, SettingsAccess
 from togglbridge.toggl.client import TogglClient
+from togglbridge.toggl.limiter import TogglRateLimiter
 from togglbridge.toggl.sim import Simulator
 
 pytestmark = pytest.mark.integration
@@ -166,3 +167,25 @@ def test_an_action_that_succeeds_later_takes_its_dead_letter_away(
     assert executor.drain(identity).applied == 1
     assert executor.dead_letters.count() == 0 and executor.dead_letters.all() == []
     assert len(entries(sim, sim_url, identity)) == 1
+
+
+def test_a_pacing_wait_between_the_two_tries_still_ends_in_one_dead_letter(
+    redis_client: redis.Redis, redis_url: str, sim_url: str, identity: str
+) -> None:
+    limiter = TogglRateLimiter(redis_url, per_credential="1/second")
+    paced = SettingsAccess(
+        simulator_settings(), {identity: IdentityAccount()}, simulator_url=sim_url, limiter=limiter
+    )
+    executor = Executor(redis_client, paced, Journal(redis_client, cap=1000), rng=random.Random(7))
+    bad = action("log", identity, "c1", T0, description="x", duration_seconds=60, project=999999)
+    enqueue(redis_client, bad)
+    try:
+        for _ in range(10):  # each drain may end in a pacing wait: the retry comes in a later drain
+            report = executor.drain(identity)
+            if report.dead:
+                break
+            time.sleep(max(0.0, min(1.5, (report.resume_at or 0.0) - time.time())))
+    finally:
+        paced.close()
+    assert executor.dead_letters.count() == 1
+    assert stages(redis_client, "c1").count("healed") == 1

@@ -51,6 +51,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from tests.test_receiver import untouched
 from togglbridge.actions import ACTION_ADAPTER
 from togglbridge.api.app import create_app
 from togglbridge.config import Config, load_config
@@ -470,7 +471,7 @@ def test_a_request_without_a_valid_signature_is_refused_and_changes_nothing(
         response = post(receiver, f"/hooks/{endpoint}", body, headers, chunked=chunked)
         event(f"answered {response.status_code}")  # --hypothesis-show-statistics: is every refusal reached?
         assert_documented(response, UNSIGNED_STATUSES)
-        assert redis_client.dbsize() == 0, "a refused request wrote to Redis"
+        assert untouched(redis_client), "a refused request wrote to Redis"
 
     if alphabet_name == "latin-1":  # bytes over 0x7f in the signature header: always tried, whatever is drawn
         signature = (
@@ -498,7 +499,7 @@ def test_a_non_ascii_github_signature_is_a_401_not_a_crash(
     ]
     response = post(receiver, "/hooks/github", body, headers)
     assert response.status_code == 401
-    assert redis_client.dbsize() == 0
+    assert untouched(redis_client)
 
 
 @pytest.mark.parametrize("endpoint", ["github", "generic"])
@@ -510,7 +511,7 @@ def test_an_oversized_body_is_413_whether_or_not_it_is_signed(
     for headers in (signed(endpoint, body), [(b"content-type", b"application/json")]):
         response = post(receiver, f"/hooks/{endpoint}", body, headers, chunked=chunked)
         assert response.status_code == 413 and "TOGGLBRIDGE_MAX_BODY_BYTES" in response.json()["error"]
-    assert redis_client.dbsize() == 0
+    assert untouched(redis_client)
 
 
 # -- validly signed, but hostile bodies ----------------------------------------------------------------------------
@@ -534,7 +535,7 @@ def test_a_signed_body_that_is_not_a_delivery_is_refused_with_a_reason(
         response = post(receiver, f"/hooks/{endpoint}", body, signed(endpoint, body), chunked=chunked)
         event(f"answered {response.status_code}")
         assert_documented(response, allowed)
-        assert redis_client.dbsize() == 0
+        assert untouched(redis_client)
 
     check()
 
@@ -866,7 +867,7 @@ def test_a_signed_generic_event_is_accepted_exactly_when_it_has_the_documented_s
             assert response.status_code == 400, f"accepted a payload with wrong {sorted(case.wrong)}"
             error = response.json()["error"]
             assert any(name in error for name in case.wrong), f"{error!r} names none of {sorted(case.wrong)}"
-            assert redis_client.dbsize() == 0
+            assert untouched(redis_client)
             return
         if case.either and response.status_code == 400:
             assert "data" in response.json()["error"]
@@ -895,7 +896,7 @@ def test_a_generic_kind_with_a_trailing_newline_is_a_400(
     ).encode()
     response = post(receiver, "/hooks/generic", body, generic_headers(body))
     assert response.status_code == 400 and "kind" in response.json()["error"]
-    assert redis_client.dbsize() == 0
+    assert untouched(redis_client)
 
 
 @pytest.mark.parametrize("occurred_at", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"])

@@ -163,7 +163,6 @@ class Executor:
     def _drain_locked(self, identity: str, lock: Any, report: DrainReport, max_actions: int | None) -> bool:
         """Apply actions while holding the lock; False when the drain must stop (parked, lock lost, budget)."""
         coalesce = True
-        healed: set[str] = set()  # actions retried once after forgetting what may be stale
         locked_at = time.monotonic()
         while max_actions is None or report.applied + report.dead < max_actions:
             head = self._next(identity, self._clock())
@@ -185,7 +184,7 @@ class Executor:
             batch = [(key, action, order)]
             if coalesce and is_timer_action(action):
                 batch += self._waiting_timer_actions(identity, lane, key)
-            applied = self._apply(identity, batch, report, head, healed)
+            applied = self._apply(identity, batch, report, head)
             if (
                 applied is None
             ):  # a batch failed as a whole, or knowledge was healed: try one action at a time
@@ -249,7 +248,6 @@ class Executor:
         batch: list[tuple[str, Action, float]],
         report: DrainReport,
         head: Next,
-        healed: set[str],
     ) -> bool | None:
         """Apply one action, or several coalesced timer actions. True: done, go on; False: the identity must
         wait; None: try again one action at a time (a coalesced batch was refused, or an action refused for
@@ -297,8 +295,10 @@ class Executor:
                 return False
             if len(batch) > 1:
                 return None
-            if key not in healed and _may_be_stale_knowledge(exc):
-                healed.add(key)
+            # Once per action, across drains (a pacing wait may end this drain before the second try).
+            if _may_be_stale_knowledge(exc) and self._redis.set(
+                _healed_key(key), 1, nx=True, ex=ATTEMPTS_TTL_SECONDS
+            ):
                 state.forget_learned()
                 self._journal.append(
                     action.event_id,
@@ -329,7 +329,7 @@ class Executor:
             client.close()
         pipe = self._redis.pipeline(transaction=True)
         for (item_key, item, _), outcome in zip(batch, outcomes, strict=True):
-            pipe.delete(_attempts_key(item_key))
+            pipe.delete(_attempts_key(item_key), _healed_key(item_key))
             self._ledger.mark_done(item_key, outcome.as_dict(), pipe)
             self._outbox.remove(identity, item_key, pipe)
             self.dead_letters.discard(item_key, pipe)  # refused before, done now: its letter goes
@@ -339,7 +339,7 @@ class Executor:
             report.applied += 1
             report.actions.append(item_key)
         pipe.execute()
-        for (item_key, item, _), outcome in zip(batch, outcomes, strict=True):
+        for (_, item, _), outcome in zip(batch, outcomes, strict=True):
             log.info("%s for %s (event %s): %s%s", item.type, identity, item.event_id, outcome.result,
                      f" entry {outcome.entry_id}" if outcome.entry_id is not None else "")  # fmt: skip
         return True
@@ -379,7 +379,7 @@ class Executor:
         pipe = self._redis.pipeline(transaction=True)
         self.dead_letters.add(identity, action, status, message, self._clock(), pipe)
         self._outbox.remove(identity, key, pipe)
-        pipe.delete(_attempts_key(key))
+        pipe.delete(_attempts_key(key), _healed_key(key))  # planned again, it may heal again
         self._journal.append(
             action.event_id,
             record("dead", action=key, status=status, message=message, requests=_requests(requests or [])),
@@ -402,6 +402,11 @@ def _may_be_stale_knowledge(error: TogglError) -> bool:
 
 def _attempts_key(key: str) -> str:
     return f"{keys.PREFIX}:attempts:{key}"
+
+
+def _healed_key(key: str) -> str:
+    """Set while an action is retried after forgetting stale knowledge: a second refusal makes it dead."""
+    return f"{keys.PREFIX}:healed:{key}"
 
 
 def _requests(records: list[RequestRecord]) -> list[dict[str, Any]]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 
+import kombu.pools
 from celery import Celery
 from kombu.entity import Exchange, Queue
 
@@ -22,13 +23,18 @@ VISIBILITY_TIMEOUT_SECONDS = int(os.environ.get("TOGGLBRIDGE_VISIBILITY_TIMEOUT"
 app = Celery("togglbridge", include=["workers.tasks"])
 
 
-def _forget_connections(celery: Celery) -> None:
+def _forget_connections(celery: Celery, redis_url: str) -> None:
     """Drop the connection pools made for an earlier broker URL (Celery builds them once and keeps them, so
-    they would outlive a new ``broker_url``); a no-op before first use. Celery has no public call for this."""
+    they would outlive a new ``broker_url``); a no-op before first use or when the URL is the same (the pools
+    are kombu's, shared by URL: closing them under a caller of the same URL breaks its next publish). Celery
+    has no public call for this."""
     pool = celery.__dict__.get("_pool")
-    if pool is not None:
-        pool.force_close_all()
-        celery._pool = None
+    if pool is None or celery.conf.broker_url == redis_url:
+        return
+    # kombu keeps one pool per connection in process-wide registries: reset them, so that no producer pool
+    # keeps pointing at a closed connection pool when this URL is configured again later.
+    kombu.pools.reset()
+    celery._pool = None
     amqp = celery.__dict__.get("amqp")
     if amqp is not None:
         amqp._producer_pool = None
@@ -36,7 +42,7 @@ def _forget_connections(celery: Celery) -> None:
 
 def configure(celery: Celery, redis_url: str) -> Celery:
     """Point ``celery`` at ``redis_url`` with settings suited to slow, rate-limited, idempotent work."""
-    _forget_connections(celery)
+    _forget_connections(celery, redis_url)
     celery.conf.update(
         broker_url=redis_url,
         broker_connection_retry_on_startup=True,

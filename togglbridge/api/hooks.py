@@ -99,8 +99,9 @@ async def _answer(source: str, spec: Source | None, request: Request) -> Answer:
         return _error(413, str(exc))
     headers = dict(request.headers)
     try:
-        spec.verify(headers, body, secret.get_secret_value(), datetime.now(UTC))
-        events = spec.parse(headers, body)
+        received_at = datetime.now(UTC)
+        spec.verify(headers, body, secret.get_secret_value(), received_at)
+        events = spec.parse(headers, body, received_at)
     except SourceError as exc:
         return _error(exc.status, str(exc))
     queue: EventQueue = request.app.state.event_queue
