@@ -31,6 +31,17 @@ def captured() -> Iterator[list[logging.LogRecord]]:
     root.removeHandler(handler)
     for name in ("celery.beat", "celery.worker.strategy", "celery.app.trace"):
         logging.getLogger(name).filters.clear()
+    logging.getLogger("httpx").setLevel(logging.NOTSET)  # other tests read httpx's lines
+
+
+def test_httpx_request_lines_show_only_at_debug() -> None:
+    try:
+        quiet_routine("INFO")
+        assert not logging.getLogger("httpx").isEnabledFor(logging.INFO)
+        quiet_routine("DEBUG")
+        assert logging.getLogger("httpx").isEnabledFor(logging.DEBUG)
+    finally:
+        logging.getLogger("httpx").setLevel(logging.NOTSET)
 
 
 def test_routine_task_lines_are_dropped_at_info_and_kept_as_debug_at_debug(

@@ -12,7 +12,7 @@ import kombu.pools
 from celery import Celery
 from kombu.entity import Exchange, Queue
 
-from togglbridge.queues import ALL_QUEUES, QUEUE_INGEST, QUEUE_MAINTENANCE, QUEUE_TOGGL
+from togglbridge.queues import ALL_QUEUES, QUEUE_INGEST, QUEUE_MAINTENANCE, QUEUE_TOGGL, TASK_QUEUES
 
 __all__ = ["ALL_QUEUES", "QUEUE_INGEST", "QUEUE_MAINTENANCE", "QUEUE_TOGGL", "app", "configure"]
 
@@ -61,11 +61,7 @@ def configure(celery: Celery, redis_url: str) -> Celery:
         # a message would be copied into every queue.
         task_queues=[Queue(name, Exchange(name, type="direct"), routing_key=name) for name in ALL_QUEUES],
         task_default_queue=QUEUE_INGEST,
-        task_routes={
-            "togglbridge.plan_events": {"queue": QUEUE_INGEST},
-            "togglbridge.drain_identity": {"queue": QUEUE_TOGGL},
-            "togglbridge.tick": {"queue": QUEUE_MAINTENANCE},
-        },
+        task_routes={task: {"queue": queue} for task, queue in TASK_QUEUES.items()},
         beat_scheduler="redbeat.RedBeatScheduler",
         redbeat_redis_url=redis_url,
         redbeat_key_prefix="togglbridge:redbeat",

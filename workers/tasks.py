@@ -11,6 +11,7 @@ from celery import Task
 from togglbridge.dispatch import dispatch
 from togglbridge.events import Event
 from togglbridge.executor import DrainReport
+from togglbridge.queues import TASK_DRAIN, TASK_PLAN, TASK_TICK
 from togglbridge.runtime import runtime
 from togglbridge.store.enqueue import requeue_unplanned
 from togglbridge.store.journal import iso_now
@@ -34,7 +35,7 @@ def kick(identity: str, *, countdown: float | None = None) -> None:
     drain_identity.apply_async((identity,), queue=QUEUE_TOGGL, countdown=countdown)
 
 
-@app.task(name="togglbridge.plan_events", bind=True)
+@app.task(name=TASK_PLAN, bind=True)
 def plan_events(self: Task, events: list[dict[str, Any]]) -> None:
     """Plan a delivery's events and queue their actions; then apply them right here when their identity is
     free (a task less per event, and a chat command's timer starts without another queue hop)."""
@@ -45,7 +46,7 @@ def plan_events(self: Task, events: list[dict[str, Any]]) -> None:
         follow_up(state.executor.drain(identity, max_actions=INLINE_ACTIONS))
 
 
-@app.task(name="togglbridge.drain_identity")
+@app.task(name=TASK_DRAIN)
 def drain_identity(identity: str) -> None:
     """Apply the identity's waiting actions in order; a short wait is rescheduled here, a long one is parked."""
     follow_up(runtime().executor.drain(identity))
@@ -62,16 +63,22 @@ def follow_up(report: DrainReport) -> None:
             kick(report.identity, countdown=max(0.0, wait))
 
 
-@app.task(name="togglbridge.tick")
+@app.task(name=TASK_TICK)
 def tick() -> None:
     """Wake identities whose wait is over, and any whose work sits idle (a lost kick, a dead worker's lock)."""
     state = runtime()
     state.redis.set(LAST_TICK, iso_now())  # for `togglbridge status`: the beat is alive
-    requeue_unplanned(state.redis, QUEUE_INGEST, older_than=UNPLANNED_GRACE_SECONDS)
-    for identity in state.executor.due_identities():
+    requeued = requeue_unplanned(state.redis, QUEUE_INGEST, older_than=UNPLANNED_GRACE_SECONDS)
+    woken = state.executor.due_identities()
+    for identity in woken:
         kick(identity)
+    # Celery's own lines about the tick are at DEBUG: say it here when the tick did something.
+    if requeued:
+        log.info("tick: %d accepted message(s) lost before planning were queued again", requeued)
+    if woken:
+        log.info("tick: woke %s", ", ".join(woken))
 
 
 app.conf.beat_schedule = {
-    "togglbridge-tick": {"task": "togglbridge.tick", "schedule": TICK_SECONDS},
+    "togglbridge-tick": {"task": TASK_TICK, "schedule": TICK_SECONDS},
 }

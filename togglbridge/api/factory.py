@@ -1,25 +1,31 @@
-"""``uvicorn --factory togglbridge.api.factory:create_from_env``: the receiver built from the environment,
-for running it in several uvicorn worker processes."""
+"""The receiver, built in one place: for `togglbridge up` and `togglbridge api`, for tests and benchmarks, and
+for ``uvicorn --factory togglbridge.api.factory:create_from_env`` (several uvicorn worker processes)."""
 
 from __future__ import annotations
 
-from typing import Any
+from fastapi import FastAPI
 
 from togglbridge.api.app import create_app
-from togglbridge.settings import load_settings
+from togglbridge.queues import QUEUE_INGEST, TASK_PLAN
+from togglbridge.settings import Settings, load_settings
 
 
-def create_from_env() -> Any:
-    from workers.app import QUEUE_INGEST, app, configure
+class NoRedisURL(ValueError):
+    """The receiver runs apart from the workers and needs the Redis they read: TOGGLBRIDGE_REDIS_URL."""
 
+
+def build_receiver(settings: Settings, redis_url: str) -> FastAPI:
+    """The receiver app writing plan tasks to the workers' Celery app on ``redis_url``."""
+    from workers.app import app, configure
+
+    configure(app, redis_url)
+    return create_app(
+        settings, redis_url=redis_url, celery_app=app, ingest_task=TASK_PLAN, ingest_queue=QUEUE_INGEST
+    )
+
+
+def create_from_env() -> FastAPI:
     settings = load_settings()
     if not settings.redis_url:
-        raise RuntimeError("TOGGLBRIDGE_REDIS_URL must be set")
-    configure(app, settings.redis_url)
-    return create_app(
-        settings,
-        redis_url=settings.redis_url,
-        celery_app=app,
-        ingest_task="togglbridge.plan_events",
-        ingest_queue=QUEUE_INGEST,
-    )
+        raise NoRedisURL("TOGGLBRIDGE_REDIS_URL must name the Redis the workers read")
+    return build_receiver(settings, settings.redis_url)

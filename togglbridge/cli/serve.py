@@ -31,17 +31,9 @@ BEAT_STOP_SECONDS = 5.0
 
 
 def _receiver_app(settings: Settings, redis_url: str) -> Any:
-    from togglbridge.api.app import create_app
-    from workers.app import QUEUE_INGEST, app, configure
+    from togglbridge.api.factory import build_receiver
 
-    configure(app, redis_url)
-    return create_app(
-        settings,
-        redis_url=redis_url,
-        celery_app=app,
-        ingest_task="togglbridge.plan_events",
-        ingest_queue=QUEUE_INGEST,
-    )
+    return build_receiver(settings, redis_url)
 
 
 def _clear_local_state(settings: Settings) -> None:
