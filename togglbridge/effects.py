@@ -196,11 +196,17 @@ class Effects:
         self._known_intents[key] = True
         try:
             return self._client.create_time_entry(workspace_id, **fields)
-        except TogglError as exc:
-            if isinstance(exc, Paced) or (exc.status is not None and 400 <= exc.status < 500):
-                self._ledger.clear_intent(key)  # refused or never sent: nothing to look up next time
-                self._known_intents[key] = False
+        except Paced:
+            self._forget_intent(key)  # never sent: nothing to look up next time
             raise
+        except TogglError as exc:
+            if exc.status is not None and 400 <= exc.status < 500:
+                self._forget_intent(key)  # refused: nothing to look up next time
+            raise
+
+    def _forget_intent(self, key: str) -> None:
+        self._ledger.clear_intent(key)
+        self._known_intents[key] = False
 
     def _stop_entry(self, workspace_id: int, entry_id: int, at: Any, notes: list[str]) -> bool:
         """Stop an entry at ``at``; False when it was stopped already, by someone else (Toggl's 409).

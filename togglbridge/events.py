@@ -141,7 +141,7 @@ class ActorHandle(BaseModel):
 
 
 class Event(BaseModel):
-    """Something that happened in another tool, normalized; see DESIGN section 3."""
+    """Something that happened in another tool, normalized."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 

@@ -281,7 +281,7 @@ class Executor:
             return False
         except Paced as exc:
             # Not a failure: the shared window for this credential is full. Free the worker meanwhile.
-            report.status, report.resume_at = "parked", self.park(identity, exc.retry_after or 0.0)
+            report.status, report.resume_at = "parked", self.park(identity, exc.retry_after)
             return False
         except TogglError as exc:
             if exc.retryable:

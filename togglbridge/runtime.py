@@ -8,7 +8,7 @@ import redis
 
 from togglbridge.config import Config, load_config
 from togglbridge.executor import Executor
-from togglbridge.settings import Settings, load_settings
+from togglbridge.settings import NoRedisURL, Settings, load_settings
 from togglbridge.store.journal import Journal
 from togglbridge.toggl.access import IdentityAccount, SettingsAccess
 from togglbridge.toggl.limiter import TogglRateLimiter
@@ -27,7 +27,7 @@ def accounts_from_config(config: Config) -> dict[str, IdentityAccount]:
     return accounts
 
 
-class NoToggl(RuntimeError):
+class NoToggl(Exception):
     """No way to Toggl: no credential and no simulator."""
 
 
@@ -44,7 +44,7 @@ class Runtime:
     def build(cls, settings: Settings | None = None, config: Config | None = None) -> Runtime:
         settings = settings or load_settings()
         if not settings.redis_url:
-            raise RuntimeError("TOGGLBRIDGE_REDIS_URL must name the Redis the receiver writes to")
+            raise NoRedisURL("TOGGLBRIDGE_REDIS_URL must name the Redis the receiver writes to")
         if settings.toggl_mode == "simulator" and not settings.simulator_url:
             raise NoToggl(
                 "no Toggl credential: set TOGGLBRIDGE_GATEWAY_KEY (gateway) or TOGGLBRIDGE_TOGGL_API_TOKEN "

@@ -14,6 +14,10 @@ STARTUP_TIMEOUT_SECONDS = 10.0
 SHUTDOWN_TIMEOUT_SECONDS = 10.0
 
 
+class ServerDidNotStart(Exception):
+    """uvicorn did not start serving: the port was taken, or startup took too long."""
+
+
 def base_url(host: str, port: int) -> str:
     """'http://host:port', with IPv6 literals bracketed."""
     shown = f"[{host}]" if ":" in host else host
@@ -49,10 +53,10 @@ def serve_in_thread(
     deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
     while not server.started:
         if not thread.is_alive():
-            raise RuntimeError(f"the {name} could not start on {host}:{port} (port in use?)")
+            raise ServerDidNotStart(f"the {name} could not start on {host}:{port} (port in use?)")
         if time.monotonic() > deadline:
             server.should_exit = True
-            raise RuntimeError(
+            raise ServerDidNotStart(
                 f"the {name} did not start on {host}:{port} within {STARTUP_TIMEOUT_SECONDS:g} s"
             )
         time.sleep(0.005)

@@ -22,6 +22,11 @@ class SettingsError(ValueError):
     """A setting has a wrong value; the message names the variable and what is expected."""
 
 
+class NoRedisURL(SettingsError):
+    """TOGGLBRIDGE_REDIS_URL is unset where a process must share the Redis of other processes (a receiver
+    apart from the workers, a worker apart from the receiver): an embedded Redis would be a Redis of its own."""
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX,

@@ -7,11 +7,7 @@ from fastapi import FastAPI
 
 from togglbridge.api.app import create_app
 from togglbridge.queues import QUEUE_INGEST, TASK_PLAN
-from togglbridge.settings import Settings, load_settings
-
-
-class NoRedisURL(ValueError):
-    """The receiver runs apart from the workers and needs the Redis they read: TOGGLBRIDGE_REDIS_URL."""
+from togglbridge.settings import NoRedisURL, Settings, load_settings
 
 
 def build_receiver(settings: Settings, redis_url: str) -> FastAPI:

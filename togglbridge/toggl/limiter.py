@@ -1,6 +1,6 @@
 """Pacing requests to Toggl across every worker process and machine: a moving window per key, in Redis.
 
-Toggl's leaky bucket allows about one request a second per token (REFERENCE: "safe window 1 req/s"), and the
+Toggl's leaky bucket allows about one request a second per token (its safe window), and the
 gateway about ten a second per account. Celery's own ``rate_limit`` is per worker process, so it cannot keep
 four processes on two machines under Toggl's limit; a shared window in Redis can (the ``limits`` library's
 moving window, updated atomically by a Lua script).
@@ -19,16 +19,20 @@ from limits import RateLimitItem, parse
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
-from togglbridge.toggl.errors import TogglError
-
 NAMESPACE = "togglbridge-toggl"
 SHORT_WAIT_SECONDS = 0.05  # waits this short are slept through; longer ones are handed back to the caller
 
 
-class Paced(TogglError):
-    """The request was not sent: the shared window is full for ``retry_after`` more seconds."""
+class Paced(Exception):
+    """The request was not sent: the shared window is full for ``retry_after`` more seconds.
 
-    retryable = True
+    Local pacing, not an answer from Toggl: nothing reached Toggl, so it is no ``TogglError``."""
+
+    retryable = True  # always: the window has room again after ``retry_after``
+
+    def __init__(self, message: str, *, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 def parse_rate(value: str) -> RateLimitItem | None:
