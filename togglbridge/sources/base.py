@@ -46,13 +46,17 @@ class Parser(Protocol):
 @dataclass(frozen=True, slots=True)
 class Source:
     """One sender of events. ``verify(headers, body, secret, now)`` raises or returns; ``parse`` is pure (given
-    ``received_at``)."""
+    ``received_at``); ``sign`` is what the sender does, so tests, benchmarks and example senders sign as it
+    does."""
 
     name: str
     secret_setting: str  # the Settings field holding the secret; unset means the source is disabled
     verify: Callable[[Headers, bytes, str, datetime], None]
     parse: Parser
     delivery_id: Callable[[Headers], str | None]  # the sender's id of this delivery, stable on redelivery
+    sign: Callable[[Headers, bytes, str, datetime], dict[str, str]]
+    """``sign(headers, body, secret, now)``: ``headers`` with the signature headers ``verify`` accepts added (a
+    signature may cover one of them, such as Standard Webhooks' ``webhook-id``)."""
     content_types: tuple[str, ...] = ("application/json",)
     kinds: Mapping[str, KindSchema] = field(default_factory=dict)
     """The kinds of event this source sends, each with the data fields it carries."""

@@ -14,28 +14,24 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
-from standardwebhooks.webhooks import Webhook
 
 from togglbridge.events import Event
-from togglbridge.sources.base import Headers, PayloadError, SignatureError, Source, json_object, lower_keys
+from togglbridge.sources.base import Headers, PayloadError, Source, json_object, lower_keys
 from togglbridge.sources.kinds import OPEN_DATA
+from togglbridge.sources.signing import StandardWebhooks
 
 KIND_PATTERN = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
 REQUIRED = ("kind", "actor", "occurred_at")
 ALLOWED = {*REQUIRED, "data", "subject"}
 
 
-def verify(headers: Headers, body: bytes, secret: str, now: datetime) -> None:
-    """Verify with the ``standardwebhooks`` library; any failure of it is a 401, never a 500."""
-    lowered = lower_keys(headers)
-    missing = [h for h in ("webhook-id", "webhook-timestamp", "webhook-signature") if not lowered.get(h)]
-    if missing:
-        raise SignatureError(f"missing {', '.join(missing)} header" + ("s" if len(missing) > 1 else ""))
-    try:
-        Webhook(secret).verify(body, lowered, json_parse=False)
-    except Exception as exc:  # the library raises several types for malformed input; all mean "not verified"
-        reason = str(exc) if exc.__class__.__name__ == "WebhookVerificationError" else "malformed signature"
-        raise SignatureError(f"webhook signature: {reason}") from None
+SIGNATURE = StandardWebhooks()
+
+
+def sign(headers: Headers, body: bytes, secret: str, now: datetime) -> dict[str, str]:
+    """Signed for the ``webhook-id`` in ``headers`` (the signature covers it)."""
+    msg_id = lower_keys(headers)["webhook-id"]
+    return {**headers, **SIGNATURE.sign(body, secret, msg_id, now)}
 
 
 def delivery_id(headers: Headers) -> str | None:
@@ -94,9 +90,10 @@ def recognizes(payload: dict[str, Any]) -> bool:
 SOURCE = Source(
     name="generic",
     secret_setting="webhook_secret",  # noqa: S106 (the name of a setting, not a secret)
-    verify=verify,
+    verify=SIGNATURE.verify,
     parse=parse,
     delivery_id=delivery_id,
+    sign=sign,
     # the senders choose the kind and the data; webhook.received is the kind for those with nothing better to say
     kinds={"webhook.received": OPEN_DATA},
     other_kinds=OPEN_DATA,

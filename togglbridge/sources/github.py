@@ -1,13 +1,13 @@
-"""GitHub push webhooks: ``X-Hub-Signature-256`` over the raw body, one event per push and per new commit.
+"""GitHub push webhooks: ``X-Hub-Signature-256`` over the raw body; a push read into ``git.Push``, whose events
+(one per push and per new commit) ``git`` makes as for every git source.
 
-A commit's event id is ``git:<repo>:<sha>``, so the same commit pushed again (a redelivery, a merge that
-fast-forwards another branch) plans to the same idempotency keys and is never logged twice.
+Senders that copy GitHub's payload (Gitea, Forgejo) are read here too: where their field names differ, both are
+read.
 """
 
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
 import re
 import uuid
@@ -17,25 +17,21 @@ from typing import Any
 from pydantic import ValidationError
 
 from togglbridge.events import ActorHandle, Event
-from togglbridge.sources.base import Headers, PayloadError, SignatureError, Source, json_object, lower_keys
-from togglbridge.sources.kinds import KindSchema
+from togglbridge.sources import git
+from togglbridge.sources.base import Headers, PayloadError, Source, json_object, lower_keys
+from togglbridge.sources.signing import HmacHex
 
 HANDLED_EVENTS = frozenset({"push", "ping"})
 _LOGIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\[\]-]{0,99}")  # GitHub's, plus Gitea's dots and bots' [bot]
 _NOREPLY = re.compile(r"(?:[0-9]+\+)?([A-Za-z0-9][A-Za-z0-9-]*)@users\.noreply\.github\.com", re.IGNORECASE)
 
 
-def verify(headers: Headers, body: bytes, secret: str, now: datetime) -> None:
-    """Check ``X-Hub-Signature-256: sha256=<hex HMAC-SHA256(secret, body)>`` in constant time."""
-    signature = lower_keys(headers).get("x-hub-signature-256", "")
-    if not signature:
-        raise SignatureError("missing X-Hub-Signature-256 header")
-    scheme, _, received = signature.partition("=")
-    expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest().encode()
-    # Compare bytes: compare_digest refuses str with non-ASCII characters, which a sender may put in a header.
-    given = received.strip().lower().encode("utf-8", "replace")
-    if scheme != "sha256" or not hmac.compare_digest(expected, given):
-        raise SignatureError("X-Hub-Signature-256 does not match the body")
+SIGNATURE = HmacHex("X-Hub-Signature-256", prefix="sha256=")
+"""``X-Hub-Signature-256: sha256=<hex HMAC-SHA256(secret, body)>``."""
+
+
+def sign(headers: Headers, body: bytes, secret: str, now: datetime) -> dict[str, str]:
+    return {**headers, **SIGNATURE.sign(body, secret)}
 
 
 def delivery_id(headers: Headers) -> str | None:
@@ -98,25 +94,17 @@ def _noreply_login(email: Any) -> str | None:
     return match.group(1) if match else None
 
 
-def _ref_parts(ref: str) -> dict[str, str | None]:
-    if ref.startswith("refs/heads/"):
-        return {"branch": ref.removeprefix("refs/heads/"), "tag": None}
-    if ref.startswith("refs/tags/"):
-        return {"branch": None, "tag": ref.removeprefix("refs/tags/")}
-    return {"branch": None, "tag": None}
-
-
-def _repo(payload: dict[str, Any]) -> dict[str, Any]:
+def _repo(payload: dict[str, Any]) -> git.Repository:
     repository = payload["repository"]
     full_name = str(repository["full_name"])
     owner, _, name = full_name.partition("/")
-    return {
-        "full_name": full_name,
-        "name": str(repository.get("name") or name),
-        "owner": owner,
-        "url": repository.get("html_url"),
-        "private": bool(repository.get("private", False)),
-    }
+    return git.Repository(
+        full_name=full_name,
+        name=str(repository.get("name") or name),
+        owner=owner,
+        url=repository.get("html_url"),
+        private=bool(repository.get("private", False)),
+    )
 
 
 def _push_time(
@@ -135,7 +123,6 @@ def _push_time(
 def _push_events(payload: dict[str, Any], delivery: str | None, received_at: datetime | None) -> list[Event]:
     repo = _repo(payload)
     ref = str(payload["ref"])
-    where = _ref_parts(ref)
     pusher = payload.get("pusher") or {}
     sender = payload.get("sender") or {}
     commits = [c for c in payload.get("commits") or [] if isinstance(c, dict)]
@@ -148,103 +135,47 @@ def _push_events(payload: dict[str, Any], delivery: str | None, received_at: dat
     push_logins = _logins(
         pusher.get("name"), pusher.get("login"), pusher.get("username"), sender.get("login")
     )
-
-    common = {"repo": repo, "ref": ref, **where, "pusher": pusher.get("name"), "sender": sender.get("login")}
-    events = [
-        Event(
-            id=f"github:push:{delivery or payload['after']}",
-            source="github",
-            kind="git.push",
-            occurred_at=push_time,
-            actor=push_actor,
-            actor_handles=push_logins,
-            delivery_id=delivery,
-            data={
-                **common,
-                "before": payload.get("before"),
-                "after": payload.get("after"),
-                "created": bool(payload.get("created")),
-                "deleted": bool(payload.get("deleted")),
-                "forced": bool(payload.get("forced")),
-                "commit_count": len(commits),
-                "compare": payload.get("compare") or payload.get("compare_url"),  # Gitea: compare_url
-            },
-        )
-    ]
-    for commit in commits:
-        if commit.get("distinct") is False:
-            continue  # already pushed elsewhere; it was (or will be) logged from there
-        author = commit.get("author") or {}
-        sha = str(commit["id"])
-        events.append(
-            Event(
-                id=f"git:{repo['full_name']}:{sha}",
-                source="github",
-                kind="git.commit",
-                occurred_at=_when(commit["timestamp"]),
-                actor=str(author.get("email") or author.get("username") or push_actor),
-                actor_handles=_logins(author.get("username"), _noreply_login(author.get("email"))),
-                delivery_id=delivery,
-                data={
-                    **common,
-                    "sha": sha,
-                    "short_sha": sha[:7],
-                    "message": str(commit.get("message") or ""),
-                    "url": commit.get("url"),
-                    "author": {
-                        "name": author.get("name"),
-                        "email": author.get("email"),
-                        "username": author.get("username"),
-                    },
-                    "added": len(commit.get("added") or []),
-                    "removed": len(commit.get("removed") or []),
-                    "modified": len(commit.get("modified") or []),
-                },
-            )
-        )
-    return events
+    push = git.Push(
+        source="github",
+        key=delivery or str(payload["after"]),
+        delivery_id=delivery,
+        repo=repo,
+        ref=ref,
+        occurred_at=push_time,
+        actor=push_actor,
+        actor_handles=push_logins,
+        pusher=pusher.get("name"),
+        sender=sender.get("login"),
+        before=payload.get("before"),
+        after=payload.get("after"),
+        created=bool(payload.get("created")),
+        deleted=bool(payload.get("deleted")),
+        forced=bool(payload.get("forced")),
+        compare=payload.get("compare") or payload.get("compare_url"),  # Gitea: compare_url
+        commit_count=len(commits),
+        # a commit that is not distinct was pushed elsewhere already; it was (or will be) logged from there
+        commits=tuple(_commit(c, push_actor) for c in commits if c.get("distinct") is not False),
+    )
+    return git.push_events(push)
 
 
-_GIT_COMMON = (
-    "repo.full_name",
-    "repo.name",
-    "repo.owner",
-    "repo.url",
-    "repo.private",
-    "ref",
-    "branch",
-    "tag",
-)
-KINDS = {
-    "git.push": KindSchema.of(
-        *_GIT_COMMON,
-        "pusher",
-        "sender",
-        "before",
-        "after",
-        "created",
-        "deleted",
-        "forced",
-        "commit_count",
-        "compare",
-    ),
-    "git.commit": KindSchema.of(
-        *_GIT_COMMON,
-        "pusher",
-        "sender",
-        "sha",
-        "short_sha",
-        "message",
-        "url",
-        "author.name",
-        "author.email",
-        "author.username",
-        "added",
-        "removed",
-        "modified",
-    ),
-}
-"""What _push_events puts in each event's data."""
+def _commit(commit: dict[str, Any], push_actor: str) -> git.Commit:
+    author = commit.get("author") or {}
+    sha = str(commit["id"])
+    return git.Commit(
+        sha=sha,
+        occurred_at=_when(commit["timestamp"]),
+        message=str(commit.get("message") or ""),
+        url=commit.get("url"),
+        author=git.Author(
+            name=author.get("name"), email=author.get("email"), username=author.get("username")
+        ),
+        actor=str(author.get("email") or author.get("username") or push_actor),
+        actor_handles=_logins(author.get("username"), _noreply_login(author.get("email"))),
+        added=len(commit.get("added") or []),
+        removed=len(commit.get("removed") or []),
+        modified=len(commit.get("modified") or []),
+    )
 
 
 def explain_headers(payload: dict[str, Any]) -> dict[str, str]:
@@ -261,10 +192,11 @@ def recognizes(payload: dict[str, Any]) -> bool:
 SOURCE = Source(
     name="github",
     secret_setting="github_secret",  # noqa: S106 (the name of a setting, not a secret)
-    verify=verify,
+    verify=SIGNATURE.verify,
     parse=parse,
     delivery_id=delivery_id,
-    kinds=KINDS,
+    sign=sign,
+    kinds=git.KINDS,
     explain_headers=explain_headers,
     recognizes=recognizes,
 )

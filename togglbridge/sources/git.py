@@ -1,0 +1,196 @@
+"""The git family: what every git source (GitHub and the senders that copy its payload today; GitLab, Gitea,
+Bitbucket, a local hook later) makes of a push, once it has read its sender's payload into a ``Push``.
+
+A push becomes a ``git.push`` event and one ``git.commit`` event per new commit. A commit's event id is
+``git:<owner/repo>:<sha>`` whoever sent it (``commit_id``), so the same commit pushed again (a redelivery, a merge
+that fast-forwards another branch, the same repository's hook on two senders) plans to the same idempotency keys
+and is never logged twice.
+
+Values a sender gives that the events carry as they came (a URL, a name, a sha) are typed ``Json``: a source reads
+them without coercing, so an odd value reaches the event's own validation, which refuses what no event can hold.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from togglbridge.events import ActorHandle, Event
+from togglbridge.sources.kinds import KindSchema
+
+Json = Any
+"""A value as the sender's payload had it (text, number, object, null...)."""
+
+
+def commit_id(repo_full_name: str, sha: str) -> str:
+    """The event id of a commit, the same from every sender and every push that carries it."""
+    return f"git:{repo_full_name}:{sha}"
+
+
+def ref_parts(ref: str) -> dict[str, str | None]:
+    """The branch or tag a ref names (neither for another ref, such as ``refs/pull/1/head``)."""
+    if ref.startswith("refs/heads/"):
+        return {"branch": ref.removeprefix("refs/heads/"), "tag": None}
+    if ref.startswith("refs/tags/"):
+        return {"branch": None, "tag": ref.removeprefix("refs/tags/")}
+    return {"branch": None, "tag": None}
+
+
+@dataclass(frozen=True, slots=True)
+class Repository:
+    full_name: str  # owner/name
+    name: str
+    owner: str
+    url: Json
+    private: bool
+
+    def data(self) -> dict[str, Any]:
+        return {
+            "full_name": self.full_name,
+            "name": self.name,
+            "owner": self.owner,
+            "url": self.url,
+            "private": self.private,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Author:
+    name: Json
+    email: Json
+    username: Json  # the author's account on the sender, when it knows one
+
+
+@dataclass(frozen=True, slots=True)
+class Commit:
+    sha: str
+    occurred_at: datetime
+    message: str
+    url: Json
+    author: Author
+    actor: str  # who, for the rules: the author's email, else their username, else the pusher
+    actor_handles: tuple[ActorHandle, ...]
+    added: int  # files added, removed and modified
+    removed: int
+    modified: int
+
+
+@dataclass(frozen=True, slots=True)
+class Push:
+    source: str
+    key: str  # what makes the push's event id: the delivery id, else the sha pushed
+    delivery_id: str | None
+    repo: Repository
+    ref: str
+    occurred_at: datetime
+    actor: str
+    actor_handles: tuple[ActorHandle, ...]
+    pusher: Json  # the pusher's and the sender's names as the sender gives them, for the rules
+    sender: Json
+    before: Json
+    after: Json
+    created: bool
+    deleted: bool
+    forced: bool
+    compare: Json
+    commit_count: int  # every commit the push lists, those already pushed elsewhere too
+    commits: tuple[Commit, ...]  # the new ones, each an event
+
+
+def push_events(push: Push) -> list[Event]:
+    """The push's event, then one per new commit."""
+    return [push_event(push), *(commit_event(push, commit) for commit in push.commits)]
+
+
+def _common(push: Push) -> dict[str, Any]:
+    return {
+        "repo": push.repo.data(),
+        "ref": push.ref,
+        **ref_parts(push.ref),
+        "pusher": push.pusher,
+        "sender": push.sender,
+    }
+
+
+def push_event(push: Push) -> Event:
+    return Event(
+        id=f"{push.source}:push:{push.key}",
+        source=push.source,
+        kind="git.push",
+        occurred_at=push.occurred_at,
+        actor=push.actor,
+        actor_handles=push.actor_handles,
+        delivery_id=push.delivery_id,
+        data={
+            **_common(push),
+            "before": push.before,
+            "after": push.after,
+            "created": push.created,
+            "deleted": push.deleted,
+            "forced": push.forced,
+            "commit_count": push.commit_count,
+            "compare": push.compare,
+        },
+    )
+
+
+def commit_event(push: Push, commit: Commit) -> Event:
+    return Event(
+        id=commit_id(push.repo.full_name, commit.sha),
+        source=push.source,
+        kind="git.commit",
+        occurred_at=commit.occurred_at,
+        actor=commit.actor,
+        actor_handles=commit.actor_handles,
+        delivery_id=push.delivery_id,
+        data={
+            **_common(push),
+            "sha": commit.sha,
+            "short_sha": commit.sha[:7],
+            "message": commit.message,
+            "url": commit.url,
+            "author": {
+                "name": commit.author.name,
+                "email": commit.author.email,
+                "username": commit.author.username,
+            },
+            "added": commit.added,
+            "removed": commit.removed,
+            "modified": commit.modified,
+        },
+    )
+
+
+_COMMON_FIELDS = (
+    "repo.full_name",
+    "repo.name",
+    "repo.owner",
+    "repo.url",
+    "repo.private",
+    "ref",
+    "branch",
+    "tag",
+    "pusher",
+    "sender",
+)
+KINDS: dict[str, KindSchema] = {
+    "git.push": KindSchema.of(
+        *_COMMON_FIELDS, "before", "after", "created", "deleted", "forced", "commit_count", "compare"
+    ),
+    "git.commit": KindSchema.of(
+        *_COMMON_FIELDS,
+        "sha",
+        "short_sha",
+        "message",
+        "url",
+        "author.name",
+        "author.email",
+        "author.username",
+        "added",
+        "removed",
+        "modified",
+    ),
+}
+"""The data fields of the git kinds, as ``push_event`` and ``commit_event`` fill them: every git source sends
+these kinds with this data."""
