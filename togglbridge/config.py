@@ -1,5 +1,9 @@
 """The user's rule file (``togglbridge.yaml``): defaults, identities, calendars, chat and rules.
 
+The file's model is built from the rules' pure pieces (``togglbridge.rules``: a rule, its conditions and
+actions); the planner reads a ``Config`` through ``togglbridge.rules.rule_file.RuleFile``, so the dependency
+goes one way, from here to the rules.
+
 ``load_config`` reads and validates the whole file before anything runs, and reports every problem at once as
 ``FILE:LINE: what is wrong`` (``ConfigError``). Secrets are never in the file: it names environment variables
 (``token_env``, ``url_env``), which are read where a credential is used, never while planning.
@@ -10,14 +14,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import (
-    AfterValidator,
-    BeforeValidator,
     Field,
     PlainValidator,
     PrivateAttr,
@@ -28,15 +29,12 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from togglbridge.actions import Priority
-from togglbridge.rules.conditions import Condition
 from togglbridge.rules.durations import Duration
-from togglbridge.rules.fields import rule_field_problems
-from togglbridge.rules.operators import check_glob, parse_timezone
-from togglbridge.rules.specs import ActionItem
-from togglbridge.rules.strict_model import Problem, StrictModel, problems_error, problems_of, suggest
+from togglbridge.rules.identities import HANDLE_FIELDS
+from togglbridge.rules.operators import parse_timezone
+from togglbridge.rules.rule import Rule
+from togglbridge.rules.strict_model import Problem, StrictModel, problems_of, suggest
 from togglbridge.rules.yaml_source import read_yaml
-from togglbridge.sources import BUILTIN_NAMESPACES, KNOWN_KINDS
 
 ENV_NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -59,12 +57,6 @@ EnvName = Annotated[
     ),
 ]
 
-CHAT_PLATFORMS = ("slack", "mattermost", "discord")
-HANDLE_FIELDS = ("github", "gitlab", "gitea", *CHAT_PLATFORMS)
-"""Per-platform handles of an identity; an event's ``source`` picks the list its actor is looked up in."""
-SOURCE_PLATFORM = {"github": "github", "gitlab": "gitlab", "gitea": "gitea", "forgejo": "gitea"} | {
-    platform: platform for platform in CHAT_PLATFORMS
-}
 BUILTIN_RULE_PREFIX = "builtin:"
 MIN_POLL_SECONDS = 60
 
@@ -197,77 +189,6 @@ class ChatSettings(StrictModel):
     project: ProjectNameOrId | None = Field(default=None, description="For /toggl start without @project.")
     tags: list[str] = Field(default_factory=list, description="Added to every entry started from chat.")
     billable: bool | None = Field(default=None, description="For /toggl start without $; None: defaults'.")
-
-
-def _kinds_list(value: Any) -> Any:
-    return [value] if isinstance(value, str) else value
-
-
-def _check_kind_patterns(patterns: list[str]) -> list[str]:
-    problems: list[Problem] = []
-    for index, pattern in enumerate(patterns):
-        try:
-            _check_kind_pattern(pattern)
-        except ValueError as exc:
-            problems.append(((index,), str(exc)))
-    if problems:
-        raise problems_error("on", problems, patterns)
-    return patterns
-
-
-def _check_kind_pattern(pattern: str) -> None:
-    if not pattern or any(char.isspace() for char in pattern):
-        raise ValueError(
-            f"'{pattern}' is not a kind: kinds are dotted words like git.commit, with globs like git.*"
-        )
-    check_glob(pattern)
-    namespace = pattern.split(".", 1)[0]
-    if namespace in BUILTIN_NAMESPACES and not any(fnmatchcase(kind, pattern) for kind in KNOWN_KINDS):
-        known = [kind for kind in KNOWN_KINDS if kind.startswith(namespace + ".")]
-        raise ValueError(
-            f"no event has kind '{pattern}'{suggest(pattern, known)} ({namespace}. kinds: {', '.join(known)})"
-        )
-
-
-KindPatterns = Annotated[
-    list[str],
-    BeforeValidator(_kinds_list),
-    Field(min_length=1),
-    AfterValidator(_check_kind_patterns),
-    WithJsonSchema(
-        {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}, "minItems": 1}]}
-    ),
-]
-
-
-class Rule(StrictModel):
-    """On an event of these kinds, if the condition holds, do these actions."""
-
-    name: str = Field(min_length=1, description="Unique; part of every action's idempotency key.")
-    on: KindPatterns = Field(
-        description="Event kinds, with globs: calendar.started, [git.commit, git.push], git.*"
-    )
-    if_: Condition | None = Field(
-        default=None, alias="if", description="When absent, every event of the kinds."
-    )
-    do: list[ActionItem] = Field(
-        default_factory=list, description="Empty with stop: true swallows the event."
-    )
-    stop: bool = Field(default=False, description="When this rule matches, later rules are not evaluated.")
-    enabled: bool = True
-    priority: Priority | None = Field(default=None, description="Overrides the event kind's priority.")
-    identities: list[str] | None = Field(default=None, description="Only events of these identities.")
-    calendars: list[str] | None = Field(default=None, description="Only events of these calendars.")
-
-    @model_validator(mode="after")
-    def _reads_only_fields_its_events_have(self) -> Rule:
-        problems = rule_field_problems(self.on, self.if_, self.do)
-        if problems:
-            raise problems_error("Rule", problems)
-        return self
-
-    def matches_kind(self, kind: str) -> bool:
-        return any(fnmatchcase(kind, pattern) for pattern in self.on)
 
 
 class Config(StrictModel):

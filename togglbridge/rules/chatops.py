@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from togglbridge.actions import Action, StartAction, StopAction, action_key
 from togglbridge.chat_text import ChatCommand
-from togglbridge.config import Config
 from togglbridge.events import Event
+from togglbridge.rules.rule_file import RuleFile
 
 CHAT_KIND = "chat.command"
 BUILTIN_CHAT_RULE = "builtin:chat"
 
 
-def chat_applies(event: Event, config: Config) -> str | None:
+def chat_applies(event: Event, config: RuleFile) -> str | None:
     """None when the built-ins handle ``event``, else why not (for the explanation)."""
     if event.kind != CHAT_KIND:
         return f"kind '{event.kind}' is not {CHAT_KIND}"
@@ -31,7 +31,7 @@ def chat_command(event: Event) -> ChatCommand:
     return ChatCommand.from_event_data(event.data)
 
 
-def chat_actions(event: Event, command: ChatCommand, config: Config, identity: str) -> list[Action]:
+def chat_actions(event: Event, command: ChatCommand, config: RuleFile, identity: str) -> list[Action]:
     common = {
         "identity": identity,
         "key": action_key(event.id, BUILTIN_CHAT_RULE, 0),

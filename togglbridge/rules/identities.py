@@ -10,8 +10,15 @@ recorded with "no identity" and nothing is applied.
 
 from __future__ import annotations
 
-from togglbridge.config import SOURCE_PLATFORM, Config
 from togglbridge.events import Event
+from togglbridge.rules.rule_file import RuleFile
+
+CHAT_PLATFORMS = ("slack", "mattermost", "discord")
+HANDLE_FIELDS = ("github", "gitlab", "gitea", *CHAT_PLATFORMS)
+"""Per-platform handles of an identity; an event's ``source`` picks the list its actor is looked up in."""
+SOURCE_PLATFORM = {"github": "github", "gitlab": "gitlab", "gitea": "gitea", "forgejo": "gitea"} | {
+    platform: platform for platform in CHAT_PLATFORMS
+}
 
 Candidate = tuple[str, str]
 """(where, handle): where is a platform, "email" or "alias", as ``Config.identity_for_handle`` takes it."""
@@ -20,7 +27,7 @@ IDENTITY_LIST = {"email": "emails", "alias": "aliases"}
 """The identity's list a candidate's ``where`` is written as in the rule file; platforms are their own names."""
 
 
-def resolve_identity(event: Event, config: Config) -> str | None:
+def resolve_identity(event: Event, config: RuleFile) -> str | None:
     """The identity ``event`` belongs to, or None."""
     if event.kind.startswith("calendar."):
         for name in (event.data.get("calendar"), event.actor):

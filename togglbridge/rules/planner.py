@@ -13,12 +13,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from togglbridge.actions import Action, default_priority
 from togglbridge.chat_text import ChatCommandError
-from togglbridge.config import Config, Rule
 from togglbridge.events import Event, UtcDatetime
 from togglbridge.rules.building import ActionContext, ActionError, build_action
 from togglbridge.rules.chatops import BUILTIN_CHAT_RULE, chat_actions, chat_applies, chat_command
 from togglbridge.rules.conditions import ConditionCheck, Scope
 from togglbridge.rules.identities import no_identity_note, resolve_identity
+from togglbridge.rules.rule import Rule
+from togglbridge.rules.rule_file import RuleFile
 from togglbridge.rules.templates import template_variables
 
 KIND_MISMATCH = "kind "  # how a `skipped` reason starts when the rule's `on` does not take the event's kind
@@ -57,7 +58,7 @@ class Plan(BaseModel):
         return [result.name for result in self.rules if result.matched]
 
 
-def plan(event: Event, config: Config, *, now: datetime | None = None) -> Plan:
+def plan(event: Event, config: RuleFile, *, now: datetime | None = None) -> Plan:
     """The actions ``event`` calls for under ``config``. ``now`` is only recorded (planning never reads a clock)."""
     identity = resolve_identity(event, config)
     zone = config.defaults.zone
@@ -99,7 +100,7 @@ def plan(event: Event, config: Config, *, now: datetime | None = None) -> Plan:
 
 
 def _run_rule(
-    rule: Rule, event: Event, config: Config, identity: str | None, zone: tzinfo, stopped_by: str | None
+    rule: Rule, event: Event, config: RuleFile, identity: str | None, zone: tzinfo, stopped_by: str | None
 ) -> tuple[RuleResult, list[Action]]:
     skipped = _why_skipped(rule, event, identity, stopped_by)
     if skipped is not None:
@@ -151,7 +152,7 @@ def _why_skipped(rule: Rule, event: Event, identity: str | None, stopped_by: str
 
 
 def _run_chat(
-    event: Event, config: Config, identity: str | None, stopped_by: str | None
+    event: Event, config: RuleFile, identity: str | None, stopped_by: str | None
 ) -> tuple[RuleResult, list[Action]] | None:
     """The built-in chat commands' result, or None when the event is not a chat command at all."""
     if event.kind != "chat.command":
