@@ -12,8 +12,8 @@ from textwrap import dedent
 import pytest
 from click.testing import CliRunner
 
+from togglbridge.cli.config import config_group
 from togglbridge.config import ConfigError, ConfigProblem, config_json_schema, load_config, parse_config
-from togglbridge.rules.commands import config_group
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "togglbridge.yaml"

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from togglbridge.cli.explain import explain_command
 from togglbridge.config import load_config
 from togglbridge.events import Event
-from togglbridge.rules.commands import explain_command
 from togglbridge.rules.planner import plan
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -8,9 +8,9 @@ from textwrap import dedent
 
 from rich.console import Console
 
+from togglbridge.cli.plan_view import check_line, render_plan
 from togglbridge.config import parse_config
 from togglbridge.events import Event
-from togglbridge.rules.explain import check_line, render_plan
 from togglbridge.rules.planner import plan
 
 CONFIG = parse_config(

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from togglbridge.rules.commands import explain_command
+from togglbridge.cli.explain import explain_command
 from togglbridge.rules.deliveries import delivery_headers, recognizing_sources
 from togglbridge.sources import SOURCES
 

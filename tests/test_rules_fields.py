@@ -10,8 +10,9 @@ from textwrap import dedent
 import pytest
 from click.testing import CliRunner
 
+from togglbridge.cli.config import check_command
+from togglbridge.cli.explain import explain_command
 from togglbridge.config import ConfigError, load_config, parse_config
-from togglbridge.rules.commands import check_command, explain_command
 from togglbridge.sources import BUILTIN_NAMESPACES, KIND_SCHEMAS, KNOWN_KINDS, SOURCES, kind_schema
 from togglbridge.sources.kinds import PLANNED_KINDS, KindSchema
 

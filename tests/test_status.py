@@ -14,7 +14,8 @@ from fastapi.testclient import TestClient
 
 from tests.test_receiver import PUSH, github_headers, make_client
 from togglbridge.cli import main as cli
-from togglbridge.status import collect_status, ping_workers, render_status
+from togglbridge.cli.status import render_status
+from togglbridge.status import collect_status, ping_workers
 from togglbridge.store import keys
 from togglbridge.store.journal import iso_now
 from workers.app import app, configure

@@ -21,8 +21,8 @@ from tests.sim.support import (
     gateway_client,
     iso,
 )
+from togglbridge.cli import sim as sim_cli
 from togglbridge.toggl.sim import SimClock, SimKnobs, Simulator
-from togglbridge.toggl.sim import cli as sim_cli
 
 
 def test_leaky_bucket_429_with_retry_after_then_recovers(api: httpx.Client, sim: Simulator, url: str) -> None:
@@ -202,7 +202,7 @@ def test_the_sim_command_takes_a_throttle_rate(monkeypatch: pytest.MonkeyPatch) 
             started.append(self.knobs)
 
     monkeypatch.setattr(sim_cli, "Simulator", Recorded)
-    monkeypatch.setattr("togglbridge.toggl.sim.cli.uvicorn.run", lambda *args, **kwargs: None)
+    monkeypatch.setattr("togglbridge.cli.sim.uvicorn.run", lambda *args, **kwargs: None)
     result = CliRunner().invoke(sim_cli.sim_command, ["--throttle-rate", "0.05", "--error-rate", "0.1"])
     assert result.exit_code == 0, result.output
     assert (started[0].throttle_rate, started[0].error_rate) == (0.05, 0.1)

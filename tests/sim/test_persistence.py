@@ -12,9 +12,9 @@ from click.testing import CliRunner
 from pydantic import SecretStr
 
 from tests.sim.support import START
+from togglbridge.cli import sim as sim_cli
 from togglbridge.toggl.client import TogglClient
 from togglbridge.toggl.sim import SimClock, SimKnobs, Simulator, StateFileError, serve_in_thread
-from togglbridge.toggl.sim import cli as sim_cli
 
 TOKEN = SecretStr("persistent-token")
 
@@ -110,7 +110,7 @@ def test_the_cli_serves_from_the_state_file(tmp_path: Path, monkeypatch: pytest.
             built.append(self)
 
     monkeypatch.setattr(sim_cli, "Simulator", Recorded)
-    monkeypatch.setattr("togglbridge.toggl.sim.cli.uvicorn.run", lambda *args, **kwargs: None)
+    monkeypatch.setattr("togglbridge.cli.sim.uvicorn.run", lambda *args, **kwargs: None)
     result = CliRunner().invoke(sim_cli.sim_command, ["--state", str(state_file)])
     assert result.exit_code == 0, result.output
     assert "kept.json" in result.output

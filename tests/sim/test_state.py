@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 import pytest
 from click.testing import CliRunner
 
+from togglbridge.cli.sim import sim_command
 from togglbridge.toggl.sim import SimClock, SimKnobs, Simulator
-from togglbridge.toggl.sim.cli import sim_command
 from togglbridge.toggl.sim.entries import (
     EntryQuery,
     create_entry,

@@ -5,12 +5,13 @@ from __future__ import annotations
 import click
 
 from togglbridge import __version__
+from togglbridge.cli.config import config_group
 from togglbridge.cli.doctor import doctor
+from togglbridge.cli.explain import explain_command
 from togglbridge.cli.journal import journal
 from togglbridge.cli.serve import api, beat, up, worker
+from togglbridge.cli.sim import sim_command
 from togglbridge.cli.status import retry_dead, status
-from togglbridge.rules.commands import config_group, explain_command
-from togglbridge.toggl.sim.cli import sim_command
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

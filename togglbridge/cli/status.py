@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
-from rich.console import Console
+from rich.console import Console, Group, RenderableType
+from rich.table import Table
+from rich.text import Text
 
 from togglbridge.cli.common import settings_or_exit
+from togglbridge.status import WORKER_PING_SECONDS
 from togglbridge.store.redis_server import resolve_redis
 
 WATCH_SECONDS = 2.0
@@ -22,7 +27,7 @@ def status(as_json: bool, watch: bool) -> None:
 
     from rich.live import Live
 
-    from togglbridge.status import collect_status, ping_workers, render_status, status_view
+    from togglbridge.status import collect_status, ping_workers
     from workers.app import app, configure
 
     settings = settings_or_exit()
@@ -69,3 +74,75 @@ def retry_dead() -> None:
     for identity in identities:
         kick(identity)
     click.echo(f"{count} dead letter(s) back in the outboxes of: {', '.join(identities) or 'nobody'}")
+
+
+def render_status(snapshot: dict[str, Any], console: Console) -> None:
+    """The status as tables a person reads at a glance."""
+    console.print(status_view(snapshot))
+
+
+def status_view(snapshot: dict[str, Any]) -> RenderableType:
+    """The status as one renderable (printed once, or refreshed in place by ``--watch``)."""
+    parts: list[RenderableType] = [_overview(snapshot)]
+    queues = Table(title="Celery queues", show_header=True)
+    queues.add_column("queue")
+    queues.add_column("messages", justify="right")
+    for name, depth in snapshot["queues"].items():
+        queues.add_row(name, str(depth))
+    parts.append(queues)
+
+    identities = Table(title="Identities", show_header=True)
+    for column in ("identity", "waiting actions", "parked for", "quota left", "quota resets in"):
+        identities.add_column(column, justify="left" if column == "identity" else "right")
+    parked = {p["identity"]: p["resumes_in_seconds"] for p in snapshot["parked"]}
+    for name, depth in snapshot["outboxes"].items():
+        quota = snapshot["quota"].get(name, {})
+        identities.add_row(
+            name,
+            str(depth),
+            f"{parked[name]:g} s" if name in parked else "-",
+            str(quota.get("remaining", "-")),
+            f"{quota['resets_in_seconds']:g} s" if quota.get("resets_in_seconds") is not None else "-",
+        )
+    parts.append(identities)
+
+    dead = snapshot["dead_letters"]
+    parts.append(
+        Text(
+            f"Dead letters: {dead['count']}"
+            + (" (togglbridge retry-dead re-drives them)" if dead["count"] else "")
+        )
+    )
+    for letter in dead["latest"]:
+        parts.append(
+            Text(
+                f"  {letter['identity']}: {letter['action']['type']} {letter['key']}: "
+                f"{letter['status']} {letter['message']}"
+            )
+        )
+    return Group(*parts)
+
+
+def _overview(snapshot: dict[str, Any]) -> RenderableType:
+    """Workers, beat, simulator and deliveries: one line each."""
+    lines = []
+    workers = snapshot.get("workers")
+    if workers is None:
+        lines.append("Workers: not asked")
+    elif workers["answering"]:
+        lines.append(f"Workers: {workers['answering']} answering ({', '.join(workers['names'])})")
+    else:
+        why = f" ({workers['error']})" if workers.get("error") else ""
+        lines.append(f"Workers: none answered a ping within {WORKER_PING_SECONDS:g} s{why}")
+    tick = snapshot.get("last_tick")
+    if tick is None:
+        lines.append("Beat: no tick recorded yet")
+    else:
+        ago = f", {tick['seconds_ago']:g} s ago" if tick.get("seconds_ago") is not None else ""
+        lines.append(f"Beat: last tick at {tick['at']}{ago}")
+    if snapshot.get("simulator_url"):
+        lines.append(f"Simulator: {snapshot['simulator_url']}")
+    delivered = snapshot.get("deliveries") or {"window": "last hour", "by_status": {}}
+    counts = ", ".join(f"{status}: {count}" for status, count in delivered["by_status"].items()) or "none"
+    lines.append(f"Deliveries, {delivered['window']}: {counts}")
+    return Text("\n".join(lines))

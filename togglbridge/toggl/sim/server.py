@@ -1,4 +1,5 @@
-"""Serving a simulator over real TCP in a background thread (tests, benchmarks, the bridge's embedded default).
+"""Serving a simulator over real TCP: in a background thread (tests, benchmarks, the bridge's embedded default) or
+in the foreground.
 
 A real socket matters: the bridge's HTTP client, its timeouts and its connection handling are exercised exactly as
 against Toggl, which an in-process ASGI transport would skip. The simulator stands alone (it imports nothing of
@@ -11,9 +12,11 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import uvicorn
 
+from togglbridge.toggl.sim.identity import DIRECT_PREFIX, GATEWAY_PREFIX
 from togglbridge.toggl.sim.simulator import Simulator
 
 STARTUP_TIMEOUT_SECONDS = 10.0
@@ -28,6 +31,24 @@ def base_url(host: str, port: int) -> str:
     """'http://host:port', with IPv6 literals bracketed."""
     shown = f"[{host}]" if ":" in host else host
     return f"http://{shown}:{port}"
+
+
+def banner(root: str, state_file: Path | None) -> str:
+    """What a simulator serving at ``root`` tells people at start: where to point a client, and its state."""
+    kept = f"state in {state_file}; delete it to reset" if state_file is not None else "in memory"
+    return "\n".join(
+        [
+            f"Toggl simulator ({kept}; nothing reaches the real Toggl)",
+            f"  gateway: {root}{GATEWAY_PREFIX}   (Authorization: Bearer <any key>, Maton-Connection: <id>)",
+            f"  direct:  {root}{DIRECT_PREFIX}   (basic auth <any token>:api_token)",
+            f"  admin:   {root}/_sim/stats, /_sim/state, /_sim/knobs",
+        ]
+    )
+
+
+def serve_forever(sim: Simulator, host: str, port: int) -> None:
+    """Serve ``sim`` in the foreground until interrupted."""
+    uvicorn.run(sim.app, host=host, port=port, log_level="warning", access_log=False, lifespan="off")
 
 
 @contextmanager

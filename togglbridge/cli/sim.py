@@ -1,4 +1,4 @@
-"""`togglbridge sim`: run the Toggl simulator in the foreground (the lead registers `sim_command`)."""
+"""``togglbridge sim``: run the Toggl simulator in the foreground, with its knobs as options."""
 
 from __future__ import annotations
 
@@ -7,11 +7,8 @@ from pathlib import Path
 import click
 import uvicorn
 
-from togglbridge.toggl.sim.identity import DIRECT_PREFIX, GATEWAY_PREFIX
-from togglbridge.toggl.sim.knobs import SimKnobs
-from togglbridge.toggl.sim.persistence import StateFileError
-from togglbridge.toggl.sim.server import base_url
-from togglbridge.toggl.sim.simulator import Simulator
+from togglbridge.toggl.sim import SimKnobs, Simulator, StateFileError
+from togglbridge.toggl.sim.server import banner, base_url
 
 
 @click.command("sim")
@@ -100,12 +97,5 @@ def sim_command(
         sim = Simulator(knobs=knobs, state_file=state_file)
     except StateFileError as exc:
         raise click.ClickException(str(exc)) from exc
-    root = base_url(host, port)
-    kept = f"state in {state_file}; delete it to reset" if state_file is not None else "in memory"
-    click.echo(f"Toggl simulator ({kept}; nothing reaches the real Toggl)")
-    click.echo(
-        f"  gateway: {root}{GATEWAY_PREFIX}   (Authorization: Bearer <any key>, Maton-Connection: <id>)"
-    )
-    click.echo(f"  direct:  {root}{DIRECT_PREFIX}   (basic auth <any token>:api_token)")
-    click.echo(f"  admin:   {root}/_sim/stats, /_sim/state, /_sim/knobs")
+    click.echo(banner(base_url(host, port), state_file))
     uvicorn.run(sim.app, host=host, port=port, log_level="warning", access_log=False, lifespan="off")

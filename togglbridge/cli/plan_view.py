@@ -1,4 +1,4 @@
-"""A Plan for people (rich tables: each rule's verdict and comparisons, then the actions) and for programs (JSON)."""
+"""A Plan for people: rich tables of each rule's verdict and comparisons, then the actions."""
 
 from __future__ import annotations
 
@@ -20,11 +20,6 @@ from togglbridge.actions import (
 from togglbridge.rules.conditions import ConditionCheck
 from togglbridge.rules.durations import format_duration
 from togglbridge.rules.planner import KIND_MISMATCH, Plan, RuleResult
-
-
-def plan_json(plan: Plan) -> str:
-    """The plan as indented JSON: the same content as the tables, as data."""
-    return plan.model_dump_json(indent=2)
 
 
 def render_plan(plan: Plan, console: Console) -> None:

@@ -1,18 +1,11 @@
-"""The CLI's rule-file commands, as click objects the main ``togglbridge`` command adds:
-
-- ``togglbridge config check [FILE]``: every problem as ``FILE:LINE: reason`` (exit 1), or a one-line summary.
-- ``togglbridge config schema``: the JSON Schema of the file, for editors.
-- ``togglbridge explain EVENT.json [--config FILE] [--json]``: what the rules make of an event, without Toggl.
-- ``togglbridge explain --source NAME [--header NAME:VALUE ...] RAW.json``: the same for each event of a raw
-  delivery of a source (a webhook's body), parsed by that source.
-
-FILE defaults to ``$TOGGLBRIDGE_CONFIG_FILE``, else ``togglbridge.yaml``.
+"""``togglbridge explain EVENT.json [--config FILE] [--json]``: what the rules make of an event, without Toggl;
+``togglbridge explain --source NAME [--header NAME:VALUE ...] RAW.json``: the same for each event of a raw
+delivery of a source (a webhook's body), parsed by that source.
 """
 
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import IO
 
@@ -20,48 +13,12 @@ import click
 from pydantic import ValidationError
 from rich.console import Console
 
-from togglbridge.config import Config, ConfigError, config_json_schema, load_config
+from togglbridge.cli.config import CONFIG_ENV, DEFAULT_CONFIG, default_config_path, rule_file_or_exit
+from togglbridge.cli.plan_view import render_plan
 from togglbridge.events import Event
 from togglbridge.rules.deliveries import delivery_events, delivery_headers, recognizing_sources
-from togglbridge.rules.explain import plan_json, render_plan
 from togglbridge.rules.planner import Plan, plan
 from togglbridge.sources import SOURCES, SourceError
-
-CONFIG_ENV = "TOGGLBRIDGE_CONFIG_FILE"
-DEFAULT_CONFIG = "togglbridge.yaml"
-
-
-def default_config_path() -> Path:
-    return Path(os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG)
-
-
-def _load_or_exit(path: Path) -> Config:
-    try:
-        return load_config(path)
-    except ConfigError as exc:
-        for problem in exc.errors:
-            click.echo(str(problem), err=True)
-        raise SystemExit(1) from None
-
-
-@click.group("config")
-def config_group() -> None:
-    """Check the rule file, or print its JSON Schema."""
-
-
-@config_group.command("check")
-@click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=Path))
-def check_command(file: Path | None) -> None:
-    """Validate FILE (default: $TOGGLBRIDGE_CONFIG_FILE, else togglbridge.yaml) and report every problem."""
-    path = file or default_config_path()
-    config = _load_or_exit(path)
-    click.echo(f"{path}: ok — {config.summary()}")
-
-
-@config_group.command("schema")
-def schema_command() -> None:
-    """Print the rule file's JSON Schema (point your editor's YAML support at it)."""
-    click.echo(json.dumps(config_json_schema(), indent=2))
 
 
 def _header(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> dict[str, str]:
@@ -120,10 +77,10 @@ def explain_command(
     events = (
         [_read_event(body, name)] if source_name is None else _read_delivery(body, name, source_name, headers)
     )
-    config = _load_or_exit(config_file or default_config_path())
+    config = rule_file_or_exit(config_file or default_config_path())
     plans = [plan(event, config) for event in events]
     if as_json:
-        click.echo(plan_json(plans[0]) if source_name is None else _plans_json(plans))
+        click.echo(plans[0].model_dump_json(indent=2) if source_name is None else _plans_json(plans))
     else:
         console = Console(highlight=False)
         for number, result in enumerate(plans):
