@@ -1,0 +1,72 @@
+"""What each action does in Toggl, for one identity, spending as few requests as the facts allow.
+
+- ``knowledge``: what the bridge knows of the account (workspace, running entry, project ids) and the writes that
+  keep it true: a create that records its intent and reconciles on redelivery, a stop corrected to the event's time.
+- ``timer``: starts, stops, and changes to the running entry, through the identity's timeline
+  (``togglbridge.timeline``): only what a new action changes is sent, and any order of the same deliveries ends
+  in the same entries.
+- ``entries``: finished entries (log) and edits of a subject's or the running entry (tag, untag, update).
+"""
+
+from __future__ import annotations
+
+from togglbridge.actions import Action, LogAction, TagAction, UntagAction, UpdateAction
+from togglbridge.effects.entries import Entries
+from togglbridge.effects.knowledge import Knowledge
+from togglbridge.effects.outcome import Outcome
+from togglbridge.effects.timer import Timer, is_timer_action
+from togglbridge.store.identity_state import IdentityState
+from togglbridge.store.ledger import Ledger
+from togglbridge.timeline import mark_of
+from togglbridge.toggl.client import TogglClient
+
+__all__ = ["Effects", "Outcome", "is_timer_action"]
+
+
+class Effects:
+    """One identity's actions applied to its account: each kind of action to the part that knows how."""
+
+    def __init__(
+        self,
+        client: TogglClient,
+        state: IdentityState,
+        ledger: Ledger,
+        *,
+        workspace_id: int | None = None,
+        honour_action_workspaces: bool = True,
+        known_workspace: int | None = None,
+        known_intents: dict[str, bool] | None = None,
+    ) -> None:
+        self._knowledge = Knowledge(
+            client,
+            state,
+            ledger,
+            workspace_id=workspace_id,
+            honour_action_workspaces=honour_action_workspaces,
+            known_workspace=known_workspace,
+            known_intents=dict(known_intents or {}),
+        )
+        self._timer = Timer(client, state, self._knowledge)
+        self._entries = Entries(client, state, self._knowledge)
+
+    def apply(self, action: Action, order: float) -> Outcome:
+        """Apply one action; ``order`` is its place in the identity's outbox (time, then plan position)."""
+        mark = mark_of(action, order)
+        if mark is not None:
+            return self._timer.apply([mark])[0]
+        if isinstance(action, LogAction):
+            return self._entries.log(action)
+        if isinstance(action, TagAction | UntagAction):
+            return self._entries.tag(action)
+        if isinstance(action, UpdateAction):
+            return self._entries.update(action)
+        raise TypeError(f"no effect for {type(action).__name__}")
+
+    def apply_timer_actions(self, batch: list[tuple[Action, float]]) -> list[Outcome]:
+        """Apply consecutive timer actions (see ``is_timer_action``) together, in outbox order."""
+        marks = [mark_of(action, order) for action, order in batch]
+        return self._timer.apply([m for m in marks if m is not None])
+
+    def workspace(self, action_workspace: int | None = None) -> int:
+        """The action's workspace, else the configured one, else the account's default (asked once, kept)."""
+        return self._knowledge.workspace(action_workspace)
