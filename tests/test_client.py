@@ -11,7 +11,7 @@ import pytest
 from pydantic import SecretStr
 
 from togglbridge.store.redis_server import free_port
-from togglbridge.toggl.client import RequestRecord, TogglClient
+from togglbridge.toggl.client import TogglClient
 from togglbridge.toggl.errors import (
     AuthenticationError,
     BadRequestError,
@@ -22,6 +22,7 @@ from togglbridge.toggl.errors import (
     UpstreamError,
 )
 from togglbridge.toggl.sim import Simulator
+from togglbridge.toggl.transport import RequestRecord
 
 pytestmark = pytest.mark.integration
 

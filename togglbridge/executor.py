@@ -38,9 +38,10 @@ from togglbridge.store.ledger import Ledger
 from togglbridge.store.next_action import Next, NextAction
 from togglbridge.store.outbox import Lane, Outbox
 from togglbridge.toggl.access import MissingToken
-from togglbridge.toggl.client import RequestRecord, TogglClient
+from togglbridge.toggl.client import TogglClient
 from togglbridge.toggl.errors import BadRequestError, NotFoundError, QuotaExhaustedError, TogglError
 from togglbridge.toggl.limiter import Paced
+from togglbridge.toggl.transport import RequestRecord
 
 log = logging.getLogger(__name__)
 

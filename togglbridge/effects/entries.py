@@ -9,8 +9,9 @@ from togglbridge.actions import LogAction, TagAction, UntagAction, UpdateAction
 from togglbridge.effects.knowledge import Knowledge, running_from
 from togglbridge.effects.outcome import ADOPTED, Outcome
 from togglbridge.store.identity_state import IdentityState, Running
-from togglbridge.toggl.client import UNSET, TogglClient
+from togglbridge.toggl.client import TogglClient
 from togglbridge.toggl.errors import NotFoundError
+from togglbridge.toggl.payload import UNSET
 
 
 class Entries:

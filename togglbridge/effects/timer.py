@@ -17,8 +17,9 @@ from togglbridge.effects.knowledge import Knowledge
 from togglbridge.effects.outcome import ADOPTED, Outcome
 from togglbridge.store.identity_state import UNKNOWN, IdentityState, KnownEntry, Running
 from togglbridge.timeline import Intended, Mark, changed_entries, ends, intended_entries, mark_of
-from togglbridge.toggl.client import UNSET, TogglClient
+from togglbridge.toggl.client import TogglClient
 from togglbridge.toggl.errors import NotFoundError
+from togglbridge.toggl.payload import UNSET
 
 STOPPED_ELSEWHERE = "the entry had been stopped elsewhere"
 _RESULTS = {"start": "created", "stop": "stopped", "tag": "tagged", "untag": "untagged", "update": "updated"}

@@ -14,9 +14,10 @@ import httpx
 from pydantic import SecretStr
 
 from togglbridge.settings import Settings
-from togglbridge.toggl.client import RequestRecord, TogglClient
+from togglbridge.toggl.client import TogglClient
 from togglbridge.toggl.connect import client_from_settings
 from togglbridge.toggl.limiter import TogglRateLimiter, credential_key
+from togglbridge.toggl.transport import RequestRecord
 
 
 @dataclass(frozen=True, slots=True)

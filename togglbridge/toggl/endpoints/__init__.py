@@ -1,0 +1,1 @@
+"""``TogglClient``'s endpoints, one module per resource of Toggl Track v9."""
