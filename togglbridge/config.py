@@ -31,9 +31,9 @@ from pydantic_core import PydanticCustomError
 
 from togglbridge.rules.durations import Duration
 from togglbridge.rules.identities import HANDLE_FIELDS
-from togglbridge.rules.operators import parse_timezone
 from togglbridge.rules.rule import Rule
 from togglbridge.rules.strict_model import Problem, StrictModel, problems_of, suggest
+from togglbridge.rules.values import parse_timezone
 from togglbridge.rules.yaml_source import read_yaml
 
 ENV_NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")

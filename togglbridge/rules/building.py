@@ -27,7 +27,6 @@ from togglbridge.actions import (
 )
 from togglbridge.events import Event
 from togglbridge.rules.durations import parse_duration
-from togglbridge.rules.operators import as_local_datetime
 from togglbridge.rules.specs import (
     ActionItem,
     EstimateSpec,
@@ -39,6 +38,7 @@ from togglbridge.rules.specs import (
     UpdateSpec,
 )
 from togglbridge.rules.templates import Template, TemplateError
+from togglbridge.rules.values import as_local_datetime
 
 
 class ActionError(ValueError):

@@ -24,9 +24,10 @@ from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema, core_schema
 
 from togglbridge.events import Event
-from togglbridge.rules.operators import OPERATORS, TIME_OPERATORS, Operator, compile_operator, parse_timezone
+from togglbridge.rules.operators import OPERATORS, TIME_OPERATORS, Operator, compile_operator
 from togglbridge.rules.paths import MISSING, FieldPath, parse_path
 from togglbridge.rules.strict_model import Problem, problems_error, suggest
+from togglbridge.rules.values import parse_timezone
 
 WHEN_OPERATORS = ("weekdays", "between", "timezone")
 MAX_SHOWN_CHARS = 200  # an explanation shows values, not whole commit diffs

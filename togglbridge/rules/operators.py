@@ -6,17 +6,16 @@ Testing never raises: a value of the wrong kind simply does not pass, and the ou
 
 from __future__ import annotations
 
-import math
 import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time, tzinfo
+from datetime import tzinfo
 from fnmatch import fnmatchcase
 from typing import Any, ClassVar
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from togglbridge.rules.durations import looks_like_duration, parse_duration
+from togglbridge.rules.bounds import parse_bound
 from togglbridge.rules.paths import MISSING
+from togglbridge.rules.values import as_local_datetime, as_text, kind_of, values_equal
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 TIME_OPERATORS = frozenset({"weekdays", "between", "gt", "lt"})  # the ones a `timezone:` beside them affects
@@ -31,73 +30,6 @@ class Outcome:
 
 def _missing() -> Outcome:
     return Outcome(False, "the field is missing")
-
-
-def _kind_of(value: Any) -> str:
-    if isinstance(value, dict):
-        keys = ", ".join(list(value)[:6])
-        return f"a mapping (keys: {keys}); name one of its keys in the path" if keys else "an empty mapping"
-    if isinstance(value, list):
-        return "a list"
-    if value is None:
-        return "null"
-    return type(value).__name__
-
-
-def as_text(value: Any) -> str | None:
-    """Text to match a pattern against: text itself, a number or a time written out; nothing else."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return str(value)
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return None
-
-
-def as_number(value: Any) -> float | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            number = float(value)
-        except ValueError:
-            return None
-        return number if math.isfinite(number) else None
-    return None
-
-
-def as_local_datetime(value: Any, zone: tzinfo) -> datetime | None:
-    """A datetime or ISO 8601 text, in ``zone``; a time without an offset is taken to be in ``zone``."""
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value.strip())
-        except ValueError:
-            return None
-    if not isinstance(value, datetime):
-        return None
-    try:
-        local = value.replace(tzinfo=zone) if value.tzinfo is None else value.astimezone(zone)
-        local.astimezone(UTC)  # years 1 and 9999 can fall off the calendar when shifted
-    except OverflowError:
-        return None
-    return local
-
-
-def values_equal(actual: Any, expected: Any) -> bool:
-    """Equality as a rule writer means it: true is not 1, but 42 equals "42" (YAML and JSON disagree on quotes)."""
-    if isinstance(actual, bool) or isinstance(expected, bool):
-        return isinstance(actual, bool) and isinstance(expected, bool) and actual == expected
-    if isinstance(actual, str) and isinstance(expected, int | float):
-        return as_number(actual) == expected
-    if isinstance(expected, str) and isinstance(actual, int | float):
-        return as_number(expected) == actual
-    if isinstance(actual, datetime) and isinstance(expected, str):
-        parsed = as_local_datetime(expected, actual.tzinfo or ZoneInfo("UTC"))
-        return parsed is not None and parsed == actual
-    return bool(actual == expected)
 
 
 class Operator(ABC):
@@ -164,7 +96,7 @@ class Glob(Operator):
             return _missing()
         text = as_text(actual)
         if text is None:
-            return Outcome(False, f"the value is {_kind_of(actual)}, not text")
+            return Outcome(False, f"the value is {kind_of(actual)}, not text")
         return Outcome(any(fnmatchcase(text, pattern) for pattern in self.patterns))
 
 
@@ -207,7 +139,7 @@ class Regex(Operator):
             return _missing()
         text = as_text(actual)
         if text is None:
-            return Outcome(False, f"the value is {_kind_of(actual)}, not text")
+            return Outcome(False, f"the value is {kind_of(actual)}, not text")
         match = self.pattern.search(text)
         if match is None:
             return Outcome(False)
@@ -230,7 +162,7 @@ class Contains(Operator):
             return Outcome(any(values_equal(item, self.expected) for item in actual))
         if isinstance(actual, dict):
             return Outcome(isinstance(self.expected, str) and self.expected in actual)
-        return Outcome(False, f"the value is {_kind_of(actual)}; contains needs text, a list or a mapping")
+        return Outcome(False, f"the value is {kind_of(actual)}; contains needs text, a list or a mapping")
 
 
 class Exists(Operator):
@@ -248,108 +180,9 @@ class Exists(Operator):
         return Outcome(present == self.expected)
 
 
-class _Bound(ABC):
-    """What gt/lt compare against, and how to read an event's value in the same terms."""
-
-    kind: ClassVar[str]
-
-    @abstractmethod
-    def measure(self, value: Any, zone: tzinfo) -> float | None: ...
-
-    @abstractmethod
-    def limit(self, zone: tzinfo) -> float: ...
-
-
-@dataclass(frozen=True)
-class _NumberBound(_Bound):
-    number: float
-    kind: ClassVar[str] = "a number"
-
-    def measure(self, value: Any, zone: tzinfo) -> float | None:
-        return as_number(value)
-
-    def limit(self, zone: tzinfo) -> float:
-        return self.number
-
-
-@dataclass(frozen=True)
-class _DurationBound(_Bound):
-    seconds: int
-    kind: ClassVar[str] = "a duration (seconds, or text like 2h)"
-
-    def measure(self, value: Any, zone: tzinfo) -> float | None:
-        number = as_number(value)
-        if number is not None:
-            return number
-        try:
-            return float(parse_duration(value))
-        except ValueError:
-            return None
-
-    def limit(self, zone: tzinfo) -> float:
-        return float(self.seconds)
-
-
-@dataclass(frozen=True)
-class _TimeOfDayBound(_Bound):
-    at: time
-    kind: ClassVar[str] = "a date-time (its time of day is compared)"
-
-    def measure(self, value: Any, zone: tzinfo) -> float | None:
-        local = as_local_datetime(value, zone)
-        return None if local is None else _seconds_of_day(local.time())
-
-    def limit(self, zone: tzinfo) -> float:
-        return _seconds_of_day(self.at)
-
-
-@dataclass(frozen=True)
-class _DateTimeBound(_Bound):
-    at: datetime  # naive when written without an offset: then it is in the test's zone
-    kind: ClassVar[str] = "a date-time"
-
-    def measure(self, value: Any, zone: tzinfo) -> float | None:
-        local = as_local_datetime(value, zone)
-        return None if local is None else local.timestamp()
-
-    def limit(self, zone: tzinfo) -> float:
-        at = self.at.replace(tzinfo=zone) if self.at.tzinfo is None else self.at
-        return at.timestamp()
-
-
-def _seconds_of_day(value: time) -> float:
-    return value.hour * 3600 + value.minute * 60 + value.second + value.microsecond / 1e6
-
-
-_TIME_OF_DAY = re.compile(r"^\s*([01]?\d|2[0-3]):([0-5]\d)(?::([0-5]\d))?\s*$")
-
-
-def _parse_bound(name: str, expected: Any) -> _Bound:
-    if isinstance(expected, int | float) and not isinstance(expected, bool):
-        return _NumberBound(float(expected))
-    if isinstance(expected, str):
-        if as_number(expected) is not None:
-            return _NumberBound(float(expected))
-        if looks_like_duration(expected):
-            return _DurationBound(parse_duration(expected))
-        clock = _TIME_OF_DAY.match(expected)
-        if clock:
-            return _TimeOfDayBound(time(int(clock[1]), int(clock[2]), int(clock[3] or 0)))
-        try:
-            moment = datetime.fromisoformat(expected.strip())
-        except ValueError:
-            pass
-        else:
-            return _DateTimeBound(moment)
-    raise ValueError(
-        f"{name} compares with a number (42), a duration (90s, 30m, 2h), a time of day (18:00) "
-        f"or a date-time (2024-05-01T09:00:00Z); got {expected!r}"
-    )
-
-
 class _Comparison(Operator):
     def __init__(self, expected: Any) -> None:
-        self.bound = _parse_bound(self.name, expected)
+        self.bound = parse_bound(self.name, expected)
         super().__init__(expected)
 
     def test(self, actual: Any, zone: tzinfo) -> Outcome:
@@ -459,12 +292,3 @@ OPERATORS: dict[str, type[Operator]] = {
 def compile_operator(name: str, expected: Any) -> Operator:
     """The operator ``name`` with its expected value checked; raises ValueError saying what is wrong."""
     return OPERATORS[name](expected)
-
-
-def parse_timezone(name: Any) -> ZoneInfo:
-    if not isinstance(name, str) or not name.strip():
-        raise ValueError(f"timezone takes a name like Europe/Berlin or UTC; got {name!r}")
-    try:
-        return ZoneInfo(name.strip())
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"unknown timezone '{name}': use an IANA name like Europe/Berlin or UTC") from None
