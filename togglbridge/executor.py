@@ -11,7 +11,7 @@ Failures:
 - 5xx, 429 and timeouts: retried with exponential backoff and full jitter, never sooner than ``Retry-After``;
 - 402 (the hourly quota is spent): the identity is parked until ``X-Toggl-Quota-Resets-In`` has passed;
 - other 4xx: the action goes to the dead letters with Toggl's message, and the identity's next action proceeds.
-Waits are recorded in a sorted set (``parked``) that concurrent kicks respect and a beat tick drains; the caller
+Waits are recorded in a sorted set (``store.parked``) that concurrent kicks respect and a beat tick drains; the caller
 may also schedule a short Celery countdown for short waits. Nothing waits in a long Celery countdown.
 """
 
@@ -31,12 +31,14 @@ from redis.exceptions import LockError
 from togglbridge.actions import Action
 from togglbridge.effects import Effects, is_timer_action
 from togglbridge.store import keys
+from togglbridge.store.attempts import Attempts
 from togglbridge.store.dead_letters import DeadLetters
 from togglbridge.store.identity_state import IdentityState
 from togglbridge.store.journal import Journal, record
 from togglbridge.store.ledger import Ledger
 from togglbridge.store.next_action import Next, NextAction
 from togglbridge.store.outbox import Lane, Outbox
+from togglbridge.store.parked import Parked
 from togglbridge.toggl.access import MissingToken
 from togglbridge.toggl.client import TogglClient
 from togglbridge.toggl.errors import BadRequestError, NotFoundError, QuotaExhaustedError, TogglError
@@ -48,7 +50,6 @@ log = logging.getLogger(__name__)
 BACKOFF_BASE_SECONDS = 1.0
 BACKOFF_MAX_SECONDS = 600.0
 QUOTA_FALLBACK_SECONDS = 3600.0  # a 402 without X-Toggl-Quota-Resets-In: the quota is hourly
-ATTEMPTS_TTL_SECONDS = 7 * 24 * 3600
 COALESCE_MAX = 20  # waiting timer actions applied together, at most
 
 
@@ -97,6 +98,8 @@ class Executor:
         self._outbox = Outbox(client)
         self._next = NextAction(client)
         self._ledger = Ledger(client)
+        self._parked = Parked(client)
+        self._attempts = Attempts(client)
         self.dead_letters = DeadLetters(client)
         self._lock_timeout = lock_timeout
         self._quota_reserve = quota_reserve
@@ -106,27 +109,18 @@ class Executor:
     # -- parking ----------------------------------------------------------------------------------------
 
     def parked_until(self, identity: str) -> float | None:
-        until = self._redis.zscore(keys.PARKED, identity)
-        return float(until) if until is not None else None
+        return self._parked.until(identity)
 
     def park(self, identity: str, seconds: float) -> float:
         """Hold the identity's work for ``seconds`` (the later of two parks wins)."""
         until = self._clock() + max(0.0, seconds)
-        self._redis.zadd(keys.PARKED, {identity: until}, gt=True)  # GT still adds a new member
+        self._parked.park(identity, until)
         return until
 
     def due_identities(self) -> list[str]:
         """Parked identities whose wait is over, removed from the parked set, plus those with idle work."""
-        now = self._clock()
-        due = [
-            m.decode() if isinstance(m, bytes) else str(m)
-            for m in self._redis.zrangebyscore(keys.PARKED, 0, now)
-        ]
-        if due:
-            self._redis.zrem(keys.PARKED, *due)
-        parked = {
-            m.decode() if isinstance(m, bytes) else str(m) for m in self._redis.zrange(keys.PARKED, 0, -1)
-        }
+        due = self._parked.take_due(self._clock())
+        parked = self._parked.identities()
         waiting = [name for name, depth in self._outbox.depths().items() if depth and name not in parked]
         return sorted(set(due) | set(waiting))
 
@@ -148,7 +142,7 @@ class Executor:
                 return report
             try:
                 if until is not None:
-                    self._redis.zrem(keys.PARKED, identity)
+                    self._parked.release(identity)
                 finished = self._drain_locked(identity, lock, report, max_actions)
             finally:
                 try:
@@ -297,9 +291,7 @@ class Executor:
             if len(batch) > 1:
                 return None
             # Once per action, across drains (a pacing wait may end this drain before the second try).
-            if _may_be_stale_knowledge(exc) and self._redis.set(
-                _healed_key(key), 1, nx=True, ex=ATTEMPTS_TTL_SECONDS
-            ):
+            if _may_be_stale_knowledge(exc) and self._attempts.heal_once(key):
                 state.forget_learned()
                 self._journal.append(
                     action.event_id,
@@ -330,7 +322,7 @@ class Executor:
             client.close()
         pipe = self._redis.pipeline(transaction=True)
         for (item_key, item, _), outcome in zip(batch, outcomes, strict=True):
-            pipe.delete(_attempts_key(item_key), _healed_key(item_key))
+            self._attempts.forget(item_key, pipe)
             self._ledger.mark_done(item_key, outcome.as_dict(), pipe)
             self._outbox.remove(identity, item_key, pipe)
             self.dead_letters.discard(item_key, pipe)  # refused before, done now: its letter goes
@@ -347,8 +339,7 @@ class Executor:
 
     def _backoff(self, key: str, retry_after: float | None) -> float:
         """Exponential backoff with full jitter, never shorter than what the server asked for."""
-        attempt = int(self._redis.incr(_attempts_key(key)))
-        self._redis.expire(_attempts_key(key), ATTEMPTS_TTL_SECONDS)
+        attempt = self._attempts.count_retry(key)
         ceiling = min(BACKOFF_MAX_SECONDS, BACKOFF_BASE_SECONDS * 2 ** (attempt - 1))
         return max(retry_after or 0.0, self._rng.uniform(ceiling / 2, ceiling))
 
@@ -380,7 +371,7 @@ class Executor:
         pipe = self._redis.pipeline(transaction=True)
         self.dead_letters.add(identity, action, status, message, self._clock(), pipe)
         self._outbox.remove(identity, key, pipe)
-        pipe.delete(_attempts_key(key), _healed_key(key))  # planned again, it may heal again
+        self._attempts.forget(key, pipe)
         self._journal.append(
             action.event_id,
             record("dead", action=key, status=status, message=message, requests=_requests(requests or [])),
@@ -399,15 +390,6 @@ def _may_be_stale_knowledge(error: TogglError) -> bool:
     if isinstance(error, NotFoundError):
         return True
     return isinstance(error, BadRequestError) and bool(_STALE_WORDS.search(error.message))
-
-
-def _attempts_key(key: str) -> str:
-    return f"{keys.PREFIX}:attempts:{key}"
-
-
-def _healed_key(key: str) -> str:
-    """Set while an action is retried after forgetting stale knowledge: a second refusal makes it dead."""
-    return f"{keys.PREFIX}:healed:{key}"
 
 
 def _requests(records: list[RequestRecord]) -> list[dict[str, Any]]:
