@@ -30,7 +30,6 @@ import argparse
 import base64
 import contextlib
 import hashlib
-import hmac
 import json
 import os
 import random
@@ -53,20 +52,20 @@ from typing import Any, Literal, NamedTuple
 import httpx
 import psutil
 import redis
-from standardwebhooks.webhooks import Webhook
 
-from togglbridge.api.app import create_app
+from togglbridge.api.factory import build_receiver
 from togglbridge.dispatch import dispatch
 from togglbridge.events import Event
 from togglbridge.runtime import Runtime
 from togglbridge.serving import serve_in_thread
 from togglbridge.settings import Settings
 from togglbridge.sources import SOURCES
+from togglbridge.sources.github_payloads import PushedCommit, push_body
 from togglbridge.store import keys
 from togglbridge.store.dead_letters import DeadLetters
 from togglbridge.store.journal import JOURNAL_PREFIX
 from togglbridge.store.outbox import Outbox
-from togglbridge.store.redis_server import free_port
+from togglbridge.store.redis_server import free_port, ping
 from togglbridge.toggl.connect import SIMULATOR_KEY
 from togglbridge.toggl.sim import SimKnobs, Simulator
 from togglbridge.toggl.sim import serve_in_thread as serve_simulator
@@ -138,21 +137,9 @@ class Delivery:
     again: bool = False  # a redelivery (or a re-push) of something sent before
 
     def headers(self) -> dict[str, str]:
-        if self.source == "github":
-            signature = hmac.new(GITHUB_SECRET.encode(), self.body, hashlib.sha256).hexdigest()
-            return {
-                "Content-Type": "application/json",
-                "X-GitHub-Event": "push",
-                "X-GitHub-Delivery": self.delivery_id,
-                "X-Hub-Signature-256": f"sha256={signature}",
-            }
-        now = datetime.now(UTC)
-        return {
-            "Content-Type": "application/json",
-            "webhook-id": self.delivery_id,
-            "webhook-timestamp": str(int(now.timestamp())),
-            "webhook-signature": Webhook(WEBHOOK_SECRET).sign(self.delivery_id, now, self.body.decode()),
-        }
+        secret = GITHUB_SECRET if self.source == "github" else WEBHOOK_SECRET
+        unsigned = _request_headers(self.source, self.delivery_id)
+        return SOURCES[self.source].sign(unsigned, self.body, secret, datetime.now(UTC))
 
 
 @dataclass
@@ -173,13 +160,20 @@ def _iso(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _request_headers(source: Literal["generic", "github"], delivery_id: str) -> dict[str, str]:
+    """A delivery's headers before it is signed."""
+    if source == "github":
+        return {
+            "Content-Type": "application/json",
+            "X-GitHub-Event": "push",
+            "X-GitHub-Delivery": delivery_id,
+        }
+    return {"Content-Type": "application/json", "webhook-id": delivery_id}
+
+
 def _parsed(source: Literal["generic", "github"], delivery_id: str, body: bytes) -> tuple[Event, ...]:
     """The events the receiver will make of a delivery: its own parser, so the ids are the same."""
-    if source == "github":
-        headers = {"X-GitHub-Event": "push", "X-GitHub-Delivery": delivery_id}
-    else:
-        headers = {"webhook-id": delivery_id}
-    return tuple(SOURCES[source].parse(headers, body))
+    return tuple(SOURCES[source].parse(_request_headers(source, delivery_id), body))
 
 
 def generic_delivery(delivery_id: str, kind: str, actor: str, at: datetime, data: dict[str, Any]) -> Delivery:
@@ -190,34 +184,9 @@ def generic_delivery(delivery_id: str, kind: str, actor: str, at: datetime, data
 def push_delivery(
     delivery_id: str, actor: str, repo: str, commits: Sequence[tuple[str, datetime, str]]
 ) -> Delivery:
-    """A GitHub push of ``commits`` (sha, time, message), with the fields the GitHub source reads."""
-    listed = [
-        {
-            "id": sha,
-            "distinct": True,
-            "message": message,
-            "timestamp": _iso(at),
-            "author": {"name": actor, "email": f"{actor}@{EMAIL_DOMAIN}", "username": actor},
-            "added": [],
-            "removed": [],
-            "modified": ["src/app.py"],
-        }
-        for sha, at, message in commits
-    ]
-    payload = {
-        "ref": "refs/heads/main",
-        "before": hashlib.sha1(f"before:{delivery_id}".encode(), usedforsecurity=False).hexdigest(),
-        "after": listed[-1]["id"],
-        "repository": {
-            "full_name": repo,
-            "name": repo.split("/")[1],
-            "html_url": f"https://github.com/{repo}",
-        },
-        "pusher": {"name": actor, "email": f"{actor}@{EMAIL_DOMAIN}"},
-        "commits": listed,
-        "head_commit": listed[-1],
-    }
-    body = json.dumps(payload).encode()
+    """A GitHub push of ``commits`` (sha, time, message)."""
+    pushed = [PushedCommit(sha, at.replace(microsecond=0), message) for sha, at, message in commits]
+    body = push_body(actor, pushed, repo=repo, email=f"{actor}@{EMAIL_DOMAIN}")
     return Delivery("github", delivery_id, body, _parsed("github", delivery_id, body))
 
 
@@ -585,13 +554,11 @@ class RedisProcess:
             time.sleep(0.05)
 
     def _answers(self) -> bool:
-        client = redis.Redis(port=self.port, socket_timeout=0.5, socket_connect_timeout=0.5)
         try:
-            return bool(client.ping())
+            ping(self.url(0), timeout=0.5)
         except redis.RedisError:  # refused, or still loading its append-only file
             return False
-        finally:
-            client.close()
+        return True
 
     def kill(self) -> None:
         """SIGKILL: no shutdown save, no goodbye to clients; only what the append-only file holds survives."""
@@ -1109,20 +1076,13 @@ def chaos_knobs(settings: ChaosSettings) -> SimKnobs:
 
 def receiver_app(redis_url: str) -> Any:
     """The receiver, as ``togglbridge api`` builds it, with this run's secrets."""
-    configure(app, redis_url)
     settings = Settings(
         _env_file=None,
         redis_url=redis_url,
         github_secret=GITHUB_SECRET,
         webhook_secret=WEBHOOK_SECRET,
     )
-    return create_app(
-        settings,
-        redis_url=redis_url,
-        celery_app=app,
-        ingest_task="togglbridge.plan_events",
-        ingest_queue=QUEUE_INGEST,
-    )
+    return build_receiver(settings, redis_url)
 
 
 def _spread(count: int, offset: float) -> list[float]:

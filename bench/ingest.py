@@ -3,7 +3,7 @@
     python -m bench.ingest [--seconds 4] [--rounds 5] [--connections 16] [--loadgen auto|wrk|python]
 
 One uvicorn process (the uvicorn CLI, ``--loop auto --http auto``, one worker) serves the receiver built by
-``create_app`` plus a ``POST /bare`` route added to the same app instance that reads the body and answers 200. The
+``build_receiver`` plus a ``POST /bare`` route added to the same app instance that reads the body and answers 200. The
 two sides get byte-identical requests except for the path: the same signed push body and headers, each request
 with a fresh ``X-GitHub-Delivery`` (a repeated delivery id would be answered "duplicate" without enqueueing,
 which is not the path to measure; the signature covers only the body, so one signed body serves every request).
@@ -27,6 +27,7 @@ import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
@@ -40,22 +41,24 @@ from bench._common import (
     bench_redis,
     child_env,
     header,
-    push_body,
     redis_kind,
     redis_pid,
     report_ratio,
     run_main,
-    sign,
     spawn,
     terminate_on_sigterm,
     wait_for,
 )
+from togglbridge.queues import QUEUE_INGEST
+from togglbridge.sources.github import SIGNATURE
+from togglbridge.sources.github_payloads import push_body, spaced_commits
 from togglbridge.store.redis_server import free_port
 
 SECRET = "bench-ingest-secret"
 INGEST_PATH = "/hooks/github"
 BARE_PATH = "/bare"
 HOST = "127.0.0.1"
+START = datetime(2026, 11, 2, 9, tzinfo=UTC)  # the pushed commits' time
 
 
 # -- the server (runs in the uvicorn child) -----------------------------------------------------------------
@@ -72,20 +75,12 @@ def create_bench_app() -> FastAPI:
 
     Settings come from the environment the benchmark gives the child (TOGGLBRIDGE_REDIS_URL, _GITHUB_SECRET).
     """
-    from togglbridge.api.app import create_app
+    from togglbridge.api.factory import build_receiver
     from togglbridge.settings import Settings
-    from workers.app import QUEUE_INGEST, app, configure
 
     settings = Settings(_env_file=None)
     assert settings.redis_url, "TOGGLBRIDGE_REDIS_URL must be set"
-    configure(app, settings.redis_url)
-    receiver = create_app(
-        settings,
-        redis_url=settings.redis_url,
-        celery_app=app,
-        ingest_task="togglbridge.plan_events",
-        ingest_queue=QUEUE_INGEST,
-    )
+    receiver = build_receiver(settings, settings.redis_url)
     receiver.add_api_route(BARE_PATH, bare, methods=["POST"], include_in_schema=False)
     return receiver
 
@@ -343,8 +338,6 @@ def start_server(stack: contextlib.ExitStack, redis_url: str, port: int) -> Chil
 
 
 def queue_length(client: redis.Redis) -> int:
-    from workers.app import QUEUE_INGEST
-
     return int(client.llen(QUEUE_INGEST))
 
 
@@ -427,7 +420,7 @@ def main(argv: list[str]) -> int:
         work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="togglbridge-bench-ingest-")))
         script = work / "push.lua"
         script.write_text(WRK_SCRIPT)
-        body = push_body("alice", args.commits, tag="ingest")
+        body = push_body("alice", spaced_commits(args.commits, start=START, salt="ingest"))
         body_file = work / "push.json"
         body_file.write_bytes(body)
         loadgen = choose_loadgen(args.loadgen, script)
@@ -442,7 +435,8 @@ def main(argv: list[str]) -> int:
                 f"ingest {args.seconds:g} s); Redis: {redis_kind(redis_url)}",
             ],
         )
-        target = Target(free_port(), body_file, sign(SECRET, body), args.connections)
+        signature = SIGNATURE.sign(body, SECRET)[SIGNATURE.header]
+        target = Target(free_port(), body_file, signature, args.connections)
         server = start_server(stack, redis_url, target.port)
         client = redis.Redis.from_url(redis_url)
         stack.callback(client.close)

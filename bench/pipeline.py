@@ -45,7 +45,6 @@ from bench._common import (
     bench_redis,
     child_env,
     header,
-    push_body,
     redis_kind,
     redis_pid,
     report_ratio,
@@ -55,7 +54,9 @@ from bench._common import (
     wait_for,
 )
 from togglbridge.events import Event
+from togglbridge.queues import TASK_PLAN
 from togglbridge.sources import SOURCES
+from togglbridge.sources.github_payloads import push_body, spaced_commits
 from togglbridge.store.dead_letters import DeadLetters
 from togglbridge.store.enqueue import EventQueue, task_message
 from togglbridge.store.outbox import Outbox
@@ -157,7 +158,7 @@ def deliveries(identities: list[str], count: int, commits: int, tag: str, start:
     for i in range(count):
         author = identities[i % len(identities)]
         at = start + timedelta(minutes=(i // len(identities)) * (commits + 1))
-        body = push_body(author, commits, tag=f"{tag}-{i}", start=at)
+        body = push_body(author, spaced_commits(commits, start=at, salt=(author, tag, i)))
         delivery = f"{tag}-{i}"
         headers = {
             "X-GitHub-Event": "push",
@@ -171,9 +172,7 @@ def deliveries(identities: list[str], count: int, commits: int, tag: str, start:
 def pipeline_batch(client: redis.Redis, sim: Simulator, work: list[Delivery], entries_expected: int) -> Batch:
     """The receiver's own enqueue script, queued on a Redis pipeline: one round trip for the whole batch."""
     pipe = client.pipeline(transaction=False)
-    queue = EventQueue(
-        pipe, celery_app, task="togglbridge.plan_events", queue=QUEUE_INGEST, journal_cap=10_000
-    )
+    queue = EventQueue(pipe, celery_app, task=TASK_PLAN, queue=QUEUE_INGEST, journal_cap=10_000)
     for delivery, events in work:
         queue.accept_sync("github", delivery, events)
 

@@ -12,9 +12,6 @@ logs time on any day. Then look at:  GET http://127.0.0.1:8080/api/journal  and 
 from __future__ import annotations
 
 import argparse
-import hashlib
-import hmac
-import json
 import os
 import sys
 import uuid
@@ -24,6 +21,7 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from togglbridge.demo import DEMO_SECRETS  # the well-known value `make run` uses, only for trying it
+from togglbridge.sources.github_payloads import delivery_headers, push_body, spaced_commits
 
 
 def last_weekday_morning(zone: str = "Europe/Berlin") -> datetime:
@@ -31,46 +29,6 @@ def last_weekday_morning(zone: str = "Europe/Berlin") -> datetime:
     while day.weekday() >= 5:
         day -= timedelta(days=1)
     return day.replace(hour=10, minute=0, second=0, microsecond=0)
-
-
-def push_payload(repo: str, author: str, commits: int, start: datetime) -> dict[str, object]:
-    listed = []
-    for index in range(commits):
-        sha = hashlib.sha1(
-            f"{repo}{author}{start}{index}{uuid.uuid4()}".encode(), usedforsecurity=False
-        ).hexdigest()
-        listed.append(
-            {
-                "id": sha,
-                "distinct": True,
-                "message": f"Demo commit {index + 1} (DEMO-{100 + index})\n\nSent by examples/send_github_push.py",
-                "timestamp": (start + timedelta(minutes=25 * index)).isoformat(),
-                "url": f"https://github.com/{repo}/commit/{sha}",
-                "author": {"name": author.split("@")[0], "email": author, "username": author.split("@")[0]},
-                "added": [],
-                "removed": [],
-                "modified": ["README.md"],
-            }
-        )
-    owner, name = repo.split("/", 1)
-    return {
-        "ref": "refs/heads/main",
-        "before": "0" * 40,
-        "after": listed[-1]["id"],
-        "created": False,
-        "deleted": False,
-        "forced": False,
-        "repository": {
-            "full_name": repo,
-            "name": name,
-            "owner": {"login": owner},
-            "html_url": f"https://github.com/{repo}",
-        },
-        "pusher": {"name": author.split("@")[0], "email": author},
-        "sender": {"login": author.split("@")[0]},
-        "commits": listed,
-        "head_commit": listed[-1],
-    }
 
 
 def main() -> int:
@@ -84,15 +42,17 @@ def main() -> int:
     args = parser.parse_args()
 
     secret = os.environ.get("TOGGLBRIDGE_GITHUB_SECRET") or DEMO_SECRETS["github_secret"]
-    body = json.dumps(
-        push_payload(args.repo, args.author, max(1, args.commits), last_weekday_morning())
-    ).encode()
-    headers = {
-        "Content-Type": "application/json",
-        "X-GitHub-Event": "push",
-        "X-GitHub-Delivery": str(uuid.uuid4()),
-        "X-Hub-Signature-256": "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest(),
-    }
+    login = args.author.split("@")[0]
+    commits = spaced_commits(
+        max(1, args.commits),
+        start=last_weekday_morning(),
+        every=timedelta(minutes=25),
+        salt=uuid.uuid4(),  # new commits on every run, so each run logs time
+        message="Demo commit (DEMO-{n})\n\nSent by examples/send_github_push.py",
+        first=100,
+    )
+    body = push_body(login, commits, repo=args.repo, email=args.author)
+    headers = delivery_headers(body, secret)
     response = httpx.post(args.url, content=body, headers=headers, timeout=10)
     print(response.status_code, response.text)
     return 0 if response.is_success else 1

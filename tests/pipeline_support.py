@@ -3,29 +3,27 @@ worker and beat processes beside it, all on a real Redis."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import os
 import signal
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import redis
 
-from togglbridge.api.app import create_app
+from togglbridge.api.factory import build_receiver
 from togglbridge.serving import serve_in_thread
 from togglbridge.settings import Settings
+from togglbridge.sources import github_payloads
 from togglbridge.toggl.sim import Simulator
 from togglbridge.toggl.sim import serve_in_thread as serve_simulator
-from workers.app import QUEUE_INGEST, app, configure
 
 ROOT = Path(__file__).resolve().parent.parent
 GITHUB_SECRET = "pipeline-test-secret"
@@ -86,14 +84,7 @@ def running_pipeline(
             time.sleep(1)
             assert worker.poll() is None and beat.poll() is None, "the worker or beat did not start"
             settings = Settings(_env_file=None, github_secret=GITHUB_SECRET, redis_url=redis_url)
-            configure(app, redis_url)
-            receiver = create_app(
-                settings,
-                redis_url=redis_url,
-                celery_app=app,
-                ingest_task="togglbridge.plan_events",
-                ingest_queue=QUEUE_INGEST,
-            )
+            receiver = build_receiver(settings, redis_url)
             with serve_in_thread(receiver, lifespan="on", name="receiver") as url:
                 yield Pipeline(url, sim, sim_url, client, worker, identities)
         finally:
@@ -108,48 +99,20 @@ def running_pipeline(
 
 
 def push_body(identity: str, commits: int, *, repo: str = "acme/webapp", start_minute: int = 0) -> bytes:
-    """A GitHub push of ``commits`` new commits by ``identity``@acme.io."""
-    import json
-
-    listed = [
-        {
-            "id": hashlib.sha1(
-                f"{identity}{repo}{start_minute}{i}".encode(), usedforsecurity=False
-            ).hexdigest(),
-            "distinct": True,
-            "message": f"Commit {i}\n\nbody",
-            "timestamp": f"2026-11-02T{9 + (start_minute + i * 7) // 60:02}:{(start_minute + i * 7) % 60:02}:00Z",
-            "author": {"name": identity, "email": f"{identity}@acme.io", "username": identity},
-            "added": [],
-            "removed": [],
-            "modified": ["a.py"],
-        }
-        for i in range(commits)
-    ]
-    payload = {
-        "ref": "refs/heads/main",
-        "before": "0" * 40,
-        "after": listed[-1]["id"] if listed else "1" * 40,
-        "repository": {
-            "full_name": repo,
-            "name": repo.split("/")[1],
-            "html_url": f"https://github.com/{repo}",
-        },
-        "pusher": {"name": identity, "email": f"{identity}@acme.io"},
-        "commits": listed,
-        "head_commit": listed[-1] if listed else None,
-    }
-    return json.dumps(payload).encode()
+    """A GitHub push of ``commits`` new commits by ``identity``@acme.io, seven minutes apart from
+    ``start_minute`` past 09:00."""
+    listed = github_payloads.spaced_commits(
+        commits,
+        start=datetime(2026, 11, 2, 9, tzinfo=UTC) + timedelta(minutes=start_minute),
+        every=timedelta(minutes=7),
+        salt=(identity, repo, start_minute),
+        message="Commit {n}\n\nbody",
+    )
+    return github_payloads.push_body(identity, listed, repo=repo)
 
 
 def send_push(pipeline: Pipeline, body: bytes, delivery: str | None = None) -> httpx.Response:
-    signature = "sha256=" + hmac.new(GITHUB_SECRET.encode(), body, hashlib.sha256).hexdigest()
-    headers = {
-        "Content-Type": "application/json",
-        "X-GitHub-Event": "push",
-        "X-GitHub-Delivery": delivery or str(uuid.uuid4()),
-        "X-Hub-Signature-256": signature,
-    }
+    headers = github_payloads.delivery_headers(body, GITHUB_SECRET, delivery=delivery)
     return httpx.post(f"{pipeline.url}/hooks/github", content=body, headers=headers, timeout=10)
 
 

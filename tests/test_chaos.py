@@ -46,6 +46,7 @@ from bench.chaos import (
 )
 from togglbridge.dispatch import dispatch
 from togglbridge.events import Event
+from togglbridge.queues import TASK_PLAN
 from togglbridge.store.enqueue import EventQueue
 from togglbridge.toggl.sim import Simulator
 from togglbridge.toggl.sim import serve_in_thread as serve_simulator
@@ -228,7 +229,7 @@ def test_an_event_whose_message_a_dying_worker_took_is_still_applied(
     client = redis.Redis.from_url(url)
     client.flushdb()
     configure(app, url)
-    queue = EventQueue(client, app, task="togglbridge.plan_events", queue=QUEUE_INGEST, journal_cap=100)
+    queue = EventQueue(client, app, task=TASK_PLAN, queue=QUEUE_INGEST, journal_cap=100)
     when = datetime.now(UTC).replace(microsecond=0) - timedelta(days=1)
     taken, kept = (
         generic_delivery(title, "work.logged", "p00@chaos.test", when, {"title": title, "seconds": 600})

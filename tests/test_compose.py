@@ -317,6 +317,7 @@ def test_the_healthcheck_fails_when_redis_does(
     from celery import Celery
 
     from togglbridge.api.app import create_app
+    from togglbridge.queues import QUEUE_INGEST, TASK_PLAN
     from togglbridge.serving import serve_in_thread
     from togglbridge.settings import Settings
 
@@ -325,8 +326,8 @@ def test_the_healthcheck_fails_when_redis_does(
         Settings(_env_file=None, redis_url=url),
         redis_url=url,
         celery_app=Celery("healthcheck"),
-        ingest_task="togglbridge.plan_events",
-        ingest_queue="togglbridge.ingest",
+        ingest_task=TASK_PLAN,
+        ingest_queue=QUEUE_INGEST,
     )
     code = compose["services"]["api"]["healthcheck"]["test"][-1]
     with serve_in_thread(receiver, lifespan="on", name="healthcheck") as base:

@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 
 from tests.test_receiver import make_client
 from togglbridge.events import Event
+from togglbridge.queues import TASK_PLAN
 from togglbridge.store import keys
 from togglbridge.store.enqueue import EventQueue
 from togglbridge.store.journal import OUTCOMES, Journal, JournalFilter, outcome, record
@@ -35,7 +36,7 @@ def receive(client: redis.Redis, event_id: str, *, source: str = "github", kind:
         actor="alice@acme.io",
         occurred_at=datetime(2026, 11, 2, 10, tzinfo=UTC),
     )
-    queue = EventQueue(client, app, task="togglbridge.plan_events", queue=QUEUE_INGEST, journal_cap=10_000)
+    queue = EventQueue(client, app, task=TASK_PLAN, queue=QUEUE_INGEST, journal_cap=10_000)
     queue.accept_sync(source, f"delivery-{event_id}", [event])
 
 
@@ -184,7 +185,7 @@ def test_event_ids_with_slashes_are_found(client: TestClient, redis_client: redi
 
 def test_trimmed_events_take_their_summaries_with_them(redis_client: redis.Redis) -> None:
     journal = Journal(redis_client, cap=2)
-    queue = EventQueue(redis_client, app, task="togglbridge.plan_events", queue=QUEUE_INGEST, journal_cap=2)
+    queue = EventQueue(redis_client, app, task=TASK_PLAN, queue=QUEUE_INGEST, journal_cap=2)
     for name in ("one", "two", "three"):
         event = Event(id=name, source="github", kind="git.commit", actor="a", occurred_at=datetime.now(UTC))
         queue.accept_sync("github", name, [event])

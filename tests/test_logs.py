@@ -11,6 +11,7 @@ from pydantic import SecretStr
 
 from togglbridge.demo import DEMO_SECRETS, demo_secrets_in_use
 from togglbridge.logs import quiet_routine
+from togglbridge.queues import TASK_DRAIN, TASK_TICK
 from togglbridge.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,21 +51,23 @@ def test_routine_task_lines_are_dropped_at_info_and_kept_as_debug_at_debug(
     trace = logging.getLogger("celery.app.trace")
     trace.setLevel(logging.DEBUG)
     quiet_routine("INFO")
-    trace.info("Task togglbridge.tick[abc] succeeded in 0.001s: None")
-    trace.error("Task togglbridge.drain_identity[abc] raised unexpected: KeyError")
+    trace.info(f"Task {TASK_TICK}[abc] succeeded in 0.001s: None")
+    trace.error(f"Task {TASK_DRAIN}[abc] raised unexpected: KeyError")
     assert [r.levelname for r in captured] == ["ERROR"]
 
     captured.clear()
     quiet_routine("DEBUG")
-    trace.info("Task togglbridge.tick[abc] succeeded in 0.001s: None")
-    assert [(r.levelname, r.getMessage()[:21]) for r in captured] == [("DEBUG", "Task togglbridge.tick")]
+    trace.info(f"Task {TASK_TICK}[abc] succeeded in 0.001s: None")
+    assert [(r.levelname, r.getMessage().partition("[")[0]) for r in captured] == [
+        ("DEBUG", f"Task {TASK_TICK}")
+    ]
 
 
 def test_the_beat_line_is_quiet_only_for_the_tick(captured: list[logging.LogRecord]) -> None:
     beat = logging.getLogger("celery.beat")
     beat.setLevel(logging.DEBUG)
     quiet_routine("INFO")
-    beat.info("Scheduler: Sending due task togglbridge-tick (togglbridge.tick)")
+    beat.info(f"Scheduler: Sending due task togglbridge-tick ({TASK_TICK})")
     beat.info("Scheduler: Sending due task someone-elses-task (other.task)")
     assert [r.getMessage() for r in captured] == [
         "Scheduler: Sending due task someone-elses-task (other.task)"

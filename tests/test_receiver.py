@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 import json
 import time
 from collections.abc import Iterator
@@ -15,12 +13,14 @@ from typing import Any
 import pytest
 import redis
 from fastapi.testclient import TestClient
-from standardwebhooks.webhooks import Webhook
 
-from togglbridge.api.app import create_app
+from togglbridge.api.factory import build_receiver
+from togglbridge.queues import QUEUE_INGEST, TASK_PLAN
 from togglbridge.settings import Settings
+from togglbridge.sources import generic
+from togglbridge.sources.github_payloads import delivery_headers
 from togglbridge.store import keys, text
-from workers.app import QUEUE_INGEST, app, configure
+from workers.app import app, configure
 
 GITHUB_SECRET = "receiver-test-secret"
 WEBHOOK_SECRET = "whsec_" + base64.b64encode(b"receiver-generic-secret-0123456").decode()
@@ -29,20 +29,12 @@ PING = (Path(__file__).parent / "fixtures" / "github" / "ping__default.json").re
 
 
 def make_client(redis_url: str, **settings: object) -> TestClient:
-    configure(app, redis_url)
     values: dict[str, object] = {
         "github_secret": GITHUB_SECRET,
         "webhook_secret": WEBHOOK_SECRET,
         "redis_url": redis_url,
     } | settings
-    receiver = create_app(
-        Settings(_env_file=None, **values),  # type: ignore[arg-type]
-        redis_url=redis_url,
-        celery_app=app,
-        ingest_task="togglbridge.plan_events",
-        ingest_queue=QUEUE_INGEST,
-    )
-    return TestClient(receiver)
+    return TestClient(build_receiver(Settings(_env_file=None, **values), redis_url))  # type: ignore[arg-type]
 
 
 @pytest.fixture
@@ -51,15 +43,8 @@ def client(redis_url: str) -> Iterator[TestClient]:
         yield test_client
 
 
-def github_headers(
-    body: bytes, delivery: str = "d-1", event: str = "push", secret: str = GITHUB_SECRET
-) -> dict[str, str]:
-    return {
-        "Content-Type": "application/json",
-        "X-GitHub-Event": event,
-        "X-GitHub-Delivery": delivery,
-        "X-Hub-Signature-256": "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest(),
-    }
+def github_headers(body: bytes, delivery: str = "d-1", event: str = "push") -> dict[str, str]:
+    return delivery_headers(body, GITHUB_SECRET, event=event, delivery=delivery)
 
 
 def untouched(redis_client: redis.Redis) -> bool:
@@ -160,12 +145,7 @@ def test_a_source_without_its_secret_is_404_naming_the_variable(redis_url: str) 
 
 def signed_generic(body: bytes, msg_id: str = "msg_1", at: float | None = None) -> dict[str, str]:
     stamp = datetime.fromtimestamp(at if at is not None else time.time(), UTC)
-    return {
-        "Content-Type": "application/json",
-        "webhook-id": msg_id,
-        "webhook-timestamp": str(int(stamp.timestamp())),
-        "webhook-signature": Webhook(WEBHOOK_SECRET).sign(msg_id, stamp, body.decode()),
-    }
+    return {"Content-Type": "application/json", **generic.SIGNATURE.sign(body, WEBHOOK_SECRET, msg_id, stamp)}
 
 
 def test_a_generic_event_is_accepted(client: TestClient, redis_client: redis.Redis) -> None:
@@ -220,7 +200,7 @@ def test_an_accepted_message_lost_before_planning_is_queued_again(
     from togglbridge.store.journal import Journal
 
     configure(app, redis_url)
-    queue = EventQueue(redis_client, app, task="togglbridge.plan_events", queue=QUEUE_INGEST, journal_cap=100)
+    queue = EventQueue(redis_client, app, task=TASK_PLAN, queue=QUEUE_INGEST, journal_cap=100)
     body = b'{"kind": "a.b", "actor": "x", "occurred_at": "2026-11-02T10:00:00Z"}'
     event = Event.model_validate({"id": "generic:1", "source": "generic", **json.loads(body)})
     queue.accept_sync("generic", "1", [event])

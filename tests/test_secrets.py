@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
-import hmac
 import json
 import logging
 import os
@@ -32,6 +30,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -41,23 +40,24 @@ import redis
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
-from togglbridge.api.app import create_app
+from togglbridge.api.factory import build_receiver
 from togglbridge.cli import main as cli
 from togglbridge.config import load_config
 from togglbridge.dispatch import dispatch
 from togglbridge.events import Event
 from togglbridge.executor import Executor
+from togglbridge.queues import TASK_PLAN
 from togglbridge.runtime import accounts_from_config
 from togglbridge.serving import serve_in_thread
 from togglbridge.settings import Settings
+from togglbridge.sources import generic, github, github_payloads
 from togglbridge.store import text
 from togglbridge.store.dead_letters import DeadLetters
 from togglbridge.store.journal import Journal
 from togglbridge.toggl.access import SettingsAccess
 from togglbridge.toggl.sim import Simulator
 from togglbridge.toggl.sim import serve_in_thread as serve_simulator
-from workers.app import QUEUE_INGEST, QUEUE_TOGGL, configure
-from workers.app import app as celery_app
+from workers.app import QUEUE_INGEST, QUEUE_TOGGL
 from workers.tasks import kick
 
 pytestmark = pytest.mark.integration
@@ -268,44 +268,26 @@ rules:
 
 
 def push_body(person: str, commits: int, *, repo: str = "acme/webapp", minute: int = 0) -> bytes:
-    listed = [
-        {
-            "id": hashlib.sha1(f"{person}{repo}{minute}{i}".encode(), usedforsecurity=False).hexdigest(),
-            "distinct": True,
-            "message": f"Commit {minute + i}\n\nbody",
-            "timestamp": f"2026-11-02T10:{minute + i:02}:00Z",
-            "author": {"name": person, "email": f"{person}@acme.io", "username": person},
-        }
-        for i in range(commits)
-    ]
-    repository = {"full_name": repo, "name": repo.split("/")[1]}
-    payload = {
-        "ref": "refs/heads/main",
-        "after": listed[-1]["id"],
-        "repository": repository,
-        "commits": listed,
-    }
-    return json.dumps(payload | {"head_commit": listed[-1], "pusher": {"name": person}}).encode()
+    """A push of ``commits`` commits a minute apart from ``minute`` past 10:00, numbered from ``minute``."""
+    listed = github_payloads.spaced_commits(
+        commits,
+        start=datetime(2026, 11, 2, 10, minute, tzinfo=UTC),
+        salt=(person, repo, minute),
+        message="Commit {n}\n\nbody",
+        first=minute,
+    )
+    return github_payloads.push_body(person, listed, repo=repo)
 
 
 def github_headers(body: bytes, secret: str = GITHUB_SECRET, delivery: str | None = None) -> dict[str, str]:
-    return {
-        "Content-Type": "application/json",
-        "X-GitHub-Event": "push",
-        "X-GitHub-Delivery": delivery or str(uuid.uuid4()),
-        "X-Hub-Signature-256": "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest(),
-    }
+    return github_payloads.delivery_headers(body, secret, delivery=delivery)
 
 
 def generic_headers(body: bytes, key: bytes = WEBHOOK_KEY, at: int | None = None) -> dict[str, str]:
-    msg_id, stamp = f"msg_{uuid.uuid4().hex}", at or int(time.time())
-    mac = hmac.new(key, f"{msg_id}.{stamp}.".encode() + body, hashlib.sha256).digest()
-    return {
-        "Content-Type": "application/json",
-        "webhook-id": msg_id,
-        "webhook-timestamp": str(stamp),
-        "webhook-signature": "v1," + base64.b64encode(mac).decode(),
-    }
+    secret = "whsec_" + base64.b64encode(key).decode()
+    stamp = datetime.fromtimestamp(at or time.time(), UTC)
+    signed = generic.SIGNATURE.sign(body, secret, f"msg_{uuid.uuid4().hex}", stamp)
+    return {"Content-Type": "application/json", **signed}
 
 
 BUILD = json.dumps(
@@ -322,14 +304,12 @@ def expected_signatures(body: bytes, headers: dict[str, str]) -> list[str]:
     """The signatures the bridge computes for a delivery. A refusal that echoed one would let the sender forge
     exactly that delivery, so no answer may contain them."""
     lowered = {k.lower(): v for k, v in headers.items()}
-    mac = hmac.new(
-        WEBHOOK_KEY,
-        f"{lowered.get('webhook-id')}.{lowered.get('webhook-timestamp')}.".encode() + body,
-        hashlib.sha256,
-    )
+    stamp = lowered.get("webhook-timestamp", "")
+    at = datetime.fromtimestamp(int(stamp), UTC) if stamp.isdigit() else datetime.now(UTC)
+    standard = generic.SIGNATURE.sign(body, WEBHOOK_SECRET, str(lowered.get("webhook-id")), at)
     return [
-        hmac.new(GITHUB_SECRET.encode(), body, hashlib.sha256).hexdigest(),
-        base64.b64encode(mac.digest()).decode(),
+        github.SIGNATURE.sign(body, GITHUB_SECRET)["X-Hub-Signature-256"].removeprefix("sha256="),
+        standard["webhook-signature"].removeprefix("v1,"),
     ]
 
 
@@ -436,7 +416,6 @@ def test_no_secret_leaks_from_a_deployment_with_a_worker_process(
             stderr=subprocess.STDOUT,
         )
     try:
-        configure(celery_app, redis_url)
         settings = Settings(
             _env_file=None,
             redis_url=redis_url,
@@ -446,13 +425,7 @@ def test_no_secret_leaks_from_a_deployment_with_a_worker_process(
             webhook_secret=WEBHOOK_SECRET,
             log_level="DEBUG",
         )
-        receiver = create_app(
-            settings,
-            redis_url=redis_url,
-            celery_app=celery_app,
-            ingest_task="togglbridge.plan_events",
-            ingest_queue=QUEUE_INGEST,
-        )
+        receiver = build_receiver(settings, redis_url)
         with (
             serve_in_thread(receiver, lifespan="on", name="receiver", log_level="debug") as url,
             httpx.Client(base_url=url, timeout=10) as http,
@@ -553,7 +526,7 @@ def test_no_secret_leaks_from_a_deployment_with_a_worker_process(
     assert {"string", "list", "hash", "zset", "set"} <= dump.types, dump.types
     evidence.blobs += dump.blobs
     worker_log = worker_output.read_bytes()
-    assert b"togglbridge.plan_events" in worker_log, "the worker's output was not captured"
+    assert TASK_PLAN.encode() in worker_log, "the worker's output was not captured"
     evidence.add("worker process output", worker_log)
     evidence.add("log records (DEBUG)", caplog.text)
     captured = capfd.readouterr()
@@ -600,14 +573,7 @@ def test_no_secret_leaks_from_in_process_planning_and_execution(
     )
     assert settings.toggl_mode == toggl_mode
     evidence = Evidence()
-    configure(celery_app, redis_url)
-    receiver = create_app(
-        settings,
-        redis_url=redis_url,
-        celery_app=celery_app,
-        ingest_task="togglbridge.plan_events",
-        ingest_queue=QUEUE_INGEST,
-    )
+    receiver = build_receiver(settings, redis_url)
     with TestClient(receiver) as client:
 
         def keep(response: httpx.Response) -> None:
