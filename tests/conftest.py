@@ -20,6 +20,8 @@ from togglbridge.toggl.sim import Simulator, serve_in_thread
 
 LOCAL_REDIS_URL = "redis://127.0.0.1:6379/15"
 
+pytest_plugins = ["tests.hostile_support"]  # the hostile-input tests' receiver, for tests/ and tests/sources/
+
 # In CI the property tests replay a fixed set of examples (a red CI must mean a change broke something);
 # developers' runs explore new ones.
 settings.register_profile("ci", derandomize=True, print_blob=True)
@@ -27,12 +29,17 @@ if os.environ.get("CI"):
     settings.load_profile("ci")
 
 
-def _answers(url: str) -> bool:
-    try:
-        ping(url, timeout=0.5)
-    except redis.RedisError:
-        return False
-    return True
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        help="write the sources' golden files (tests/fixtures/<source>/*.events.json) from what they make now",
+    )
+
+
+@pytest.fixture
+def update_golden(request: pytest.FixtureRequest) -> bool:
+    return bool(request.config.getoption("--update-golden"))
 
 
 @pytest.fixture(scope="session")
@@ -41,7 +48,11 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServ
     if url:
         yield RedisServer(url=url)
         return
-    if _answers(LOCAL_REDIS_URL):
+    try:
+        ping(LOCAL_REDIS_URL, timeout=0.5)
+    except redis.RedisError:
+        pass  # no local server: an embedded one for this session
+    else:
         yield RedisServer(url=LOCAL_REDIS_URL)
         return
     server = start_embedded(Path(tmp_path_factory.mktemp("redis")))
