@@ -942,7 +942,7 @@ def send_all(
 
 @dataclass(frozen=True)
 class ChaosSettings:
-    """One run's size and faults. The defaults are the issue's: 2,000 events for 20 identities."""
+    """One run's size and faults. The defaults: 2,000 events for 20 identities."""
 
     events: int = 2000
     identities: int = 20

@@ -6,7 +6,7 @@ Each identity's day: three meetings (a calendar start and end each), a focus blo
 commands (start, stop, status), and two bursts of commits, some naming an issue (which tags the running entry).
 Events are planned and applied one at a time in time order, as they would arrive during the day, through the real
 planner and executor against the simulator over HTTP and a real Redis. It prints Toggl requests per applied action,
-``/me`` requests after start-up, and GET requests by route, against the issue's aims: at most 1.0 request per
+``/me`` requests after start-up, and GET requests by route, against its aims: at most 1.0 request per
 action, no ``/me`` after start-up, no GET in steady state except where the bridge cannot know otherwise.
 """
 

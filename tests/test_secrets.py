@@ -1,4 +1,4 @@
-"""Secrets (issue 5, item 7): run the bridge with known, distinctive secrets, then look for them everywhere the
+"""Secrets: run the bridge with known, distinctive secrets, then look for them everywhere the
 bridge writes or answers. None may appear.
 
 The secrets: the gateway key, the GitHub webhook secret, the Standard Webhooks secret (and the key it encodes), and
