@@ -7,7 +7,8 @@ import time
 import pytest
 import redis
 
-from togglbridge.toggl.limiter import Paced, TogglRateLimiter, credential_key, parse_rate
+from togglbridge.settings import parse_rate
+from togglbridge.toggl.limiter import Paced, TogglRateLimiter, credential_key
 
 
 def test_two_processes_share_one_window(redis_url: str) -> None:

@@ -8,14 +8,26 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+if TYPE_CHECKING:
+    from limits import RateLimitItem
+
 ENV_PREFIX = "TOGGLBRIDGE_"
 
 TogglMode = Literal["gateway", "direct", "simulator"]
+
+
+def parse_rate(value: str) -> RateLimitItem | None:
+    """A rate setting: ``"1/second"``, ``"10 per second"``, ``"30/minute"``...; ``"off"`` disables."""
+    if value.strip().lower() in ("off", "none", "0"):
+        return None
+    from limits import parse  # imported where a rate is read: the receiver never needs the library
+
+    return parse(value)
 
 
 class SettingsError(ValueError):
@@ -109,8 +121,6 @@ class Settings(BaseSettings):
     @field_validator("toggl_rate_limit", "gateway_rate_limit")
     @classmethod
     def _a_rate(cls, value: str) -> str:
-        from togglbridge.toggl.limiter import parse_rate
-
         try:
             parse_rate(value)
         except ValueError:

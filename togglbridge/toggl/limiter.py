@@ -15,9 +15,11 @@ import hashlib
 import time
 from collections.abc import Callable
 
-from limits import RateLimitItem, parse
+from limits import RateLimitItem
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
+
+from togglbridge.settings import parse_rate
 
 NAMESPACE = "togglbridge-toggl"
 SHORT_WAIT_SECONDS = 0.05  # waits this short are slept through; longer ones are handed back to the caller
@@ -33,13 +35,6 @@ class Paced(Exception):
     def __init__(self, message: str, *, retry_after: float) -> None:
         super().__init__(message)
         self.retry_after = retry_after
-
-
-def parse_rate(value: str) -> RateLimitItem | None:
-    """``"1/second"``, ``"10 per second"``, ``"30/minute"``...; ``"off"`` disables."""
-    if value.strip().lower() in ("off", "none", "0"):
-        return None
-    return parse(value)
 
 
 def credential_key(*parts: str) -> str:
