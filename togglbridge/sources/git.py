@@ -6,7 +6,8 @@ A push becomes a ``git.push`` event and one ``git.commit`` event per new commit.
 that fast-forwards another branch, the same repository's hook on two senders) plans to the same idempotency keys
 and is never logged twice.
 
-Values a sender gives that the events carry as they came (a URL, a name, a sha) are typed ``Json``: a source reads
+The types are plain (not frozen) dataclasses: a source builds them on every delivery, and a frozen dataclass's
+``__init__`` costs about twice as much. Values a sender gives that the events carry as they came (a URL, a name, a sha) are typed ``Json``: a source reads
 them without coercing, so an odd value reaches the event's own validation, which refuses what no event can hold.
 """
 
@@ -37,7 +38,7 @@ def ref_parts(ref: str) -> dict[str, str | None]:
     return {"branch": None, "tag": None}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Repository:
     full_name: str  # owner/name
     name: str
@@ -55,14 +56,14 @@ class Repository:
         }
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Author:
     name: Json
     email: Json
     username: Json  # the author's account on the sender, when it knows one
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Commit:
     sha: str
     occurred_at: datetime
@@ -76,7 +77,7 @@ class Commit:
     modified: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Push:
     source: str
     key: str  # what makes the push's event id: the delivery id, else the sha pushed
@@ -99,11 +100,13 @@ class Push:
 
 
 def push_events(push: Push) -> list[Event]:
-    """The push's event, then one per new commit."""
-    return [push_event(push), *(commit_event(push, commit) for commit in push.commits)]
+    """The push's ``git.push`` event, then a ``git.commit`` event per new commit."""
+    common = _common(push)
+    return [push_event(push, common), *(commit_event(push, commit, common) for commit in push.commits)]
 
 
 def _common(push: Push) -> dict[str, Any]:
+    """The data every event of a push carries."""
     return {
         "repo": push.repo.data(),
         "ref": push.ref,
@@ -113,7 +116,7 @@ def _common(push: Push) -> dict[str, Any]:
     }
 
 
-def push_event(push: Push) -> Event:
+def push_event(push: Push, common: dict[str, Any]) -> Event:
     return Event(
         id=f"{push.source}:push:{push.key}",
         source=push.source,
@@ -123,7 +126,7 @@ def push_event(push: Push) -> Event:
         actor_handles=push.actor_handles,
         delivery_id=push.delivery_id,
         data={
-            **_common(push),
+            **common,
             "before": push.before,
             "after": push.after,
             "created": push.created,
@@ -135,7 +138,7 @@ def push_event(push: Push) -> Event:
     )
 
 
-def commit_event(push: Push, commit: Commit) -> Event:
+def commit_event(push: Push, commit: Commit, common: dict[str, Any]) -> Event:
     return Event(
         id=commit_id(push.repo.full_name, commit.sha),
         source=push.source,
@@ -145,7 +148,7 @@ def commit_event(push: Push, commit: Commit) -> Event:
         actor_handles=commit.actor_handles,
         delivery_id=push.delivery_id,
         data={
-            **_common(push),
+            **common,
             "sha": commit.sha,
             "short_sha": commit.sha[:7],
             "message": commit.message,
