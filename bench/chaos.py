@@ -61,6 +61,7 @@ from togglbridge.serving import serve_in_thread
 from togglbridge.settings import Settings
 from togglbridge.sources import SOURCES
 from togglbridge.sources.github_payloads import PushedCommit, push_body
+from togglbridge.sources.secrets import SourceSecrets
 from togglbridge.store import keys
 from togglbridge.store.dead_letters import DeadLetters
 from togglbridge.store.journal import JOURNAL_PREFIX
@@ -1076,13 +1077,8 @@ def chaos_knobs(settings: ChaosSettings) -> SimKnobs:
 
 def receiver_app(redis_url: str) -> Any:
     """The receiver, as ``togglbridge api`` builds it, with this run's secrets."""
-    settings = Settings(
-        _env_file=None,
-        redis_url=redis_url,
-        github_secret=GITHUB_SECRET,
-        webhook_secret=WEBHOOK_SECRET,
-    )
-    return build_receiver(settings, redis_url)
+    settings = Settings(_env_file=None, redis_url=redis_url)
+    return build_receiver(settings, redis_url, SourceSecrets.of(github=GITHUB_SECRET, generic=WEBHOOK_SECRET))
 
 
 def _spread(count: int, offset: float) -> list[float]:

@@ -41,7 +41,7 @@ def main() -> int:
     parser.add_argument("--commits", type=int, default=3)
     args = parser.parse_args()
 
-    secret = os.environ.get("TOGGLBRIDGE_GITHUB_SECRET") or DEMO_SECRETS["github_secret"]
+    secret = os.environ.get("TOGGLBRIDGE_GITHUB_SECRET") or DEMO_SECRETS["github"]
     login = args.author.split("@")[0]
     commits = spaced_commits(
         max(1, args.commits),

@@ -30,6 +30,7 @@ from togglbridge.dispatch import dispatch
 from togglbridge.events import Event
 from togglbridge.queues import QUEUE_INGEST
 from togglbridge.settings import Settings
+from togglbridge.sources.secrets import SourceSecrets
 from togglbridge.store import keys
 from togglbridge.store.journal import Journal
 from togglbridge.store.outbox import LANES, Outbox
@@ -53,9 +54,9 @@ Headers = list[tuple[bytes, bytes]]
 
 def hostile_receiver(redis_url: str) -> FastAPI:
     """The receiver with every source's test secret and a small body limit."""
-    secrets = {sender.source.secret_setting: sender.secret for sender in SENDERS.values()}
-    settings = Settings(_env_file=None, redis_url=redis_url, max_body_bytes=MAX_BODY_BYTES, **secrets)  # type: ignore[arg-type]
-    return build_receiver(settings, redis_url)
+    secrets = SourceSecrets.of(**{sender.source.name: sender.secret for sender in SENDERS.values()})
+    settings = Settings(_env_file=None, redis_url=redis_url, max_body_bytes=MAX_BODY_BYTES)
+    return build_receiver(settings, redis_url, secrets)
 
 
 @pytest.fixture

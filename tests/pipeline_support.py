@@ -22,6 +22,7 @@ from togglbridge.api.factory import build_receiver
 from togglbridge.serving import serve_in_thread
 from togglbridge.settings import Settings
 from togglbridge.sources import github_payloads
+from togglbridge.sources.secrets import SourceSecrets
 from togglbridge.toggl.sim import Simulator
 from togglbridge.toggl.sim import serve_in_thread as serve_simulator
 
@@ -83,8 +84,8 @@ def running_pipeline(
         try:
             time.sleep(1)
             assert worker.poll() is None and beat.poll() is None, "the worker or beat did not start"
-            settings = Settings(_env_file=None, github_secret=GITHUB_SECRET, redis_url=redis_url)
-            receiver = build_receiver(settings, redis_url)
+            settings = Settings(_env_file=None, redis_url=redis_url)
+            receiver = build_receiver(settings, redis_url, SourceSecrets.of(github=GITHUB_SECRET))
             with serve_in_thread(receiver, lifespan="on", name="receiver") as url:
                 yield Pipeline(url, sim, sim_url, client, worker, identities)
         finally:

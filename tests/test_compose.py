@@ -320,10 +320,12 @@ def test_the_healthcheck_fails_when_redis_does(
     from togglbridge.queues import QUEUE_INGEST, TASK_PLAN
     from togglbridge.serving import serve_in_thread
     from togglbridge.settings import Settings
+    from togglbridge.sources.secrets import SourceSecrets
 
     url = redis_url if redis_up else f"redis://127.0.0.1:{_free_port()}/0"
     receiver = create_app(
         Settings(_env_file=None, redis_url=url),
+        secrets=SourceSecrets.of(),
         redis_url=url,
         celery_app=Celery("healthcheck"),
         ingest_task=TASK_PLAN,

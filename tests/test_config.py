@@ -232,7 +232,7 @@ CASES = {
     ),
     "unknown chat platform": (
         "chat:\n  platforms: [slack, teams]  #!\n",
-        "should be 'slack', 'mattermost' or 'discord'",
+        "'teams' is not a chat platform",
     ),
     "log without a duration": (
         "rules:\n  - name: x\n    on: git.commit\n    do:\n      - log: {description: x}  #!\n",

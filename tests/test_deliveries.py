@@ -14,7 +14,8 @@ import redis
 import redis.asyncio
 from fastapi.testclient import TestClient
 
-from tests.test_receiver import GITHUB_SECRET, PING, PUSH, github_headers, make_client
+from tests.test_receiver import GITHUB_SECRET, PING, PUSH, WEBHOOK_SECRET, github_headers, make_client
+from togglbridge.sources.secrets import SourceSecrets
 from togglbridge.status import collect_status
 from togglbridge.store import keys, text
 from togglbridge.store.deliveries import DeliveryRecorder, counts_since, delivery_record
@@ -51,7 +52,7 @@ def test_every_answer_is_recorded_newest_first(redis_url: str, client: TestClien
     form = github_headers(PUSH, delivery="f") | {"Content-Type": "application/x-www-form-urlencoded"}
     client.post("/hooks/github", content=PUSH, headers=form)
     client.post("/hooks/jira", content=b"{}", headers={"Content-Type": "application/json"})
-    with make_client(redis_url, github_secret=None) as disabled:
+    with make_client(redis_url, SourceSecrets.of(generic=WEBHOOK_SECRET)) as disabled:
         disabled.post("/hooks/github", content=PUSH, headers=github_headers(PUSH, delivery="off"))
     with make_client(redis_url, max_body_bytes=100) as small:
         small.post("/hooks/github", content=PUSH, headers=github_headers(PUSH, delivery="big"))

@@ -102,12 +102,12 @@ def test_doctor_lists_enabled_and_disabled_sources_and_warns_of_demo_secrets(
 ) -> None:
     from togglbridge.demo import DEMO_SECRETS
 
-    monkeypatch.setenv("TOGGLBRIDGE_GITHUB_SECRET", DEMO_SECRETS["github_secret"])
+    monkeypatch.setenv("TOGGLBRIDGE_GITHUB_SECRET", DEMO_SECRETS["github"])
     code, output = doctor()
     assert code == 0, output
     assert "github (TOGGLBRIDGE_GITHUB_SECRET)" in output.split("disabled")[0]  # enabled
     assert "generic (TOGGLBRIDGE_WEBHOOK_SECRET)" in output.split("disabled")[1]
-    assert "demo secret" in output and DEMO_SECRETS["github_secret"] not in output
+    assert "demo secret" in output and DEMO_SECRETS["github"] not in output
 
 
 def test_doctor_names_unset_variables_the_rule_file_names_never_values(

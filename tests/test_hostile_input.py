@@ -65,7 +65,7 @@ from tests.hostile_support import (
 from tests.sources.harness import FIXTURES, SENDERS, fuzz, int64, json_values, nested, odd_values
 from tests.test_receiver import untouched
 from togglbridge.config import Config, load_config
-from togglbridge.events import KNOWN_KINDS, Event
+from togglbridge.events import Event, known_kinds
 from togglbridge.executor import Executor
 from togglbridge.runtime import accounts_from_config
 from togglbridge.settings import Settings
@@ -440,7 +440,7 @@ random_events = st.builds(
     Event,
     id=event_ids,
     source=st.sampled_from(SOURCES_SEEN) | st.text(min_size=1, max_size=10),
-    kind=st.sampled_from(KNOWN_KINDS) | st.from_regex(r"[a-z]{1,6}\.[a-z]{1,6}", fullmatch=True),
+    kind=st.sampled_from(known_kinds()) | st.from_regex(r"[a-z]{1,6}\.[a-z]{1,6}", fullmatch=True),
     occurred_at=any_time,
     actor=st.sampled_from(HANDLES) | st.text(max_size=20),
     data=st.dictionaries(

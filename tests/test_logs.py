@@ -7,12 +7,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from pydantic import SecretStr
 
 from togglbridge.demo import DEMO_SECRETS, demo_secrets_in_use
 from togglbridge.logs import quiet_routine
 from togglbridge.queues import TASK_DRAIN, TASK_TICK
-from togglbridge.settings import Settings
+from togglbridge.sources.secrets import SourceSecrets
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -75,9 +74,8 @@ def test_the_beat_line_is_quiet_only_for_the_tick(captured: list[logging.LogReco
 
 
 def test_demo_secrets_are_named_never_shown() -> None:
-    settings = Settings(_env_file=None, github_secret=SecretStr(DEMO_SECRETS["github_secret"]))
-    assert demo_secrets_in_use(settings) == ["TOGGLBRIDGE_GITHUB_SECRET"]
-    assert demo_secrets_in_use(Settings(_env_file=None, github_secret=SecretStr("mine"))) == []
+    assert demo_secrets_in_use(SourceSecrets.of(github=DEMO_SECRETS["github"])) == ["github"]
+    assert demo_secrets_in_use(SourceSecrets.of(github="mine")) == []
 
 
 def test_make_run_uses_the_demo_secrets_the_bridge_warns_about() -> None:

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from togglbridge.config import Config, load_config, parse_config
-from togglbridge.events import KNOWN_KINDS, Event
+from togglbridge.events import Event, known_kinds
 from togglbridge.rules.planner import Plan, plan
 
 EXAMPLE = load_config(Path(__file__).resolve().parent.parent / "examples" / "togglbridge.yaml")
@@ -91,7 +91,7 @@ EVENTS = st.builds(
     id=st.text(min_size=1, max_size=40),
     source=st.sampled_from(["github", "gitlab", "gitea", "slack", "mattermost", "discord", "ics", "generic"])
     | st.text(min_size=1, max_size=10),
-    kind=st.sampled_from(KNOWN_KINDS) | st.text(min_size=1, max_size=20),
+    kind=st.sampled_from(known_kinds()) | st.text(min_size=1, max_size=20),
     occurred_at=st.datetimes(timezones=st.just(UTC)),
     actor=st.sampled_from(["alice@acme.io", "U1", "alice-gh", "bob", "work", "alice-work", ""])
     | st.text(max_size=20),

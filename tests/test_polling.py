@@ -6,10 +6,12 @@ from __future__ import annotations
 import threading
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 import redis
 
+from tests.pipeline_support import running_pipeline, wait_for
 from togglbridge.events import Event
 from togglbridge.polling import (
     Trigger,
@@ -111,3 +113,30 @@ def test_a_poll_is_claimed_once_per_lease_and_again_when_its_poller_died(redis_c
     polled(redis_client, "work", now + 361)
     assert due_polls(redis_client, now + 300, lease=60) == ["home"]
     assert redis_client.zscore(f"{keys.PREFIX}:polls", "work") == pytest.approx(now + 361)
+
+
+LIVE_RULES = """
+identities:
+  ops:
+    aliases: [work]
+rules:
+  - name: meetings
+    on: calendar.started
+    do:
+      - start: {description: "{{ title }}"}
+"""
+
+
+def test_the_beat_fires_a_due_trigger_and_a_worker_applies_it(redis_url: str, tmp_path: Path) -> None:
+    with running_pipeline(redis_url, LIVE_RULES, tmp_path, ["ops"]) as pipeline:
+        started = datetime.now(UTC).replace(microsecond=0)
+        event = meeting_event("started", started).model_copy(update={"data": {"title": "Standup"}})
+        schedule_triggers(pipeline.redis, [Trigger(id=event.id, due=started, event=event)])
+
+        def applied() -> bool:
+            stages = [r["stage"] for r in Journal(pipeline.redis, cap=1000).event(event.id)]
+            return "applied" in stages
+
+        wait_for(applied, timeout=60, what="the trigger's event")
+        (entry,) = [e for e in pipeline.sim.state.entries.values() if e.description == "Standup"]
+        assert entry.stop is None  # a running timer, started by the scheduled event

@@ -19,6 +19,7 @@ from togglbridge.queues import QUEUE_INGEST, TASK_PLAN
 from togglbridge.settings import Settings
 from togglbridge.sources import generic
 from togglbridge.sources.github_payloads import delivery_headers
+from togglbridge.sources.secrets import SourceSecrets
 from togglbridge.store import keys, text
 from workers.app import app, configure
 
@@ -28,13 +29,11 @@ PUSH = (Path(__file__).parent / "fixtures" / "github" / "push__main.json").read_
 PING = (Path(__file__).parent / "fixtures" / "github" / "ping__default.json").read_bytes()
 
 
-def make_client(redis_url: str, **settings: object) -> TestClient:
-    values: dict[str, object] = {
-        "github_secret": GITHUB_SECRET,
-        "webhook_secret": WEBHOOK_SECRET,
-        "redis_url": redis_url,
-    } | settings
-    return TestClient(build_receiver(Settings(_env_file=None, **values), redis_url))  # type: ignore[arg-type]
+def make_client(redis_url: str, secrets: SourceSecrets | None = None, **settings: object) -> TestClient:
+    """The receiver with both sources enabled (or the ``secrets`` given)."""
+    given = secrets if secrets is not None else SourceSecrets.of(github=GITHUB_SECRET, generic=WEBHOOK_SECRET)
+    built = Settings(_env_file=None, redis_url=redis_url, **settings)  # type: ignore[arg-type]
+    return TestClient(build_receiver(built, redis_url, given))
 
 
 @pytest.fixture
@@ -137,7 +136,7 @@ def test_an_unknown_source_is_404_naming_the_known_ones(client: TestClient) -> N
 
 
 def test_a_source_without_its_secret_is_404_naming_the_variable(redis_url: str) -> None:
-    with make_client(redis_url, github_secret=None) as disabled:
+    with make_client(redis_url, SourceSecrets.of(generic=WEBHOOK_SECRET)) as disabled:
         response = disabled.post("/hooks/github", content=PUSH, headers=github_headers(PUSH))
     assert response.status_code == 404
     assert "TOGGLBRIDGE_GITHUB_SECRET" in response.json()["error"]

@@ -118,9 +118,13 @@ def test_without_source_a_raw_delivery_gets_the_command_to_use(rules: Path, raw:
     assert "Field required" not in err  # not pydantic's list of what an Event lacks
 
 
-def test_every_registered_source_can_be_named() -> None:
-    command_source = next(p for p in explain_command.params if p.name == "source_name")
-    assert set(command_source.type.choices) == set(SOURCES)  # type: ignore[attr-defined]
+def test_an_unknown_source_is_refused_naming_the_registered_ones(tmp_path: Path) -> None:
+    raw = tmp_path / "raw.json"
+    raw.write_text("{}")
+    result = CliRunner().invoke(explain_command, ["--source", "gitlub", str(raw)])
+    assert result.exit_code == 2
+    assert "no source is named 'gitlub'" in result.output
+    assert all(name in result.output for name in SOURCES)
 
 
 def test_only_payloads_that_look_like_a_source_are_recognized() -> None:

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from togglbridge.cli.config import check_command
 from togglbridge.cli.explain import explain_command
 from togglbridge.config import ConfigError, load_config, parse_config
-from togglbridge.sources import BUILTIN_NAMESPACES, KIND_SCHEMAS, KNOWN_KINDS, SOURCES, kind_schema
+from togglbridge.sources import REGISTRY, SOURCES
 from togglbridge.sources.kinds import PLANNED_KINDS, KindSchema
 
 ROOT = Path(__file__).parent.parent
@@ -162,30 +162,31 @@ def test_explain_exits_0_when_every_rule_evaluates() -> None:
 
 
 def test_the_known_kinds_come_from_the_sources_declarations() -> None:
-    from togglbridge.events import KNOWN_KINDS as FROM_EVENTS
+    from togglbridge.events import known_kinds
 
-    assert FROM_EVENTS == KNOWN_KINDS
-    assert set(KNOWN_KINDS) == {kind for source in SOURCES.values() for kind in source.kinds} | set(
+    assert known_kinds() == REGISTRY.known_kinds
+    assert set(REGISTRY.known_kinds) == {kind for source in SOURCES.values() for kind in source.kinds} | set(
         PLANNED_KINDS
     )
     assert {"git.push", "git.commit", "calendar.ended", "chat.command", "webhook.received"} <= set(
-        KNOWN_KINDS
+        REGISTRY.known_kinds
     )
-    assert {"git", "calendar", "chat", "toggl"} == BUILTIN_NAMESPACES  # not webhook: generic senders use it
-    assert kind_schema("build.finished").open and kind_schema("webhook.received").open
-    assert not KIND_SCHEMAS["git.commit"].open
+    # not webhook: generic senders use it
+    assert {"git", "calendar", "chat", "toggl"} == REGISTRY.builtin_namespaces
+    assert REGISTRY.kind_schema("build.finished").open and REGISTRY.kind_schema("webhook.received").open
+    assert not REGISTRY.kind_schemas["git.commit"].open
 
 
 def test_the_github_schema_matches_what_the_parser_gives() -> None:
     body = (ROOT / "tests" / "fixtures" / "github" / "push__main.json").read_bytes()
     for event in SOURCES["github"].parse({"X-GitHub-Event": "push"}, body):
-        assert _paths(event.data) == set(KIND_SCHEMAS[event.kind].fields), event.kind
+        assert _paths(event.data) == set(REGISTRY.kind_schemas[event.kind].fields), event.kind
 
 
 def test_the_example_events_match_their_kinds_schemas() -> None:
     for path in EVENTS.glob("*.json"):
         event = json.loads(path.read_text())
-        declared = KIND_SCHEMAS[event["kind"]].fields
+        declared = REGISTRY.kind_schemas[event["kind"]].fields
         assert _paths(event["data"]) <= declared, path.name
 
 

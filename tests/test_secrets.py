@@ -51,6 +51,7 @@ from togglbridge.runtime import accounts_from_config
 from togglbridge.serving import serve_in_thread
 from togglbridge.settings import Settings
 from togglbridge.sources import generic, github, github_payloads
+from togglbridge.sources.secrets import SourceSecrets
 from togglbridge.store import text
 from togglbridge.store.dead_letters import DeadLetters
 from togglbridge.store.journal import Journal
@@ -71,6 +72,7 @@ GATEWAY_KEY = f"gwkey-{MARKER}-5e1f0c2a9b7d4e31"
 GITHUB_SECRET = f"ghsecret-{MARKER}-7c3d9e1f20ab"
 WEBHOOK_KEY = f"stdwh-{MARKER}-0123456789abcdef".encode()  # the key; the setting holds it base64-encoded
 WEBHOOK_SECRET = "whsec_" + base64.b64encode(WEBHOOK_KEY).decode()
+SOURCE_SECRETS = SourceSecrets.of(github=GITHUB_SECRET, generic=WEBHOOK_SECRET)
 TOGGL_TOKEN = f"toggltoken-{MARKER}-0f9e8d7c6b5a"
 TOKEN_ENV = "TB_SECRETS_TEST_DANA_TOKEN"  # the identity's token_env: a name, not a secret
 GATEWAY_CONNECTION = "conn-carol"
@@ -421,11 +423,9 @@ def test_no_secret_leaks_from_a_deployment_with_a_worker_process(
             redis_url=redis_url,
             gateway_key=GATEWAY_KEY,
             gateway_url=f"{sim_url}/toggl-track",
-            github_secret=GITHUB_SECRET,
-            webhook_secret=WEBHOOK_SECRET,
             log_level="DEBUG",
         )
-        receiver = build_receiver(settings, redis_url)
+        receiver = build_receiver(settings, redis_url, SOURCE_SECRETS)
         with (
             serve_in_thread(receiver, lifespan="on", name="receiver", log_level="debug") as url,
             httpx.Client(base_url=url, timeout=10) as http,
@@ -566,14 +566,12 @@ def test_no_secret_leaks_from_in_process_planning_and_execution(
     settings = Settings(
         _env_file=None,
         redis_url=redis_url,
-        github_secret=GITHUB_SECRET,
-        webhook_secret=WEBHOOK_SECRET,
         simulator_url=sim_url,
         **credentials,
     )
     assert settings.toggl_mode == toggl_mode
     evidence = Evidence()
-    receiver = build_receiver(settings, redis_url)
+    receiver = build_receiver(settings, redis_url, SOURCE_SECRETS)
     with TestClient(receiver) as client:
 
         def keep(response: httpx.Response) -> None:

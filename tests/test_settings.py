@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from togglbridge.settings import SettingsError, load_settings
+from togglbridge.sources import SOURCES
+from togglbridge.sources.secrets import SourceSecrets
 
 
 @pytest.fixture(autouse=True)
@@ -60,7 +64,6 @@ def test_secrets_never_show_in_repr(monkeypatch: pytest.MonkeyPatch) -> None:
         ("TOGGLBRIDGE_MAX_BODY_BYTES", "-5", "greater than 0"),
         ("TOGGLBRIDGE_MAX_BODY_BYTES", "lots", "integer"),
         ("TOGGLBRIDGE_LOG_LEVEL", "LOUD", "DEBUG"),
-        ("TOGGLBRIDGE_WEBHOOK_SECRET", "plainsecret", "whsec_"),
     ],
 )
 def test_a_wrong_value_names_the_variable_and_what_is_expected(
@@ -74,11 +77,31 @@ def test_a_wrong_value_names_the_variable_and_what_is_expected(
     assert expected in message
 
 
-def test_a_wrong_secret_is_not_echoed(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_source_secret_of_the_wrong_shape_names_its_variable_never_its_value(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setenv("TOGGLBRIDGE_WEBHOOK_SECRET", "leaky-secret-value")
     with pytest.raises(SettingsError) as caught:
-        load_settings()
-    assert "leaky-secret-value" not in str(caught.value)
+        SourceSecrets.load(SOURCES.values(), env_file=None)
+    message = str(caught.value)
+    assert "TOGGLBRIDGE_WEBHOOK_SECRET" in message and "whsec_" in message
+    assert "leaky-secret-value" not in message
+
+
+def test_source_secrets_come_from_the_environment_then_the_env_file(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text("TOGGLBRIDGE_GITHUB_SECRET=from-the-file\n")
+    monkeypatch.delenv("TOGGLBRIDGE_GITHUB_SECRET", raising=False)
+    assert (
+        SourceSecrets.load(SOURCES.values(), env_file=env_file)["github"].get_secret_value()
+        == "from-the-file"
+    )
+    monkeypatch.setenv("TOGGLBRIDGE_GITHUB_SECRET", "from-the-environment")
+    loaded = SourceSecrets.load(SOURCES.values(), env_file=env_file)
+    assert loaded["github"].get_secret_value() == "from-the-environment"
+    assert "from-the-environment" not in repr(loaded)
 
 
 def test_the_drain_lock_must_outlive_a_request(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -92,5 +115,5 @@ def test_an_empty_variable_means_unset(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TOGGLBRIDGE_GATEWAY_KEY", "")
     monkeypatch.setenv("TOGGLBRIDGE_GITHUB_SECRET", "  ")
     settings = load_settings()
-    assert settings.gateway_key is None and settings.github_secret is None
-    assert settings.toggl_mode == "simulator"
+    assert settings.gateway_key is None and settings.toggl_mode == "simulator"
+    assert "github" not in SourceSecrets.load(SOURCES.values(), env_file=None)

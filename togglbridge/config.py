@@ -19,6 +19,7 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import (
+    ConfigDict,
     Field,
     PlainValidator,
     PrivateAttr,
@@ -30,11 +31,11 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from togglbridge.rules.durations import Duration
-from togglbridge.rules.identities import HANDLE_FIELDS
 from togglbridge.rules.rule import Rule
 from togglbridge.rules.strict_model import Problem, StrictModel, problems_of, suggest
 from togglbridge.rules.values import parse_timezone
 from togglbridge.rules.yaml_source import read_yaml
+from togglbridge.sources import REGISTRY
 
 ENV_NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -137,21 +138,44 @@ class Identity(StrictModel):
     emails: list[str] = Field(
         default_factory=list, description="Matched case-insensitively, from every source."
     )
-    github: list[str] = Field(default_factory=list, description="GitHub usernames.")
-    gitlab: list[str] = Field(default_factory=list, description="GitLab usernames.")
-    gitea: list[str] = Field(default_factory=list, description="Gitea or Forgejo usernames.")
-    slack: list[str] = Field(default_factory=list, description="Slack user ids (U024BE7LH).")
-    mattermost: list[str] = Field(default_factory=list, description="Mattermost user ids.")
-    discord: list[str] = Field(default_factory=list, description="Discord user ids.")
     aliases: list[str] = Field(default_factory=list, description="Any other actor, from any source.")
+    # And one list per platform the sources name (github: [login], slack: [U024BE7LH]...): the registry's handle
+    # lists, kept as extra keys so that a new source's list needs no field here.
+    model_config = ConfigDict(extra="allow", frozen=True, strict=True)
+
+    @classmethod
+    def known_keys(cls) -> list[str]:
+        return [*super().known_keys(), *REGISTRY.handles]
+
+    @classmethod
+    def cross_check(cls, data: dict[str, Any]) -> list[Problem]:
+        problems: list[Problem] = []
+        for platform in REGISTRY.handles:
+            value = data.get(platform)
+            if value is None:
+                continue
+            if not isinstance(value, list):
+                problems.append(((platform,), f"should be a list, e.g. {platform}: [alice], got {value!r}"))
+                continue
+            problems += [
+                ((platform, index), f"should be a name (text), got {item!r}")
+                for index, item in enumerate(value)
+                if not isinstance(item, str) or not item.strip()
+            ]
+        return problems
+
+    def handle_list(self, platform: str) -> list[str]:
+        """The identity's handles on ``platform`` (its ``github:`` list, say)."""
+        listed = (self.model_extra or {}).get(platform)
+        return list(listed) if isinstance(listed, list) else []
 
     def handles(self) -> list[tuple[str, str]]:
         """(where, handle) pairs: where is a platform, "email" or "alias"; handles are lower-cased."""
         pairs = [("email", email.lower()) for email in self.emails] + [
             ("alias", a.lower()) for a in self.aliases
         ]
-        for platform in HANDLE_FIELDS:
-            pairs += [(platform, handle.lower()) for handle in getattr(self, platform)]
+        for platform in REGISTRY.handles:
+            pairs += [(platform, handle.lower()) for handle in self.handle_list(platform)]
         return pairs
 
 
@@ -183,12 +207,26 @@ class ChatSettings(StrictModel):
     """The built-in ``/toggl`` commands (start, stop, status, help)."""
 
     enabled: bool = True
-    platforms: list[Literal["slack", "mattermost", "discord"]] | None = Field(
-        default=None, description="Where the built-in commands apply; None: every chat platform."
+    platforms: list[str] | None = Field(
+        default=None,
+        description="Where the built-in commands apply (chat sources); None: every chat platform.",
     )
     project: ProjectNameOrId | None = Field(default=None, description="For /toggl start without @project.")
     tags: list[str] = Field(default_factory=list, description="Added to every entry started from chat.")
     billable: bool | None = Field(default=None, description="For /toggl start without $; None: defaults'.")
+
+    @field_validator("platforms")
+    @classmethod
+    def _chat_platforms(cls, platforms: list[str] | None) -> list[str] | None:
+        known = REGISTRY.chat_platforms
+        for platform in platforms or []:
+            if platform not in known:
+                raise PydanticCustomError(
+                    "rule_file",
+                    f"'{platform}' is not a chat platform{suggest(platform, known)} (chat platforms: "
+                    f"{', '.join(known)})",
+                )
+        return platforms
 
 
 class Config(StrictModel):
@@ -289,7 +327,7 @@ def _duplicate_handles(identities: dict[str, Any]) -> list[Problem]:
     for name, identity in identities.items():
         if not isinstance(identity, dict):
             continue
-        for field in ("emails", "aliases", *HANDLE_FIELDS):
+        for field in ("emails", "aliases", *REGISTRY.handles):
             where = {"emails": "email", "aliases": "alias"}.get(field, field)
             handles = identity.get(field)
             for position, handle in enumerate(handles if isinstance(handles, list) else []):
@@ -378,6 +416,14 @@ def _dotted(location: tuple[str | int, ...]) -> str:
 def config_json_schema() -> dict[str, Any]:
     """A JSON Schema of the rule file, for editors (YAML language servers) to complete and check it."""
     schema = Config.model_json_schema(by_alias=True)
+    identity = schema.get("$defs", {}).get("Identity", {})
+    identity.setdefault("properties", {}).update(
+        {
+            platform: {"type": "array", "items": {"type": "string"}, "description": handle.description}
+            for platform, handle in REGISTRY.handles.items()
+        }
+    )
+    identity["additionalProperties"] = False
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "togglbridge rule file",

@@ -6,19 +6,21 @@ while one is active.
 
 from __future__ import annotations
 
-from togglbridge.settings import ENV_PREFIX, Settings
+from collections.abc import Mapping
+
+from pydantic import SecretStr
 
 DEMO_SECRETS = {
-    "github_secret": "togglbridge-demo-secret",
-    "webhook_secret": "whsec_dG9nZ2xicmlkZ2UtZGVtby1zZWNyZXQ=",
+    "github": "togglbridge-demo-secret",
+    "generic": "whsec_dG9nZ2xicmlkZ2UtZGVtby1zZWNyZXQ=",
 }
+"""Source name -> its demo secret."""
 
 
-def demo_secrets_in_use(settings: Settings) -> list[str]:
-    """The variables that hold a demo secret, by name (never the value)."""
-    active = []
-    for field, demo in DEMO_SECRETS.items():
-        secret = getattr(settings, field)
-        if secret is not None and secret.get_secret_value() == demo:
-            active.append(f"{ENV_PREFIX}{field.upper()}")
-    return active
+def demo_secrets_in_use(secrets: Mapping[str, SecretStr]) -> list[str]:
+    """The sources whose secret is the demo's, by name (never the value)."""
+    return [
+        name
+        for name, demo in DEMO_SECRETS.items()
+        if name in secrets and secrets[name].get_secret_value() == demo
+    ]

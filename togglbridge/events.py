@@ -25,14 +25,19 @@ def as_utc(value: datetime) -> datetime:
         raise ValueError("is out of range once converted to UTC") from None
 
 
-def __getattr__(name: str) -> tuple[str, ...]:
-    """``KNOWN_KINDS``: the kinds the built-in sources send, derived from the sources' declarations
-    (``togglbridge.sources.KNOWN_KINDS``); read lazily because the sources import this module."""
-    if name == "KNOWN_KINDS":
-        from togglbridge.sources import KNOWN_KINDS
+def known_kinds() -> tuple[str, ...]:
+    """The kinds the registered sources send (``togglbridge.sources.REGISTRY``); read when asked, because the
+    sources import this module."""
+    from togglbridge.sources import REGISTRY
 
-        return KNOWN_KINDS
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return REGISTRY.known_kinds
+
+
+def handle_platforms() -> tuple[str, ...]:
+    """What an actor handle can be: a platform whose handle list identities have (the registry's), or email."""
+    from togglbridge.sources import REGISTRY
+
+    return (*REGISTRY.handles, "email")
 
 
 UtcDatetime = Annotated[datetime, AfterValidator(as_utc)]
@@ -117,14 +122,12 @@ def _explain(data: dict[str, Any]) -> None:
             raise ValueError(f"{where} is a {type(value).__name__}; event data holds JSON values only")
 
 
-HANDLE_PLATFORMS = ("github", "gitlab", "gitea", "slack", "mattermost", "discord", "email")
-"""What an actor handle can be: a username or user id on one platform, or an email address. Each names the list
-of an identity in the rule file the handle is looked up in (``email`` names ``emails``)."""
-
-
 def _handle_platform(value: str) -> str:
-    if value not in HANDLE_PLATFORMS:
-        raise ValueError(f"should be one of {', '.join(HANDLE_PLATFORMS)}")
+    """A username or user id on one platform, or an email address: each names the identity list of the rule file
+    the handle is looked up in (``email`` names ``emails``)."""
+    platforms = handle_platforms()
+    if value not in platforms:
+        raise ValueError(f"should be one of {', '.join(platforms)}")
     return value
 
 
@@ -135,7 +138,7 @@ class ActorHandle(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     platform: Annotated[str, AfterValidator(_handle_platform)] = Field(
-        description="Where the handle is looked up: github, gitlab, gitea, slack, mattermost, discord or email."
+        description="Where the handle is looked up: a platform's handle list (github, slack...) or email."
     )
     handle: Text = Field(min_length=1, description="The username, user id or email address.")
 

@@ -91,26 +91,9 @@ class Settings(BaseSettings):
         description="How long an identity's drain lock outlives a worker that died holding it.",
     )
 
-    # Sources' secrets: a source is enabled when its secret is set.
-    github_secret: SecretStr | None = None
-    gitlab_secret: SecretStr | None = None
-    webhook_secret: SecretStr | None = None
-    slack_signing_secret: SecretStr | None = None
-    mattermost_token: SecretStr | None = None
-    discord_public_key: SecretStr | None = None
+    # The sources' secrets are not settings: each source names its own variable (togglbridge.sources.secrets).
 
-    @field_validator(
-        "gateway_key",
-        "toggl_api_token",
-        "github_secret",
-        "gitlab_secret",
-        "webhook_secret",
-        "slack_signing_secret",
-        "mattermost_token",
-        "discord_public_key",
-        "simulator_url",
-        mode="before",
-    )
+    @field_validator("gateway_key", "toggl_api_token", "simulator_url", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         """``VAR=`` in a .env or compose file means "not set", not "the empty secret"."""
@@ -134,13 +117,6 @@ class Settings(BaseSettings):
             return None
         if not value.startswith(("redis://", "rediss://", "unix://", "redis+socket://")):
             raise ValueError("expected a URL starting with redis://, rediss:// or unix://")
-        return value
-
-    @field_validator("webhook_secret")
-    @classmethod
-    def _standard_webhooks_secret(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and not value.get_secret_value().startswith("whsec_"):
-            raise ValueError("expected a Standard Webhooks secret starting with whsec_")
         return value
 
     @model_validator(mode="after")

@@ -11,9 +11,10 @@ from celery import Task
 from togglbridge.dispatch import dispatch
 from togglbridge.events import Event
 from togglbridge.executor import DrainReport
+from togglbridge.polling import fire_due_triggers
 from togglbridge.queues import TASK_DRAIN, TASK_PLAN, TASK_TICK
 from togglbridge.runtime import runtime
-from togglbridge.store.enqueue import requeue_unplanned
+from togglbridge.store.enqueue import EventQueue, requeue_unplanned
 from togglbridge.store.journal import iso_now
 from togglbridge.store.keys import LAST_TICK
 from workers.app import QUEUE_INGEST, QUEUE_TOGGL, app
@@ -65,18 +66,40 @@ def follow_up(report: DrainReport) -> None:
 
 @app.task(name=TASK_TICK)
 def tick() -> None:
-    """Wake identities whose wait is over, and any whose work sits idle (a lost kick, a dead worker's lock)."""
+    """Fire the scheduled triggers that are due, wake identities whose wait is over and any whose work sits idle
+    (a lost kick, a dead worker's lock)."""
     state = runtime()
     state.redis.set(LAST_TICK, iso_now())  # for `togglbridge status`: the beat is alive
+    fired = fire_due_triggers(state.redis, _trigger_queue(), time.time())
     requeued = requeue_unplanned(state.redis, QUEUE_INGEST, older_than=UNPLANNED_GRACE_SECONDS)
     woken = state.executor.due_identities()
     for identity in woken:
         kick(identity)
     # Celery's own lines about the tick are at DEBUG: say it here when the tick did something.
+    if fired:
+        log.info("tick: %d scheduled event(s) due", fired)
     if requeued:
         log.info("tick: %d accepted message(s) lost before planning were queued again", requeued)
     if woken:
         log.info("tick: woke %s", ", ".join(woken))
+
+
+_queue: EventQueue | None = None
+
+
+def _trigger_queue() -> EventQueue:
+    """The accept path scheduled events take, the same as a delivery's (built once per process)."""
+    global _queue
+    if _queue is None:
+        state = runtime()
+        _queue = EventQueue(
+            state.redis,
+            app,
+            task=TASK_PLAN,
+            queue=QUEUE_INGEST,
+            journal_cap=state.settings.journal_max_events,
+        )
+    return _queue
 
 
 app.conf.beat_schedule = {

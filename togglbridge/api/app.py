@@ -17,6 +17,7 @@ from togglbridge import __version__
 from togglbridge.api.hooks import router as hooks_router
 from togglbridge.api.journal import router as journal_router
 from togglbridge.settings import Settings
+from togglbridge.sources.secrets import SourceSecrets
 from togglbridge.status import collect_status, ping_workers
 from togglbridge.store import deliveries
 from togglbridge.store.deliveries import DeliveryRecorder
@@ -26,8 +27,17 @@ PING_REUSE_SECONDS = 10.0
 
 
 def create_app(
-    settings: Settings, *, redis_url: str, celery_app: Celery, ingest_task: str, ingest_queue: str
+    settings: Settings,
+    *,
+    secrets: SourceSecrets,
+    redis_url: str,
+    celery_app: Celery,
+    ingest_task: str,
+    ingest_queue: str,
 ) -> FastAPI:
+    """The receiver; ``secrets`` holds the enabled sources' secrets (the others answer 404 naming their
+    variable)."""
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.redis = redis.asyncio.Redis.from_url(redis_url)
@@ -47,6 +57,7 @@ def create_app(
 
     app = FastAPI(title="togglbridge", version=__version__, lifespan=lifespan)
     app.state.settings = settings
+    app.state.secrets = secrets
     app.include_router(hooks_router)
     app.include_router(journal_router)
 

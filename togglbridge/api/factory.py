@@ -8,15 +8,23 @@ from fastapi import FastAPI
 from togglbridge.api.app import create_app
 from togglbridge.queues import QUEUE_INGEST, TASK_PLAN
 from togglbridge.settings import NoRedisURL, Settings, load_settings
+from togglbridge.sources import SOURCES
+from togglbridge.sources.secrets import SourceSecrets
 
 
-def build_receiver(settings: Settings, redis_url: str) -> FastAPI:
-    """The receiver app writing plan tasks to the workers' Celery app on ``redis_url``."""
+def build_receiver(settings: Settings, redis_url: str, secrets: SourceSecrets | None = None) -> FastAPI:
+    """The receiver app writing plan tasks to the workers' Celery app on ``redis_url``; the sources' secrets
+    from the environment unless given."""
     from workers.app import app, configure
 
     configure(app, redis_url)
     return create_app(
-        settings, redis_url=redis_url, celery_app=app, ingest_task=TASK_PLAN, ingest_queue=QUEUE_INGEST
+        settings,
+        secrets=secrets if secrets is not None else SourceSecrets.load(SOURCES.values()),
+        redis_url=redis_url,
+        celery_app=app,
+        ingest_task=TASK_PLAN,
+        ingest_queue=QUEUE_INGEST,
     )
 
 

@@ -19,9 +19,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from togglbridge.api.body import BodyTooLarge, read_limited
-from togglbridge.settings import ENV_PREFIX, Settings
+from togglbridge.settings import Settings
 from togglbridge.sources import SOURCES, SourceError
-from togglbridge.sources.base import Source
+from togglbridge.sources.base import Source, Verdict
+from togglbridge.sources.secrets import SourceSecrets
 from togglbridge.store.deliveries import DeliveryRecorder, delivery_record
 from togglbridge.store.enqueue import EventQueue
 
@@ -33,7 +34,7 @@ router = APIRouter(tags=["receivers"])
 class Answer:
     """What we answer a delivery, and what its record in the deliveries log says."""
 
-    def __init__(self, status: int, content: dict[str, object], reason: str, events: list[str] | None = None):
+    def __init__(self, status: int, content: object, reason: str, events: list[str] | None = None):
         self.response = JSONResponse(content, status_code=status)
         self.reason = reason
         self.events = events or []
@@ -87,10 +88,10 @@ async def _answer(source: str, spec: Source | None, request: Request) -> Answer:
     settings: Settings = request.app.state.settings
     if spec is None:
         return _error(404, f"unknown source {source!r}; known sources: {', '.join(sorted(SOURCES))}")
-    secret = getattr(settings, spec.secret_setting)
+    secrets: SourceSecrets = request.app.state.secrets
+    secret = secrets.get(source)
     if secret is None:
-        variable = f"{ENV_PREFIX}{spec.secret_setting.upper()}"
-        return _error(404, f"source {source!r} is not enabled: set {variable} to enable it")
+        return _error(404, f"source {source!r} is not enabled: set {spec.variable} to enable it")
     if _media_type(request) not in spec.content_types:
         return _error(415, f"content type must be {' or '.join(spec.content_types)}")
     try:
@@ -110,14 +111,29 @@ async def _answer(source: str, spec: Source | None, request: Request) -> Answer:
     except redis.exceptions.RedisError as exc:
         log.error("could not enqueue a %s delivery: %s", source, type(exc).__name__)
         return _error(503, "the queue is unavailable; retry later")
-    if accepted.duplicate:
-        return Answer(200, {"status": "duplicate", "accepted": 0}, "duplicate")
-    if not events:
-        return Answer(200, {"status": "no events", "accepted": 0}, "no events")
     event_ids = [e.id for e in events]
-    return Answer(
-        202,
-        {"status": "accepted", "accepted": accepted.events, "events": event_ids},
-        f"accepted {accepted.events} event{'' if accepted.events == 1 else 's'}",
-        event_ids,
-    )
+    if accepted.duplicate:
+        answer = Answer(200, {"status": "duplicate", "accepted": 0}, "duplicate")
+    elif not events:
+        answer = Answer(200, {"status": "no events", "accepted": 0}, "no events")
+    else:
+        answer = Answer(
+            202,
+            {"status": "accepted", "accepted": accepted.events, "events": event_ids},
+            f"accepted {accepted.events} event{'' if accepted.events == 1 else 's'}",
+            event_ids,
+        )
+    verdict: Verdict = "duplicate" if accepted.duplicate else "accepted" if events else "no events"
+    return _shaped(spec, headers, body, verdict, answer)
+
+
+def _shaped(spec: Source, headers: Mapping[str, str], body: bytes, verdict: Verdict, usual: Answer) -> Answer:
+    """The source's own reply when it asks for one (a handshake, a chat answer); else the usual one."""
+    try:
+        reply = spec.answer(headers, body, verdict)
+    except Exception:  # the events are queued: a failing answer hook must not make the sender retry
+        log.exception("the %s source's answer failed; sending the usual reply", spec.name)
+        return usual
+    if reply is None:
+        return usual
+    return Answer(reply.status, reply.body, usual.reason, usual.events)

@@ -13,6 +13,8 @@ from togglbridge.config import Config, ConfigError, load_config
 from togglbridge.demo import demo_secrets_in_use
 from togglbridge.logs import quiet_routine
 from togglbridge.settings import Settings, SettingsError, load_settings
+from togglbridge.sources import SOURCES
+from togglbridge.sources.secrets import SourceSecrets
 
 console = Console(stderr=True)
 log = logging.getLogger("togglbridge")
@@ -68,12 +70,21 @@ def setup_logging(settings: Settings) -> None:
     quiet_routine(settings.log_level)
 
 
-def announce(settings: Settings, *, toggl: bool = True) -> None:
+def secrets_or_exit() -> SourceSecrets:
+    """The enabled sources' secrets, or what is wrong with one (never its value), and exit 2."""
+    try:
+        return SourceSecrets.load(SOURCES.values())
+    except SettingsError as exc:
+        console.print(f"[red]{exc}[/red]", markup=True, highlight=False)
+        sys.exit(2)
+
+
+def announce(settings: Settings, secrets: SourceSecrets | None = None, *, toggl: bool = True) -> None:
     """At start: where entries go, and a warning while a demo secret is active."""
     if toggl:
         log.info("entries go to %s", toggl_target(settings))
-    for variable in demo_secrets_in_use(settings):
+    for name in demo_secrets_in_use(secrets or {}):
         log.warning(
             "%s holds the public demo secret: anyone can send events. Set your own before exposing the bridge.",
-            variable,
+            SOURCES[name].variable,
         )

@@ -22,6 +22,7 @@ from togglbridge.config import Config, ConfigError, load_config
 from togglbridge.demo import demo_secrets_in_use
 from togglbridge.settings import ENV_PREFIX, Settings, SettingsError, load_settings
 from togglbridge.sources import SOURCES
+from togglbridge.sources.secrets import SourceSecrets
 from togglbridge.store.redis_server import ping, resolve_redis
 from togglbridge.toggl.client import TogglClient
 from togglbridge.toggl.connect import client_from_settings
@@ -57,7 +58,7 @@ def doctor() -> None:
         sys.exit(1)
     report.ok("settings", "read (environment and .env)")
     config = _check_rule_file(settings, report)
-    _check_sources(settings, report)
+    _check_sources(report)
     _check_redis(settings, report)
     if config is not None:
         _check_named_variables(settings, config, report)
@@ -88,23 +89,26 @@ def _check_rule_file(settings: Settings, report: Report) -> Config | None:
     return config
 
 
-def _check_sources(settings: Settings, report: Report) -> None:
-    enabled: list[str] = []
-    disabled: list[str] = []
-    for name, source in sorted(SOURCES.items()):
-        variable = f"{ENV_PREFIX}{source.secret_setting.upper()}"
-        (enabled if getattr(settings, source.secret_setting) is not None else disabled).append(
-            f"{name} ({variable})"
-        )
+def _check_sources(report: Report) -> None:
+    try:
+        secrets = SourceSecrets.load(SOURCES.values())
+    except SettingsError as exc:
+        report.fail("sources", str(exc))
+        return
+    enabled = [f"{name} ({source.variable})" for name, source in sorted(SOURCES.items()) if name in secrets]
+    disabled = [
+        f"{name} ({source.variable})" for name, source in sorted(SOURCES.items()) if name not in secrets
+    ]
     if enabled:
         report.ok("sources", f"enabled: {', '.join(enabled)}")
     else:
         report.note("sources", "none enabled: nothing can send events. Set a source's secret to enable it.")
     if disabled:
         console.print(f"  disabled (set the variable to enable): {', '.join(disabled)}", highlight=False)
-    for variable in demo_secrets_in_use(settings):
+    for name in demo_secrets_in_use(secrets):
         report.note(
-            "demo secret", f"{variable} holds the public demo secret: set your own before exposing it."
+            "demo secret",
+            f"{SOURCES[name].variable} holds the public demo secret: set your own before exposing it.",
         )
 
 

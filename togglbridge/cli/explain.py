@@ -44,10 +44,11 @@ def _header(ctx: click.Context, param: click.Parameter, values: tuple[str, ...])
 @click.option(
     "--source",
     "source_name",
-    type=click.Choice(sorted(SOURCES)),
+    callback=lambda ctx, param, value: _registered(value),
     default=None,
-    help="The file is a raw delivery of this source (its webhook's body): parse it as the receiver would, then "
-    "explain each event it gives. --json prints a list of plans.",
+    metavar="NAME",
+    help="The file is a raw delivery of this source (github, generic, ...: its webhook's body): parse it as the "
+    "receiver would, then explain each event it gives. --json prints a list of plans.",
 )
 @click.option(
     "--header",
@@ -91,6 +92,13 @@ def explain_command(
     if errors:
         click.echo(f"{errors} error{'s' if errors > 1 else ''} while planning: see above", err=True)
         raise SystemExit(1)
+
+
+def _registered(name: str | None) -> str | None:
+    """A registered source's name (read when the command runs: sources may be registered after import)."""
+    if name is not None and name not in SOURCES:
+        raise click.BadParameter(f"no source is named {name!r} (sources: {', '.join(sorted(SOURCES))})")
+    return name
 
 
 def _plans_json(plans: list[Plan]) -> str:

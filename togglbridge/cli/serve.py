@@ -18,10 +18,12 @@ from togglbridge.cli.common import (
     config_or_exit,
     console,
     redacted_url,
+    secrets_or_exit,
     settings_or_exit,
     setup_logging,
 )
 from togglbridge.settings import Settings
+from togglbridge.sources.secrets import SourceSecrets
 from togglbridge.store import keys
 from togglbridge.store.redis_server import RedisServer, resolve_redis
 
@@ -30,10 +32,10 @@ SIMULATOR_STATE_FILE = "simulator.json"  # in the data dir, beside the embedded 
 BEAT_STOP_SECONDS = 5.0
 
 
-def _receiver_app(settings: Settings, redis_url: str) -> Any:
+def _receiver_app(settings: Settings, redis_url: str, secrets: SourceSecrets) -> Any:
     from togglbridge.api.factory import build_receiver
 
-    return build_receiver(settings, redis_url)
+    return build_receiver(settings, redis_url, secrets)
 
 
 def _clear_local_state(settings: Settings) -> None:
@@ -110,6 +112,7 @@ def up(host: str, port: int, config_file: Path | None, concurrency: int, fresh: 
         os.environ["TOGGLBRIDGE_CONFIG_FILE"] = str(config_file)
     settings = settings_or_exit()
     config = config_or_exit(settings)
+    secrets = secrets_or_exit()
     setup_logging(settings)
     if fresh:
         _clear_local_state(settings)
@@ -130,8 +133,8 @@ def up(host: str, port: int, config_file: Path | None, concurrency: int, fresh: 
         where = "embedded" if server.is_embedded else "external"
         console.print(f"Redis ({where}): {redacted_url(server.url)}")
         settings = settings_or_exit()
-        announce(settings)
-        receiver = _receiver_app(settings, server.url)
+        announce(settings, secrets)
+        receiver = _receiver_app(settings, server.url, secrets)
         url = stack.enter_context(
             serve_in_thread(
                 receiver, host, port, name="receiver", lifespan="on", log_level=settings.log_level.lower()
@@ -186,8 +189,9 @@ def api(host: str, port: int, processes: int) -> None:
             "[red]TOGGLBRIDGE_REDIS_URL must be set: the workers read what the receiver queues.[/red]"
         )
         sys.exit(2)
+    secrets = secrets_or_exit()
     setup_logging(settings)
-    announce(settings, toggl=False)
+    announce(settings, secrets, toggl=False)
     if processes > 1:
         uvicorn.run(
             "togglbridge.api.factory:create_from_env",
@@ -199,7 +203,7 @@ def api(host: str, port: int, processes: int) -> None:
         )
     else:
         uvicorn.run(
-            _receiver_app(settings, settings.redis_url),
+            _receiver_app(settings, settings.redis_url, secrets),
             host=host,
             port=port,
             log_level=settings.log_level.lower(),

@@ -21,7 +21,7 @@ from togglbridge.rules.operators import Regex
 from togglbridge.rules.specs import ActionItem
 from togglbridge.rules.strict_model import Problem
 from togglbridge.rules.templates import ENVIRONMENT, TEMPLATE_EVENT_FIELDS, Template
-from togglbridge.sources import BUILTIN_NAMESPACES, KIND_SCHEMAS, KindSchema
+from togglbridge.sources import REGISTRY, KindSchema
 
 Kinds = list[tuple[str, KindSchema]]
 SIMILAR_ENOUGH = 0.7  # difflib's ratio: "repo.nmae" is "repo.name", "end" is not "sender"
@@ -63,9 +63,9 @@ def kinds_taken(patterns: Sequence[str]) -> Kinds | None:
     declares (a kind outside the built-in sources' namespaces, or one with open data)."""
     taken: Kinds = []
     for pattern in patterns:
-        if pattern.split(".")[0] not in BUILTIN_NAMESPACES:
+        if pattern.split(".")[0] not in REGISTRY.builtin_namespaces:
             return None
-        for kind, schema in KIND_SCHEMAS.items():
+        for kind, schema in REGISTRY.kind_schemas.items():
             if fnmatchcase(kind, pattern):
                 if schema.open:
                     return None

@@ -12,13 +12,7 @@ from __future__ import annotations
 
 from togglbridge.events import Event
 from togglbridge.rules.rule_file import RuleFile
-
-CHAT_PLATFORMS = ("slack", "mattermost", "discord")
-HANDLE_FIELDS = ("github", "gitlab", "gitea", *CHAT_PLATFORMS)
-"""Per-platform handles of an identity; an event's ``source`` picks the list its actor is looked up in."""
-SOURCE_PLATFORM = {"github": "github", "gitlab": "gitlab", "gitea": "gitea", "forgejo": "gitea"} | {
-    platform: platform for platform in CHAT_PLATFORMS
-}
+from togglbridge.sources import REGISTRY
 
 Candidate = tuple[str, str]
 """(where, handle): where is a platform, "email" or "alias", as ``Config.identity_for_handle`` takes it."""
@@ -48,7 +42,7 @@ def resolve_identity(event: Event, config: RuleFile) -> str | None:
 def identity_candidates(event: Event) -> list[Candidate]:
     """Every (where, handle) the event's actor may be listed as, in the order they are tried."""
     actor = event.actor.strip()
-    platform = SOURCE_PLATFORM.get(event.source)
+    platform = REGISTRY.platforms.get(event.source)
     candidates: list[Candidate] = []
     if platform is not None and actor:
         candidates.append((platform, actor))
@@ -81,7 +75,7 @@ def _listable_names(event: Event) -> list[Candidate]:
         names.setdefault(handle.handle.strip(), handle.platform)
     actor = event.actor.strip()
     if actor:
-        platform = SOURCE_PLATFORM.get(event.source)
+        platform = REGISTRY.platforms.get(event.source)
         names.setdefault(actor, "email" if _looks_like_email(actor) else platform or "alias")
     return [(where, handle) for handle, where in names.items() if handle]
 

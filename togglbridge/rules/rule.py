@@ -13,7 +13,7 @@ from togglbridge.rules.fields import rule_field_problems
 from togglbridge.rules.operators import check_glob
 from togglbridge.rules.specs import ActionItem
 from togglbridge.rules.strict_model import Problem, StrictModel, problems_error, suggest
-from togglbridge.sources import BUILTIN_NAMESPACES, KNOWN_KINDS
+from togglbridge.sources import REGISTRY
 
 
 def _kinds_list(value: Any) -> Any:
@@ -39,8 +39,9 @@ def _check_kind_pattern(pattern: str) -> None:
         )
     check_glob(pattern)
     namespace = pattern.split(".", 1)[0]
-    if namespace in BUILTIN_NAMESPACES and not any(fnmatchcase(kind, pattern) for kind in KNOWN_KINDS):
-        known = [kind for kind in KNOWN_KINDS if kind.startswith(namespace + ".")]
+    known_kinds = REGISTRY.known_kinds
+    if namespace in REGISTRY.builtin_namespaces and not any(fnmatchcase(k, pattern) for k in known_kinds):
+        known = [kind for kind in known_kinds if kind.startswith(namespace + ".")]
         raise ValueError(
             f"no event has kind '{pattern}'{suggest(pattern, known)} ({namespace}. kinds: {', '.join(known)})"
         )

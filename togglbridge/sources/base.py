@@ -10,7 +10,7 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from togglbridge.events import Event
 from togglbridge.sources.kinds import KindSchema
@@ -44,13 +44,36 @@ class Parser(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
+class Handle:
+    """An identity list of the rule file, named after a platform (``github``), and the actors it holds."""
+
+    platform: str
+    description: str
+    chat: bool = False  # a chat platform, where the built-in /toggl commands apply
+
+
+Verdict = Literal["accepted", "duplicate", "no events"]
+"""What the receiver did with a verified delivery, for ``Source.answer``."""
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """The HTTP answer a source asks for: its status and JSON body."""
+
+    status: int
+    body: Any
+
+
+@dataclass(frozen=True, slots=True)
 class Source:
     """One sender of events. ``verify(headers, body, secret, now)`` raises or returns; ``parse`` is pure (given
     ``received_at``); ``sign`` is what the sender does, so tests, benchmarks and example senders sign as it
     does."""
 
     name: str
-    secret_setting: str  # the Settings field holding the secret; unset means the source is disabled
+    secret_env: str
+    """The variable holding the source's secret, after the ``TOGGLBRIDGE_`` prefix (``GITHUB_SECRET``): set,
+    the source is enabled; unset or empty, ``POST /hooks/<name>`` answers 404 naming it."""
     verify: Callable[[Headers, bytes, str, datetime], None]
     parse: Parser
     delivery_id: Callable[[Headers], str | None]  # the sender's id of this delivery, stable on redelivery
@@ -68,6 +91,19 @@ class Source:
     a made-up delivery id), so ``togglbridge explain --source`` can parse a payload saved without its headers."""
     recognizes: Callable[[dict[str, Any]], bool] = lambda payload: False
     """Whether a JSON object looks like this source's payload (to tell a user which ``--source`` to use)."""
+    check_secret: Callable[[str], str | None] = lambda secret: None
+    """What is wrong with a secret of the wrong shape (None: nothing), so a bad one stops the process at start."""
+    handle: Handle | None = None
+    """The identity list the rule file maps this source's actors with (``github: [login]``); None: emails and
+    aliases only."""
+    answer: Callable[[Headers, bytes, Verdict], Reply | None] = lambda headers, body, verdict: None
+    """Shapes the HTTP reply when the sender expects one (a handshake such as a PING or a validation code, a
+    chat command's immediate answer); None: the receiver's usual JSON."""
+
+    @property
+    def variable(self) -> str:
+        """The full name of the variable that enables the source."""
+        return f"TOGGLBRIDGE_{self.secret_env}"
 
 
 def lower_keys(headers: Headers) -> dict[str, str]:

@@ -87,9 +87,13 @@ def recognizes(payload: dict[str, Any]) -> bool:
     return set(REQUIRED) <= set(payload) <= ALLOWED
 
 
+def standard_webhooks_secret_problem(secret: str) -> str | None:
+    return None if secret.startswith("whsec_") else "expected a Standard Webhooks secret starting with whsec_"
+
+
 SOURCE = Source(
     name="generic",
-    secret_setting="webhook_secret",  # noqa: S106 (the name of a setting, not a secret)
+    secret_env="WEBHOOK_SECRET",  # noqa: S106 (the name of a variable, not a secret)
     verify=SIGNATURE.verify,
     parse=parse,
     delivery_id=delivery_id,
@@ -99,4 +103,5 @@ SOURCE = Source(
     other_kinds=OPEN_DATA,
     explain_headers=explain_headers,
     recognizes=recognizes,
+    check_secret=standard_webhooks_secret_problem,
 )

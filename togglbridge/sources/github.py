@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from togglbridge.events import ActorHandle, Event
 from togglbridge.sources import git
-from togglbridge.sources.base import Headers, PayloadError, Source, json_object, lower_keys
+from togglbridge.sources.base import Handle, Headers, PayloadError, Source, json_object, lower_keys
 from togglbridge.sources.signing import HmacHex
 
 HANDLED_EVENTS = frozenset({"push", "ping"})
@@ -191,7 +191,7 @@ def recognizes(payload: dict[str, Any]) -> bool:
 
 SOURCE = Source(
     name="github",
-    secret_setting="github_secret",  # noqa: S106 (the name of a setting, not a secret)
+    secret_env="GITHUB_SECRET",  # noqa: S106 (the name of a variable, not a secret)
     verify=SIGNATURE.verify,
     parse=parse,
     delivery_id=delivery_id,
@@ -199,4 +199,5 @@ SOURCE = Source(
     kinds=git.KINDS,
     explain_headers=explain_headers,
     recognizes=recognizes,
+    handle=Handle("github", "GitHub logins: a push's pusher and sender, a commit's author."),
 )
