@@ -12,58 +12,31 @@ docs/rules.md is the reference of every key.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import (
-    ConfigDict,
     Field,
     PlainValidator,
     PrivateAttr,
     ValidationError,
     WithJsonSchema,
     field_validator,
-    model_validator,
 )
 from pydantic_core import PydanticCustomError
 
 from togglbridge.rules.durations import Duration
+from togglbridge.rules.people import EnvName, Identity, duplicate_handles
 from togglbridge.rules.rule import Rule
 from togglbridge.rules.strict_model import Problem, StrictModel, problems_of, suggest
 from togglbridge.rules.values import parse_timezone
 from togglbridge.rules.yaml_source import read_yaml
 from togglbridge.sources import REGISTRY
 
-ENV_NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-
-
-def _env_name(value: Any) -> str:
-    if isinstance(value, str) and ENV_NAME_PATTERN.match(value):
-        return value
-    raise PydanticCustomError(
-        "rule_file",
-        "should be the name of an environment variable that holds the secret (like ALICE_TOGGL_TOKEN), got {value}",
-        {"value": repr(value)},
-    )
-
-
-EnvName = Annotated[
-    str,
-    PlainValidator(_env_name),
-    WithJsonSchema(
-        {"type": "string", "pattern": ENV_NAME_PATTERN.pattern, "description": "An environment variable."}
-    ),
-]
-
 BUILTIN_RULE_PREFIX = "builtin:"
 MIN_POLL_SECONDS = 60
-
-_USE_ENV_HINT = (
-    "secrets are never in this file: put it in an environment variable and name that with token_env"
-)
 
 
 def _project_name_or_id(value: Any) -> int | str:
@@ -102,81 +75,6 @@ class Defaults(StrictModel):
     @property
     def zone(self) -> ZoneInfo:
         return parse_timezone(self.timezone)
-
-
-class TogglCredential(StrictModel):
-    """How to reach the identity's Toggl account: a gateway connection, or a token from the environment."""
-
-    key_hints = {"token": _USE_ENV_HINT, "api_token": _USE_ENV_HINT, "password": _USE_ENV_HINT}
-
-    connection: str | None = Field(default=None, min_length=1, description="The gateway's connection id.")
-    token_env: EnvName | None = Field(default=None, description="The variable holding a Toggl API token.")
-
-    @model_validator(mode="after")
-    def _exactly_one(self) -> TogglCredential:
-        if (self.connection is None) == (self.token_env is None):
-            raise PydanticCustomError(
-                "rule_file",
-                "give exactly one of connection (gateway) and token_env (direct), e.g. {token_env: X}",
-            )
-        return self
-
-
-class Identity(StrictModel):
-    """A person (or service) and their handles in every tool, mapped to one Toggl account."""
-
-    key_hints = {
-        "token": _USE_ENV_HINT,
-        "api_token": _USE_ENV_HINT,
-        "token_env": "write it under toggl: {token_env: ...}",
-    }
-
-    toggl: TogglCredential | None = Field(
-        default=None, description="None: the process's own Toggl settings (gateway, token, or the simulator)."
-    )
-    workspace_id: int | None = None
-    emails: list[str] = Field(
-        default_factory=list, description="Matched case-insensitively, from every source."
-    )
-    aliases: list[str] = Field(default_factory=list, description="Any other actor, from any source.")
-    # And one list per platform the sources name (github: [login], slack: [U024BE7LH]...): the registry's handle
-    # lists, kept as extra keys so that a new source's list needs no field here.
-    model_config = ConfigDict(extra="allow", frozen=True, strict=True)
-
-    @classmethod
-    def known_keys(cls) -> list[str]:
-        return [*super().known_keys(), *REGISTRY.handles]
-
-    @classmethod
-    def cross_check(cls, data: dict[str, Any]) -> list[Problem]:
-        problems: list[Problem] = []
-        for platform in REGISTRY.handles:
-            value = data.get(platform)
-            if value is None:
-                continue
-            if not isinstance(value, list):
-                problems.append(((platform,), f"should be a list, e.g. {platform}: [alice], got {value!r}"))
-                continue
-            problems += [
-                ((platform, index), f"should be a name (text), got {item!r}")
-                for index, item in enumerate(value)
-                if not isinstance(item, str) or not item.strip()
-            ]
-        return problems
-
-    def handle_list(self, platform: str) -> list[str]:
-        """The identity's handles on ``platform`` (its ``github:`` list, say)."""
-        listed = (self.model_extra or {}).get(platform)
-        return list(listed) if isinstance(listed, list) else []
-
-    def handles(self) -> list[tuple[str, str]]:
-        """(where, handle) pairs: where is a platform, "email" or "alias"; handles are lower-cased."""
-        pairs = [("email", email.lower()) for email in self.emails] + [
-            ("alias", a.lower()) for a in self.aliases
-        ]
-        for platform in REGISTRY.handles:
-            pairs += [(platform, handle.lower()) for handle in self.handle_list(platform)]
-        return pairs
 
 
 class Calendar(StrictModel):
@@ -272,7 +170,7 @@ def _cross_check(data: dict[str, Any]) -> list[Problem]:
     problems: list[Problem] = []
     identities = data.get("identities")
     identity_names = list(identities) if isinstance(identities, dict) else []
-    problems += _duplicate_handles(identities if isinstance(identities, dict) else {})
+    problems += duplicate_handles(identities if isinstance(identities, dict) else {})
 
     calendars = data.get("calendars")
     calendar_names: list[str] = []
@@ -318,30 +216,6 @@ def _undefined(noun: str, name: str, defined: list[str]) -> str:
     plural = "identities" if noun == "identity" else f"{noun}s"
     listed = f"defined: {', '.join(defined)}" if defined else f"none is defined under {plural}"
     return f"no {noun} is named '{name}'{suggest(name, defined)} ({listed})"
-
-
-def _duplicate_handles(identities: dict[str, Any]) -> list[Problem]:
-    """One handle under two identities would make an event's owner depend on file order: refuse it."""
-    owners: dict[tuple[str, str], str] = {}
-    problems: list[Problem] = []
-    for name, identity in identities.items():
-        if not isinstance(identity, dict):
-            continue
-        for field in ("emails", "aliases", *REGISTRY.handles):
-            where = {"emails": "email", "aliases": "alias"}.get(field, field)
-            handles = identity.get(field)
-            for position, handle in enumerate(handles if isinstance(handles, list) else []):
-                if not isinstance(handle, str):
-                    continue
-                owner = owners.setdefault((where, handle.lower()), name)
-                if owner != name:
-                    problems.append(
-                        (
-                            ("identities", name, field, position),
-                            f"'{handle}' is also listed under identity '{owner}'",
-                        )
-                    )
-    return problems
 
 
 @dataclass(frozen=True)

@@ -7,12 +7,11 @@ PREFIX = "togglbridge"
 JOURNAL_INDEX = f"{PREFIX}:journal"  # list of event ids, newest first, capped
 DEAD_LETTERS = f"{PREFIX}:dead"  # list of JSON records: an action Toggl refused, with its message
 PARKED = f"{PREFIX}:parked"  # sorted set: identity -> unix time its work may resume (quota reset, backoff)
-IDENTITIES = f"{PREFIX}:identities"
+IDENTITIES = f"{PREFIX}:identities"  # set of identities that have ever had work
 UNPLANNED_MESSAGES = f"{PREFIX}:unplanned:messages"  # hash: accepted Celery message id -> the message
-UNPLANNED_AT = f"{PREFIX}:unplanned"  # sorted set: accepted message id -> when it was (last) queued  # set of identities that have ever had work
-DELIVERIES = (
-    f"{PREFIX}:deliveries"  # list of JSON records: every request to a source endpoint, newest first, capped
-)
+UNPLANNED_AT = f"{PREFIX}:unplanned"  # sorted set: accepted message id -> when it was (last) queued
+# list of JSON records: every request to a source endpoint, newest first, capped
+DELIVERIES = f"{PREFIX}:deliveries"
 LAST_TICK = f"{PREFIX}:last_tick"  # ISO 8601 time the beat's tick last ran
 SIMULATOR_URL = f"{PREFIX}:simulator_url"  # the simulator's URL while `togglbridge up` runs one
 
