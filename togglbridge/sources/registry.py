@@ -68,7 +68,7 @@ class Registry:
     def kind_schemas(self) -> dict[str, KindSchema]:
         """Every kind a source (or the planner's built-ins) sends by name, with its data fields."""
         named = {kind: schema for source in self.sources.values() for kind, schema in source.kinds.items()}
-        return {**named, **PLANNED_KINDS}
+        return {**PLANNED_KINDS, **named}  # a source that now sends a planned kind declares it for good
 
     @property
     def known_kinds(self) -> tuple[str, ...]:
