@@ -1,17 +1,38 @@
-"""Calendar occurrences: one meeting on one day, as a feed shows it, and the event data rules see of it.
+"""Calendar occurrences: one meeting on one day, as a feed shows it, and what a poll of a feed changes.
 
 An occurrence is keyed by its UID and recurrence id (the original start of a recurring event's instance), so a
-moved occurrence keeps its identity across polls. Pure: no I/O, no clock.
+moved occurrence keeps its identity across polls. Pure: no I/O, no clock (``now`` is passed in).
+
+``compare`` is a poll's whole effect: the events to accept now (an occurrence changed or cancelled while its entry
+may exist), the triggers to (re)schedule for a meeting's start and end, the triggers to cancel, and the
+occurrences to remember until the next poll. Every id it makes is a function of the occurrence and what happened
+to it, never of the poll's time, so a re-poll, a restart or two pollers never queue anything twice.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+import hashlib
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
 from typing import Any, Literal
+
+from togglbridge.events import Event
 
 Status = Literal["confirmed", "tentative", "cancelled"]
 Attendance = Literal["accepted", "declined", "tentative", "needs-action"]
+Mode = Literal["live", "log"]
+CancelReason = Literal["cancelled", "deleted", "declined"]
+CancelStage = Literal["before", "during", "after"]
+
+SOURCE = "ics"
+RETENTION = timedelta(days=2)
+"""How long after its end an occurrence is remembered: a cancellation or a move of a meeting that ended within
+this is still seen (and can correct its entry); a meeting that ended earlier is history, never backfilled."""
+
+TIMED_CHANGES = ("start", "end", "title")
+"""What a ``calendar.changed`` event is about: the fields an entry's times and description come from."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,7 +40,9 @@ class Occurrence:
     """One occurrence of a calendar event, with times in UTC."""
 
     uid: str
-    recurrence_id: str | None  # the instance's original start (ISO 8601, UTC) for a recurring event; else None
+    recurrence_id: (
+        str | None
+    )  # the instance's original start (ISO 8601, UTC) for a recurring event; else None
     start: datetime
     end: datetime
     title: str
@@ -36,6 +59,11 @@ class Occurrence:
     def key(self) -> str:
         """Stable across polls, moves and renames: ``<uid>|<recurrence id>`` (the uid alone for a single event)."""
         return f"{self.uid}|{self.recurrence_id}" if self.recurrence_id else self.uid
+
+    @property
+    def active(self) -> bool:
+        """Still a meeting of the identity's: neither cancelled by its organizer nor declined by the identity."""
+        return self.status != "cancelled" and self.my_status != "declined"
 
     def event_id(self, calendar: str, phase: str) -> str:
         """The id of this occurrence's event in one phase (started, ended, changed, cancelled): the same on every
@@ -59,6 +87,217 @@ class Occurrence:
             "my_status": self.my_status,
             "mode": mode,
         }
+
+    def to_json(self) -> str:
+        """The occurrence as JSON, for the poller to remember between polls (``from_json`` reads it back)."""
+        fields = asdict(self)
+        fields.update(start=_iso(self.start), end=_iso(self.end))
+        return json.dumps(fields, separators=(",", ":"), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, raw: str | bytes) -> Occurrence:
+        fields = json.loads(raw)
+        start, end = (datetime.fromisoformat(fields.pop(name)) for name in ("start", "end"))
+        return cls(**fields, start=start, end=end)
+
+
+@dataclass(frozen=True, slots=True)
+class Scheduled:
+    """An event due at a time. The poller schedules it as ``polling.Trigger(id, due, event)``: the id is the
+    delivery id it is accepted with, so scheduling it again moves it, and firing it twice queues it once."""
+
+    id: str
+    due: datetime
+    event: Event
+
+
+@dataclass(frozen=True, slots=True)
+class Changes:
+    """What one poll of a calendar changes; see ``compare``."""
+
+    events: tuple[Event, ...] = ()  # to accept now, each with its own id as the delivery id
+    schedule: tuple[Scheduled, ...] = ()  # to schedule, or move when already scheduled (same id)
+    cancel: tuple[str, ...] = ()  # trigger ids to cancel (cancelling one that fired already changes nothing)
+    known: dict[str, Occurrence] = field(default_factory=dict)  # to remember for the next poll, by key
+
+
+def compare(
+    known: Mapping[str, Occurrence],
+    seen: Sequence[Occurrence],
+    *,
+    calendar: str,
+    mode: Mode,
+    now: datetime,
+    retention: timedelta = RETENTION,
+    window: tuple[datetime, datetime] | None = None,
+    missed_after: datetime | None = None,
+) -> Changes:
+    """What a poll that saw ``seen`` changes, given the occurrences ``known`` from the polls before.
+
+    ``seen``: the feed's occurrences, filtered as the calendar wants, cancelled and declined ones included so that
+    their cancellation is seen. ``window``: the span the poll expanded the feed over; a known occurrence missing
+    from ``seen`` was deleted only if it lies in that span (None: the poll covers everything it could show).
+    ``missed_after``: a new occurrence that ended before this is history, not a meeting the bridge missed while it
+    was down: the poller passes its previous poll's time, or ``now`` on a feed's very first poll so that adding a
+    calendar does not log its past days (None: the retention window's start).
+
+    - New: its triggers (live: ``calendar.started`` at its start and ``calendar.ended`` at its end; log: one
+      ``calendar.ended`` at its end) are scheduled at the meeting's own times, past ones included: the tick fires
+      a missed start or end at once, with the real time as ``occurred_at``, under the id it would have had live.
+    - Modified (any field): its triggers are scheduled again with its new times and data (same ids: moved).
+      Moved, resized or renamed while its entry may exist (live: started; log: ended) also gives a
+      ``calendar.changed`` event now, with the previous values.
+    - Cancelled, declined, or deleted from the feed: a ``calendar.cancelled`` event now, and its triggers
+      cancelled.
+    - Known occurrences that ended more than ``retention`` ago are forgotten, whatever the feed says of them.
+    """
+    if now.utcoffset() is None:
+        raise ValueError("now needs a timezone")
+    horizon = now - retention
+    history_until = max(horizon, missed_after) if missed_after is not None else horizon
+    remembered = {key: occurrence for key, occurrence in known.items() if occurrence.end > horizon}
+    latest = _latest_by_key(seen)
+    events: list[Event] = []
+    schedule: list[Scheduled] = []
+    cancel: list[str] = []
+    still_known: dict[str, Occurrence] = {}
+    for key in sorted(remembered.keys() | latest.keys()):
+        before, after = remembered.get(key), latest.get(key)
+        if before is None:
+            assert after is not None  # (a key comes from one map or the other)
+            if after.active and after.end > history_until:
+                still_known[key] = after
+                schedule += _triggers(after, calendar, mode)
+        elif after is None and not _covers(window, before):
+            still_known[key] = before  # out of the poll's sight, not deleted
+        elif after is None or not after.active:
+            reason = _cancel_reason(after)
+            events.append(_cancelled(before, after or before, reason, calendar, mode, now))
+            cancel += _trigger_ids(before, calendar)
+        elif after != before:
+            if after.end > horizon:
+                still_known[key] = after
+                schedule += _triggers(after, calendar, mode)
+            else:  # moved into the past beyond retention: history now, nothing of it fires any more
+                cancel += _trigger_ids(before, calendar)
+            if _timed_changes(before, after) and _entry_may_exist(before, mode, now):
+                events.append(_changed(before, after, calendar, mode, now))
+        else:
+            still_known[key] = before
+    return Changes(tuple(events), tuple(schedule), tuple(cancel), still_known)
+
+
+def _latest_by_key(seen: Sequence[Occurrence]) -> dict[str, Occurrence]:
+    """One occurrence per key. A feed may show one twice (a recurring event's instance and the override that
+    changes it): the higher sequence wins, and at the same sequence a cancelled or declined one, since an override
+    that cancels an instance is the later word."""
+    latest: dict[str, Occurrence] = {}
+    for occurrence in seen:
+        other = latest.get(occurrence.key)
+        if other is None or _precedence(occurrence) > _precedence(other):
+            latest[occurrence.key] = occurrence
+    return latest
+
+
+def _precedence(occurrence: Occurrence) -> tuple[int, bool]:
+    return occurrence.sequence, not occurrence.active
+
+
+def _covers(window: tuple[datetime, datetime] | None, occurrence: Occurrence) -> bool:
+    if window is None:
+        return True
+    first, last = window
+    return occurrence.start < last and occurrence.end > first
+
+
+def _phases(occurrence: Occurrence, mode: Mode) -> Iterator[tuple[str, str, datetime]]:
+    """(phase, kind, due) of each trigger of the occurrence in ``mode``."""
+    if mode == "live":
+        yield "started", "calendar.started", occurrence.start
+    yield "ended", "calendar.ended", occurrence.end
+
+
+def _triggers(occurrence: Occurrence, calendar: str, mode: Mode) -> list[Scheduled]:
+    triggers = []
+    for phase, kind, due in _phases(occurrence, mode):
+        trigger_id = occurrence.event_id(calendar, phase)
+        event = _event(occurrence, trigger_id, kind, due, calendar, mode)
+        triggers.append(Scheduled(trigger_id, due, event))
+    return triggers
+
+
+def _trigger_ids(occurrence: Occurrence, calendar: str) -> list[str]:
+    """Both phases whatever the mode: a trigger left from before the calendar's mode changed goes too."""
+    return [occurrence.event_id(calendar, phase) for phase, _, _ in _phases(occurrence, "live")]
+
+
+def _entry_may_exist(before: Occurrence, mode: Mode, now: datetime) -> bool:
+    """Whether the event that makes an entry fired already: until then a move only reschedules its triggers."""
+    return (before.start if mode == "live" else before.end) <= now
+
+
+def _timed_changes(before: Occurrence, after: Occurrence) -> list[str]:
+    return [name for name in TIMED_CHANGES if getattr(before, name) != getattr(after, name)]
+
+
+def _changed(before: Occurrence, after: Occurrence, calendar: str, mode: Mode, now: datetime) -> Event:
+    extra = {
+        "previous_start": _iso(before.start),
+        "previous_end": _iso(before.end),
+        "previous_title": before.title,
+        "changes": _timed_changes(before, after),
+    }
+    change_id = after.event_id(calendar, f"changed:{_change_digest(before, after)}")
+    return _event(after, change_id, "calendar.changed", now, calendar, mode, extra)
+
+
+def _change_digest(before: Occurrence, after: Occurrence) -> str:
+    """Names one change: the same poll of the same state names it alike, any other change differently (moving
+    a meeting back and forth twice the same way without the feed bumping its SEQUENCE is the one collision)."""
+    shape = [[_iso(o.start), _iso(o.end), o.title] for o in (before, after)] + [after.sequence]
+    return hashlib.sha256(json.dumps(shape).encode()).hexdigest()[:12]
+
+
+def _cancel_reason(after: Occurrence | None) -> CancelReason:
+    if after is None:
+        return "deleted"
+    return "cancelled" if after.status == "cancelled" else "declined"
+
+
+def _cancel_stage(before: Occurrence, now: datetime) -> CancelStage:
+    """Where the meeting stood, by the times the bridge knew, when its cancellation was seen."""
+    if now < before.start:
+        return "before"
+    return "during" if now < before.end else "after"
+
+
+def _cancelled(
+    before: Occurrence, after: Occurrence, reason: CancelReason, calendar: str, mode: Mode, now: datetime
+) -> Event:
+    extra = {"cancel_reason": reason, "cancel_stage": _cancel_stage(before, now)}
+    return _event(
+        after, after.event_id(calendar, "cancelled"), "calendar.cancelled", now, calendar, mode, extra
+    )
+
+
+def _event(
+    occurrence: Occurrence,
+    event_id: str,
+    kind: str,
+    occurred_at: datetime,
+    calendar: str,
+    mode: Mode,
+    extra: Mapping[str, Any] | None = None,
+) -> Event:
+    return Event(
+        id=event_id,
+        source=SOURCE,
+        kind=kind,
+        occurred_at=occurred_at,
+        actor=calendar,
+        data={**occurrence.data(calendar, mode), **(extra or {})},
+        subject=occurrence.key,
+    )
 
 
 def _iso(moment: datetime) -> str:
