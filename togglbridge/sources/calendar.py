@@ -34,6 +34,15 @@ this is still seen (and can correct its entry); a meeting that ended earlier is 
 TIMED_CHANGES = ("start", "end", "title")
 """What a ``calendar.changed`` event is about: the fields an entry's times and description come from."""
 
+CHANGED_FIELDS = ("previous_start", "previous_end", "previous_title", "changes")
+"""The data a ``calendar.changed`` event has beyond an occurrence's: its times and title before the change, and
+which of ``TIMED_CHANGES`` changed (a list, for ``{changes: {contains: title}}``)."""
+
+CANCELLED_FIELDS = ("cancel_reason", "cancel_stage")
+"""The data a ``calendar.cancelled`` event has beyond an occurrence's: why (``cancelled`` by its organizer,
+``deleted`` from the feed, ``declined`` by the identity) and when (``before``, ``during`` or ``after`` the meeting,
+by the times the bridge knew), so a rule can stop a running entry or remove a logged one."""
+
 
 @dataclass(frozen=True, slots=True)
 class Occurrence:
@@ -206,8 +215,10 @@ def _precedence(occurrence: Occurrence) -> tuple[int, bool]:
 def _covers(window: tuple[datetime, datetime] | None, occurrence: Occurrence) -> bool:
     if window is None:
         return True
-    first, last = window
-    return occurrence.start < last and occurrence.end > first
+    first, last = window  # [first, last), as the feed reader expands it (sources/ics.py)
+    if occurrence.end > occurrence.start:
+        return occurrence.start < last and occurrence.end > first
+    return first <= occurrence.start < last  # an instant is in the window or not
 
 
 def _phases(occurrence: Occurrence, mode: Mode) -> Iterator[tuple[str, str, datetime]]:
