@@ -208,17 +208,19 @@ def _series(
     for calendar in calendars:
         readable = icalendar.Calendar()
         for event in calendar.walk("VEVENT"):
-            uid = str(event.get("UID", "")).strip()
+            uid = _text(event.get("UID"))
             problem = _unreadable(event, uid)
             if problem:
                 skipped.append(Skipped(uid, problem))
-            else:
-                readable.add_component(event)
+                continue
+            if any(isinstance(v, icalendar.vBroken) for v in _values(event.get("SEQUENCE"))):
+                del event["SEQUENCE"]  # recurring-ical-events compares it; unreadable, it is RFC 5545's 0
+            readable.add_component(event)
         named = calendar.get("X-WR-TIMEZONE")
         if named is not None:
-            readable = _standard(readable, str(named).strip())
+            readable = _standard(readable, str(named).strip(), skipped)
         for event in readable.subcomponents:
-            series.setdefault(str(event["UID"]).strip(), []).append(event)
+            series.setdefault(_text(event.get("UID")), []).append(event)
     return series
 
 
@@ -228,6 +230,8 @@ def _unreadable(event: icalendar.Component, uid: str) -> str | None:
         return "it has no UID, so it cannot be followed from one poll to the next"
     if "DTSTART" not in event:
         return "it has no DTSTART"
+    if isinstance(event["DTSTART"], list):
+        return "it has more than one DTSTART"
     for name in _TIME_PROPERTIES:
         for value in _values(event.get(name)):
             if isinstance(value, icalendar.vBroken):
@@ -241,14 +245,18 @@ def _unreadable(event: icalendar.Component, uid: str) -> str | None:
     return None
 
 
-def _standard(calendar: icalendar.Calendar, zone_name: str) -> icalendar.Calendar:
+def _standard(calendar: icalendar.Calendar, zone_name: str, skipped: list[Skipped]) -> icalendar.Calendar:
     """The calendar with Google's X-WR-TIMEZONE applied: its UTC and floating times in that zone, so a daily
     meeting written in UTC keeps its local hour across a daylight-saving change."""
     try:
         zone = ZoneInfo(zone_name)
     except (ZoneInfoNotFoundError, ValueError, OSError):
         return calendar  # already reported by _calendar_zone
-    standard: icalendar.Calendar = x_wr_timezone.to_standard(calendar, timezone=zone)
+    try:
+        standard: icalendar.Calendar = x_wr_timezone.to_standard(calendar, timezone=zone)
+    except Exception as error:  # its times stay as written: UTC is still the right instant
+        skipped.append(Skipped("", f"X-WR-TIMEZONE could not be applied: {_brief(error)}"))
+        return calendar
     return standard
 
 
