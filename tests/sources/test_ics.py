@@ -195,6 +195,18 @@ def test_a_moved_occurrence_keeps_its_key_and_takes_its_new_time_and_fields() ->
     assert second.title == "Weekly"
 
 
+def test_each_instance_has_its_own_sequence_not_the_series_highest() -> None:
+    edited = """
+    UID:weekly
+    RECURRENCE-ID;TZID=Europe/Berlin:20260330T100000
+    DTSTART;TZID=Europe/Berlin:20260330T110000
+    DTEND;TZID=Europe/Berlin:20260330T113000
+    SEQUENCE:5
+    """
+    found = read(feed(WEEKLY + "SEQUENCE:1", edited))
+    assert [o.sequence for o in found] == [1, 5]
+
+
 def test_an_override_matches_its_instance_by_the_instant_whatever_zone_it_is_written_in() -> None:
     moved_in_utc = """
     UID:weekly

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any, Literal, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -269,6 +269,7 @@ def _expand(
     """The series' occurrences in the window. An instance of a recurring event (or an override standing alone)
     is keyed by its original start; a single event by its UID alone."""
     recurring = any(name in c for c in components for name in ("RRULE", "RDATE", "RECURRENCE-ID"))
+    versions = _versions(components, window)
     calendar = icalendar.Calendar()
     for component in components:
         calendar.add_component(component)
@@ -278,8 +279,23 @@ def _expand(
         (window.start - _MARGIN).astimezone(window.zone), (window.end + _MARGIN).astimezone(window.zone)
     ):
         occurrence = _occurrence(uid, instance, window, me, recurring)
+        if recurring:
+            # recurring-ical-events gives every instance the series' highest SEQUENCE; an instance's own is its
+            # override's, else its master's, so editing one instance does not touch the others
+            own = versions.get(occurrence.recurrence_id, versions.get(None, occurrence.sequence))
+            occurrence = replace(occurrence, sequence=own)
         if window.overlaps(occurrence.start, occurrence.end):
             yield occurrence
+
+
+def _versions(components: list[icalendar.Component], window: Window) -> dict[str | None, int]:
+    """The SEQUENCE of each override, by its recurrence id, and of the master (None)."""
+    versions: dict[str | None, int] = {}
+    for component in components:
+        original = _moment(component, "RECURRENCE-ID")
+        key = None if original is None else _iso(window.to_utc(original))
+        versions[key] = max(versions.get(key, 0), _sequence(component.get("SEQUENCE")))
+    return versions
 
 
 def _occurrence(
