@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from togglbridge.demo import DEMO_SECRETS, demo_secrets_in_use
-from togglbridge.logs import quiet_routine
+from togglbridge.logs import URL_QUOTING_LOGGERS, quiet_routine
 from togglbridge.queues import TASK_DRAIN, TASK_TICK
 from togglbridge.sources.secrets import SourceSecrets
 
@@ -31,17 +31,19 @@ def captured() -> Iterator[list[logging.LogRecord]]:
     root.removeHandler(handler)
     for name in ("celery.beat", "celery.worker.strategy", "celery.app.trace"):
         logging.getLogger(name).filters.clear()
-    logging.getLogger("httpx").setLevel(logging.NOTSET)  # other tests read httpx's lines
+    for name in URL_QUOTING_LOGGERS:
+        logging.getLogger(name).setLevel(logging.NOTSET)  # other tests read httpx's lines
 
 
-def test_httpx_request_lines_show_only_at_debug() -> None:
+def test_the_http_libraries_never_log_urls_even_at_debug() -> None:
     try:
-        quiet_routine("INFO")
-        assert not logging.getLogger("httpx").isEnabledFor(logging.INFO)
-        quiet_routine("DEBUG")
-        assert logging.getLogger("httpx").isEnabledFor(logging.DEBUG)
+        for level in ("INFO", "DEBUG"):
+            quiet_routine(level)
+            for name in URL_QUOTING_LOGGERS:
+                assert not logging.getLogger(name).isEnabledFor(logging.INFO), (level, name)
     finally:
-        logging.getLogger("httpx").setLevel(logging.NOTSET)
+        for name in URL_QUOTING_LOGGERS:
+            logging.getLogger(name).setLevel(logging.NOTSET)
 
 
 def test_routine_task_lines_are_dropped_at_info_and_kept_as_debug_at_debug(

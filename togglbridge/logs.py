@@ -3,7 +3,10 @@
 Celery logs INFO lines for every task it receives and finishes and for every run of the beat's tick: every 5 s,
 and two or three per event, which drown the lines that matter. Those go to DEBUG: togglbridge logs one INFO
 line itself for each action applied or refused and for each event that ends without an action, and the tick
-logs when it did something. Each Toggl request is in the journal, so httpx's line per request goes to DEBUG too.
+logs when it did something.
+
+The HTTP libraries' own lines stay at WARNING whatever the level: they quote whole URLs, and a calendar feed's
+address is a secret (each Toggl request is in the journal anyway).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ TICK_ENTRY = "togglbridge-tick"  # the beat's schedule entry
 # Where Celery writes its per-task lines: on receipt, at the end of a run, and when the beat sends the tick.
 TASK_LOGGERS = ("celery.worker.strategy", "celery.app.trace")
 BEAT_LOGGER = "celery.beat"
+URL_QUOTING_LOGGERS = ("httpx", "httpcore", "urllib3", "niquests", "caldav")
 
 
 class RoutineToDebug(logging.Filter):
@@ -48,4 +52,5 @@ def quiet_routine(level: str | int) -> None:
         for old in [f for f in logger.filters if isinstance(f, RoutineToDebug)]:
             logger.removeFilter(old)
         logger.addFilter(RoutineToDebug(numeric, marker))
-    logging.getLogger("httpx").setLevel(logging.DEBUG if numeric <= logging.DEBUG else logging.WARNING)
+    for name in URL_QUOTING_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
