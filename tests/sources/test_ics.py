@@ -263,11 +263,35 @@ def test_only_the_window_is_expanded_however_long_ago_the_rule_began() -> None:
     assert ancient_seconds < recent_seconds * 20 + 0.5  # generous: what matters is not 20 000 days' worth
 
 
-def test_a_rule_repeating_by_the_minute_is_skipped_and_said() -> None:
-    body = feed("UID:spam\nDTSTART:20260324T100000Z\nRRULE:FREQ=MINUTELY", "UID:ok\nDTSTART:20260324T100000Z")
+@pytest.mark.parametrize(
+    "rule",
+    [
+        "FREQ=MINUTELY",
+        "FREQ=SECONDLY;INTERVAL=600",
+        "FREQ=HOURLY;BYMINUTE=0,10,20,30,40,50",
+        "FREQ=DAILY;BYHOUR=9,10,11,12,13,14,15,16,17;BYMINUTE=0,5,10,15,20,25,30,35,40,45,50,55",
+    ],
+)
+def test_a_rule_repeating_more_than_every_quarter_hour_is_skipped_and_said(rule: str) -> None:
+    body = feed(f"UID:spam\nDTSTART:20260324T100000Z\nRRULE:{rule}", "UID:ok\nDTSTART:20260324T100000Z")
     reading = read_feed(body, start=WINDOW_START, end=WINDOW_END, default_timezone=ZONE)
     assert [o.key for o in reading.occurrences] == ["ok"]
-    assert reading.skipped == [Skipped("spam", "it repeats minutely, too often for a meeting")]
+    assert reading.skipped == [
+        Skipped("spam", "its RRULE repeats it more than 96 times a day, too often for a meeting")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("rule", "count"),
+    [
+        ("FREQ=MINUTELY;INTERVAL=15;COUNT=8", 8),
+        ("FREQ=SECONDLY;INTERVAL=3600;COUNT=5", 5),
+        ("FREQ=HOURLY;COUNT=30", 30),
+        ("FREQ=DAILY;BYHOUR=9,17", 28),
+    ],
+)
+def test_frequent_but_plausible_rules_are_expanded(rule: str, count: int) -> None:
+    assert len(read(feed(f"UID:r\nDTSTART:20260323T090000Z\nRRULE:{rule}"))) == count
 
 
 # -- times and zones ---------------------------------------------------------------------------------------------
@@ -535,6 +559,7 @@ def test_include_names_only_what_can_be_left_out() -> None:
         (b"BEGIN:VCARD\r\nEND:VCARD\r\n", "does not begin with BEGIN:VCALENDAR"),
         (b"BEGIN:VCALENDAR\r\nthis is no content line\r\nEND:VCALENDAR\r\n", "not an iCalendar feed"),
         (b"BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nEND:VCALENDAR\r\n", "not an iCalendar feed"),
+        (b"BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:x\r\nDTSTART:20260324T100000Z\r\n", "cut short"),
         (b"BEGIN:VCALENDAR\r\nCALSCALE:ISLAMIC-CIVIL\r\nEND:VCALENDAR\r\n", "Gregorian"),
     ],
 )

@@ -34,9 +34,10 @@ INCLUDABLE: frozenset[str] = frozenset(get_args(Include))
 # Far enough either side of the window for any zone's offset (floating and all-day times are placed in a zone
 # only after expansion): the exact window is applied in UTC afterwards.
 _MARGIN = timedelta(days=1)
-# A meeting repeats hourly at most; a rule repeating by the minute or second would make thousands of
-# occurrences a window, from one line of a hostile or broken feed.
-_TOO_FREQUENT = frozenset({"SECONDLY", "MINUTELY"})
+# A meeting repeats every quarter of an hour at most: a rule repeating by the minute or second would make
+# thousands of occurrences a window (seconds of work), from one line of a hostile or broken feed.
+_MOST_A_DAY = 96
+_SECONDS = {"SECONDLY": 1, "MINUTELY": 60, "HOURLY": 3600}
 # Properties an occurrence's times are computed from: one of them broken and the event cannot be placed.
 _TIME_PROPERTIES = ("DTSTART", "DTEND", "DURATION", "RECURRENCE-ID", "RRULE", "RDATE", "EXDATE")
 _STATUSES: dict[str, Status] = {"CONFIRMED": "confirmed", "TENTATIVE": "tentative", "CANCELLED": "cancelled"}
@@ -168,7 +169,7 @@ def _parse(feed: bytes | str) -> list[icalendar.Calendar]:
         raise PayloadError(f"not an iCalendar feed: {_brief(error)}") from None
     calendars = [c for c in components if isinstance(c, icalendar.Calendar)]
     if not calendars:
-        raise PayloadError("not an iCalendar feed: it holds no VCALENDAR")
+        raise PayloadError("not an iCalendar feed: it holds no complete VCALENDAR (was it cut short?)")
     for calendar in calendars:
         if str(calendar.get("CALSCALE", "GREGORIAN")).upper() != "GREGORIAN":
             raise PayloadError("not an iCalendar feed this bridge reads: only Gregorian calendars are")
@@ -239,10 +240,23 @@ def _unreadable(event: icalendar.Component, uid: str) -> str | None:
     if not isinstance(_moment(event, "DTSTART"), date):
         return "its DTSTART is not a date or a date-time"
     for rule in _values(event.get("RRULE")):
-        frequency = [str(f).upper() for f in rule.get("FREQ", [])]
-        if _TOO_FREQUENT.intersection(frequency):
-            return f"it repeats {frequency[0].lower()}, too often for a meeting"
+        if _times_a_day(rule) > _MOST_A_DAY:
+            return f"its RRULE repeats it more than {_MOST_A_DAY} times a day, too often for a meeting"
     return None
+
+
+def _times_a_day(rule: Any) -> int:
+    """How many times a day a rule may repeat, at most (BYHOUR, BYMINUTE and BYSECOND multiply a rule's
+    occurrences at a coarser frequency, and may at a finer one)."""
+    frequency = str((rule.get("FREQ") or ["DAILY"])[0]).upper()
+    interval = max(int((rule.get("INTERVAL") or [1])[0]), 1)
+    expanding = {"SECONDLY": (), "MINUTELY": ("BYSECOND",), "HOURLY": ("BYMINUTE", "BYSECOND")}.get(
+        frequency, ("BYHOUR", "BYMINUTE", "BYSECOND")
+    )
+    times = -(-86_400 // (_SECONDS[frequency] * interval)) if frequency in _SECONDS else 1
+    for part in expanding:
+        times *= max(len(rule.get(part) or ()), 1)
+    return times
 
 
 def _standard(calendar: icalendar.Calendar, zone_name: str, skipped: list[Skipped]) -> icalendar.Calendar:
