@@ -8,6 +8,7 @@ id, as the accept script does with delivery ids.
 
 from __future__ import annotations
 
+import itertools
 import json
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -539,10 +540,19 @@ def feed_states(draw: st.DrawFn) -> list[Occurrence]:
     return shown
 
 
-polls = st.lists(
-    st.tuples(feed_states(), st.integers(min_value=0, max_value=6 * 60)),  # a state, and minutes later
-    max_size=6,
-)
+minutes_later = st.one_of(st.integers(0, 6 * 60), st.integers(0, 3 * 24 * 60))  # often soon, at times days
+Poll = tuple[list[Occurrence], int]  # what the feed shows, and how many minutes after the poll before
+
+
+@st.composite
+def histories(draw: st.DrawFn) -> tuple[list[Poll], list[Occurrence]]:
+    """Polls of a few states that come back (a feed mostly shows what it showed before), and the last state."""
+    states = draw(st.lists(feed_states(), min_size=1, max_size=3))
+    path = draw(st.lists(st.tuples(st.sampled_from(states), minutes_later), max_size=8))
+    return path, draw(st.one_of(st.sampled_from(states), feed_states()))
+
+
+polls = histories().map(lambda history: history[0])
 
 
 def pending(bridge: Bridge) -> dict[str, tuple[datetime, Event]]:
@@ -550,10 +560,11 @@ def pending(bridge: Bridge) -> dict[str, tuple[datetime, Event]]:
 
 
 @settings(max_examples=300, deadline=None)
-@given(polls, feed_states(), st.sampled_from(["live", "log"]), st.integers(0, 3 * 24 * 60))
+@given(histories(), st.sampled_from(["live", "log"]), st.integers(0, 3 * 24 * 60))
 def test_any_polls_ending_in_one_state_end_in_the_same_schedule_and_memory(
-    path: list[tuple[list[Occurrence], int]], final: list[Occurrence], mode: Mode, start_minutes: int
+    history: tuple[list[Poll], list[Occurrence]], mode: Mode, start_minutes: int
 ) -> None:
+    path, final = history
     now = BASE - timedelta(days=1) + timedelta(minutes=start_minutes)
     travelled = Bridge(mode=mode)
     for state, minutes_later in path:
@@ -572,9 +583,7 @@ def test_any_polls_ending_in_one_state_end_in_the_same_schedule_and_memory(
 
 @settings(max_examples=300, deadline=None)
 @given(polls, st.sampled_from(["live", "log"]))
-def test_event_ids_are_unique_per_distinct_change(
-    path: list[tuple[list[Occurrence], int]], mode: Mode
-) -> None:
+def test_event_ids_are_unique_per_distinct_change(path: list[Poll], mode: Mode) -> None:
     bridge = Bridge(mode=mode)
     now = BASE - timedelta(hours=6)
     made: dict[str, set[str]] = {}
@@ -592,3 +601,27 @@ def test_event_ids_are_unique_per_distinct_change(
     assert all(len(whats) == 1 for whats in made.values()), made
     contents = [what for whats in made.values() for what in whats]
     assert len(contents) == len(set(contents))  # and one change is never two ids
+
+
+@st.composite
+def changes_of_a_running_meeting(draw: st.DrawFn) -> list[Occurrence]:
+    """A meeting that began, changed back and forth among a few times and titles (the feed bumps no SEQUENCE)."""
+    shapes = [
+        (start, minutes, title) for start in (0, 5) for minutes in (15, 30) for title in ("Sync", "Review")
+    ]
+    chosen = draw(st.lists(st.sampled_from(shapes), min_size=2, max_size=12))
+    return [meeting(BASE + timedelta(minutes=m), length, recurring=False, title=t) for m, length, t in chosen]
+
+
+@settings(max_examples=300, deadline=None)
+@given(changes_of_a_running_meeting())
+def test_a_change_is_named_by_what_it_changed_from_and_to(states: list[Occurrence]) -> None:
+    bridge = Bridge()
+    bridge.poll(states[:1], BASE - timedelta(hours=1))
+    names: dict[tuple[Occurrence, Occurrence], str] = {}
+    for minute, (before, after) in enumerate(itertools.pairwise(states), start=6):
+        events = bridge.poll([after], BASE + timedelta(minutes=minute)).events
+        assert [event.kind for event in events] == ([] if after == before else ["calendar.changed"])
+        for changed in events:
+            assert names.setdefault((before, after), changed.id) == changed.id  # one change, one id
+    assert len(set(names.values())) == len(names)  # two changes, two ids
