@@ -169,6 +169,9 @@ def test_a_feed_showing_one_occurrence_twice_counts_its_latest_word() -> None:
     cancelling = replace(STANDUP, status="cancelled")
     changes = compare({}, [STANDUP, cancelling], calendar=CALENDAR, mode="live", now=at(0, 12))
     assert changes.known == {} and changes.schedule == ()
+    twins = [replace(STANDUP, location="Room 1"), replace(STANDUP, location="Room 2")]
+    one_way = compare({}, twins, calendar=CALENDAR, mode="live", now=at(0, 12))
+    assert one_way == compare({}, twins[::-1], calendar=CALENDAR, mode="live", now=at(0, 12))
 
 
 # -- moves, resizes and renames ---------------------------------------------------------------------------------

@@ -163,43 +163,119 @@ def compare(
     if now.utcoffset() is None:
         raise ValueError("now needs a timezone")
     horizon = now - retention
-    history_until = max(horizon, missed_after) if missed_after is not None else horizon
+    poll = _Poll(
+        calendar,
+        mode,
+        now,
+        horizon,
+        history_until=max(horizon, missed_after) if missed_after is not None else horizon,
+        window=window,
+    )
     remembered = {key: occurrence for key, occurrence in known.items() if occurrence.end > horizon}
     latest = _latest_by_key(seen)
-    events: list[Event] = []
-    schedule: list[Scheduled] = []
-    cancel: list[str] = []
-    still_known: dict[str, Occurrence] = {}
+    parts = []
     for key in sorted(remembered.keys() | latest.keys()):
         before, after = remembered.get(key), latest.get(key)
         if before is None:
-            assert after is not None  # (a key comes from one map or the other)
-            if after.active and after.end > history_until:
-                still_known[key] = after
-                schedule += _triggers(after, calendar, mode)
-        elif after is None and not _covers(window, before):
-            still_known[key] = before  # out of the poll's sight, not deleted
-        elif after is None or not after.active:
-            reason = _cancel_reason(after)
-            events.append(_cancelled(before, after or before, reason, calendar, mode, now))
-            cancel += _trigger_ids(before, calendar)
-        elif after != before:
-            if after.end > horizon:
-                still_known[key] = after
-                schedule += _triggers(after, calendar, mode)
-            else:  # moved into the past beyond retention: history now, nothing of it fires any more
-                cancel += _trigger_ids(before, calendar)
-            if _timed_changes(before, after) and _entry_may_exist(before, mode, now):
-                events.append(_changed(before, after, calendar, mode, now))
+            parts.append(poll.new(latest[key]))
+        elif after is None:
+            parts.append(poll.missing(before))
+        elif not after.active:
+            parts.append(poll.cancelled(before, after, _cancel_reason(after)))
         else:
-            still_known[key] = before
-    return Changes(tuple(events), tuple(schedule), tuple(cancel), still_known)
+            parts.append(poll.seen_again(before, after))
+    return Changes(
+        events=tuple(event for part in parts for event in part.events),
+        schedule=tuple(trigger for part in parts for trigger in part.schedule),
+        cancel=tuple(trigger_id for part in parts for trigger_id in part.cancel),
+        known={key: occurrence for part in parts for key, occurrence in part.known.items()},
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Poll:
+    """One poll of one calendar: what each occurrence's fate means, as its part of the poll's ``Changes``."""
+
+    calendar: str
+    mode: Mode
+    now: datetime
+    horizon: datetime  # a known occurrence that ended before this is forgotten
+    history_until: datetime  # a new occurrence that ended before this is history, never backfilled
+    window: tuple[datetime, datetime] | None
+
+    def new(self, after: Occurrence) -> Changes:
+        if not after.active or after.end <= self.history_until:
+            return Changes()
+        return Changes(schedule=self.triggers(after), known={after.key: after})
+
+    def missing(self, before: Occurrence) -> Changes:
+        if not _covers(self.window, before):
+            return Changes(known={before.key: before})  # out of the poll's sight, not deleted
+        return self.cancelled(before, before, "deleted")
+
+    def cancelled(self, before: Occurrence, after: Occurrence, reason: CancelReason) -> Changes:
+        """``after`` is the last word of the feed on it (``before`` itself when deleted); the stage is by the
+        times the bridge knew, which its triggers followed."""
+        extra = {"cancel_reason": reason, "cancel_stage": _cancel_stage(before, self.now)}
+        event_id = after.event_id(self.calendar, "cancelled")
+        event = self.event(after, event_id, "calendar.cancelled", self.now, extra)
+        return Changes(events=(event,), cancel=_trigger_ids(before, self.calendar))
+
+    def seen_again(self, before: Occurrence, after: Occurrence) -> Changes:
+        if after == before:
+            return Changes(known={before.key: before})
+        changed = self.changed(before, after)
+        if after.end <= self.horizon:  # moved into the forgotten past: nothing of it fires any more
+            return Changes(events=changed, cancel=_trigger_ids(before, self.calendar))
+        # every phase again, with the new times and data: one that fired already fires again as a duplicate of
+        # itself (same id), and one a downtime kept from firing fires with what the feed says now
+        return Changes(events=changed, schedule=self.triggers(after), known={after.key: after})
+
+    def changed(self, before: Occurrence, after: Occurrence) -> tuple[Event, ...]:
+        """A ``calendar.changed`` event when the times or title changed and the entry may exist already; until
+        then, rescheduling the triggers with the new data is all a change needs."""
+        changes = [name for name in TIMED_CHANGES if getattr(before, name) != getattr(after, name)]
+        if not changes or not _entry_may_exist(before, self.mode, self.now):
+            return ()
+        extra = {
+            "previous_start": _iso(before.start),
+            "previous_end": _iso(before.end),
+            "previous_title": before.title,
+            "changes": changes,
+        }
+        event_id = after.event_id(self.calendar, f"changed:{_change_digest(before, after)}")
+        return (self.event(after, event_id, "calendar.changed", self.now, extra),)
+
+    def triggers(self, occurrence: Occurrence) -> tuple[Scheduled, ...]:
+        scheduled = []
+        for phase, kind, due in _phases(occurrence, self.mode):
+            trigger_id = occurrence.event_id(self.calendar, phase)
+            scheduled.append(Scheduled(trigger_id, due, self.event(occurrence, trigger_id, kind, due)))
+        return tuple(scheduled)
+
+    def event(
+        self,
+        occurrence: Occurrence,
+        event_id: str,
+        kind: str,
+        occurred_at: datetime,
+        extra: Mapping[str, Any] | None = None,
+    ) -> Event:
+        return Event(
+            id=event_id,
+            source=SOURCE,
+            kind=kind,
+            occurred_at=occurred_at,
+            actor=self.calendar,
+            data={**occurrence.data(self.calendar, self.mode), **(extra or {})},
+            subject=occurrence.key,
+        )
 
 
 def _latest_by_key(seen: Sequence[Occurrence]) -> dict[str, Occurrence]:
     """One occurrence per key. A feed may show one twice (a recurring event's instance and the override that
     changes it): the higher sequence wins, and at the same sequence a cancelled or declined one, since an override
-    that cancels an instance is the later word."""
+    that cancels an instance is the later word; past that, any fixed choice, so the feed's order never matters."""
     latest: dict[str, Occurrence] = {}
     for occurrence in seen:
         other = latest.get(occurrence.key)
@@ -208,8 +284,8 @@ def _latest_by_key(seen: Sequence[Occurrence]) -> dict[str, Occurrence]:
     return latest
 
 
-def _precedence(occurrence: Occurrence) -> tuple[int, bool]:
-    return occurrence.sequence, not occurrence.active
+def _precedence(occurrence: Occurrence) -> tuple[int, bool, str]:
+    return occurrence.sequence, not occurrence.active, occurrence.to_json()
 
 
 def _covers(window: tuple[datetime, datetime] | None, occurrence: Occurrence) -> bool:
@@ -228,38 +304,14 @@ def _phases(occurrence: Occurrence, mode: Mode) -> Iterator[tuple[str, str, date
     yield "ended", "calendar.ended", occurrence.end
 
 
-def _triggers(occurrence: Occurrence, calendar: str, mode: Mode) -> list[Scheduled]:
-    triggers = []
-    for phase, kind, due in _phases(occurrence, mode):
-        trigger_id = occurrence.event_id(calendar, phase)
-        event = _event(occurrence, trigger_id, kind, due, calendar, mode)
-        triggers.append(Scheduled(trigger_id, due, event))
-    return triggers
-
-
-def _trigger_ids(occurrence: Occurrence, calendar: str) -> list[str]:
+def _trigger_ids(occurrence: Occurrence, calendar: str) -> tuple[str, ...]:
     """Both phases whatever the mode: a trigger left from before the calendar's mode changed goes too."""
-    return [occurrence.event_id(calendar, phase) for phase, _, _ in _phases(occurrence, "live")]
+    return tuple(occurrence.event_id(calendar, phase) for phase, _, _ in _phases(occurrence, "live"))
 
 
 def _entry_may_exist(before: Occurrence, mode: Mode, now: datetime) -> bool:
     """Whether the event that makes an entry fired already: until then a move only reschedules its triggers."""
     return (before.start if mode == "live" else before.end) <= now
-
-
-def _timed_changes(before: Occurrence, after: Occurrence) -> list[str]:
-    return [name for name in TIMED_CHANGES if getattr(before, name) != getattr(after, name)]
-
-
-def _changed(before: Occurrence, after: Occurrence, calendar: str, mode: Mode, now: datetime) -> Event:
-    extra = {
-        "previous_start": _iso(before.start),
-        "previous_end": _iso(before.end),
-        "previous_title": before.title,
-        "changes": _timed_changes(before, after),
-    }
-    change_id = after.event_id(calendar, f"changed:{_change_digest(before, after)}")
-    return _event(after, change_id, "calendar.changed", now, calendar, mode, extra)
 
 
 def _change_digest(before: Occurrence, after: Occurrence) -> str:
@@ -269,9 +321,7 @@ def _change_digest(before: Occurrence, after: Occurrence) -> str:
     return hashlib.sha256(json.dumps(shape).encode()).hexdigest()[:12]
 
 
-def _cancel_reason(after: Occurrence | None) -> CancelReason:
-    if after is None:
-        return "deleted"
+def _cancel_reason(after: Occurrence) -> CancelReason:
     return "cancelled" if after.status == "cancelled" else "declined"
 
 
@@ -280,35 +330,6 @@ def _cancel_stage(before: Occurrence, now: datetime) -> CancelStage:
     if now < before.start:
         return "before"
     return "during" if now < before.end else "after"
-
-
-def _cancelled(
-    before: Occurrence, after: Occurrence, reason: CancelReason, calendar: str, mode: Mode, now: datetime
-) -> Event:
-    extra = {"cancel_reason": reason, "cancel_stage": _cancel_stage(before, now)}
-    return _event(
-        after, after.event_id(calendar, "cancelled"), "calendar.cancelled", now, calendar, mode, extra
-    )
-
-
-def _event(
-    occurrence: Occurrence,
-    event_id: str,
-    kind: str,
-    occurred_at: datetime,
-    calendar: str,
-    mode: Mode,
-    extra: Mapping[str, Any] | None = None,
-) -> Event:
-    return Event(
-        id=event_id,
-        source=SOURCE,
-        kind=kind,
-        occurred_at=occurred_at,
-        actor=calendar,
-        data={**occurrence.data(calendar, mode), **(extra or {})},
-        subject=occurrence.key,
-    )
 
 
 def _iso(moment: datetime) -> str:
