@@ -628,3 +628,11 @@ def test_a_change_is_named_by_what_it_changed_from_and_to(states: list[Occurrenc
         for changed in events:
             assert names.setdefault((before, after), changed.id) == changed.id  # one change, one id
     assert len(set(names.values())) == len(names)  # two changes, two ids
+
+
+def test_the_calendar_kinds_declare_every_field_the_lifecycle_adds() -> None:
+    from togglbridge.sources import REGISTRY
+    from togglbridge.sources.calendar import CANCELLED_FIELDS, CHANGED_FIELDS
+
+    assert set(CHANGED_FIELDS) <= REGISTRY.kind_schemas["calendar.changed"].fields
+    assert set(CANCELLED_FIELDS) <= REGISTRY.kind_schemas["calendar.cancelled"].fields

@@ -91,8 +91,9 @@ _CHAT_COMMAND = KindSchema.of(
 PLANNED_KINDS: dict[str, KindSchema] = {
     "calendar.started": _CALENDAR,
     "calendar.ended": _CALENDAR,
-    "calendar.changed": _CALENDAR,
-    "calendar.cancelled": _CALENDAR,
+    # what moved or was renamed, and why and when a meeting was cancelled (sources/calendar.py makes these)
+    "calendar.changed": _CALENDAR.extended("previous_start", "previous_end", "previous_title", "changes"),
+    "calendar.cancelled": _CALENDAR.extended("cancel_reason", "cancel_stage"),
     "chat.command": _CHAT_COMMAND,
     "toggl.entry_created": OPEN_DATA,
 }
