@@ -4,16 +4,16 @@ errors say which calendar failed without its address or password."""
 
 from __future__ import annotations
 
-import inspect
 import logging
 import traceback
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pytest
 from caldav.collection import Calendar
 from caldav.davclient import DAVClient
+from caldav.lib import error
 
 from tests.feeds.radicale_server import Radicale, free_port, run_radicale
 from togglbridge.feeds import caldav_feed
@@ -36,9 +36,7 @@ def radicale(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Radicale]:
 @pytest.fixture(scope="module")
 def owner(radicale: Radicale) -> Iterator[DAVClient]:
     """The calendar owner's own client, which makes calendars and events (the bridge only reads)."""
-    with DAVClient(
-        url=radicale.home, username=radicale.username, password=radicale.password, enable_rfc6764=False
-    ) as client:
+    with DAVClient(url=radicale.home, username=radicale.username, password=radicale.password) as client:
         yield client
 
 
@@ -51,9 +49,7 @@ class CalendarUnderTest:
         self.calendar.save_event(ical(uid, summary))
 
     def delete(self, uid: str) -> None:
-        event = self.calendar.get_event_by_uid(uid)
-        assert not inspect.isawaitable(event)  # a sync client
-        event.delete()
+        self.calendar.event_by_uid(uid).delete()
 
 
 @pytest.fixture
@@ -221,6 +217,85 @@ def test_a_missing_calendar_is_not_retryable(radicale) -> None:
 
     assert (caught.value.retryable, caught.value.status) == (False, 404)
     assert str(caught.value) == "calendar 'team': not found (HTTP 404): check its address"
+
+
+def test_a_refusal_that_does_not_name_the_token_is_not_taken_for_one(radicale, caplog) -> None:
+    """caldav 1.6 raises every 403 alike: only the answer's DAV:valid-sync-token makes it a forgotten token."""
+    account = CalDAVAccount(f"{radicale.base_url}/bob/{SECRET_PATH}/", radicale.username, radicale.password)
+    caplog.set_level(logging.INFO, logger="togglbridge")
+
+    with pytest.raises(FeedError) as caught:
+        poll(account, FORGOTTEN_TOKEN, label=LABEL)
+
+    assert (caught.value.retryable, caught.value.status) == (False, 403)
+    assert "no longer knows the sync token" not in caplog.text
+
+
+@dataclass
+class Answer:
+    """A requests response as ``_Answers`` reads it."""
+
+    status_code: int
+    content: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@pytest.mark.parametrize(
+    ("exc", "answer"),
+    [
+        # Xandikos: a bare 412, which caldav 1.6 raises as a ReportError quoting the answer
+        (error.ReportError("412 Precondition Failed\n\n"), Answer(412)),
+        # a 409 naming the precondition
+        (
+            error.ReportError("409 Conflict\n\n<D:error><D:valid-sync-token/></D:error>"),
+            Answer(409, b"<D:error><D:valid-sync-token/></D:error>"),
+        ),
+    ],
+)
+def test_other_ways_of_refusing_a_token_are_recognised(exc, answer) -> None:
+    answers = caldav_feed._Answers()
+    answers.see(answer)
+
+    assert caldav_feed._token_refused(exc, answers)
+
+
+def test_an_ordinary_failure_is_not_a_refused_token() -> None:
+    answers = caldav_feed._Answers()
+    answers.see(Answer(500, b"oops"))
+
+    assert not caldav_feed._token_refused(error.ReportError("500 Internal Server Error\n\noops"), answers)
+
+
+def test_a_429_is_retryable_after_what_the_server_asks() -> None:
+    answers = caldav_feed._Answers()
+    answers.see(Answer(429, headers={"Retry-After": "120"}))
+
+    failure = caldav_feed._feed_error(LABEL, error.ReportError("429 Too Many Requests\n\n"), answers)
+
+    assert (failure.retryable, failure.status, failure.retry_after) == (True, 429, 120.0)
+    assert str(failure) == "calendar 'team': the server asks to slow down (HTTP 429)"
+
+
+def test_a_truncated_sync_report_is_not_retryable() -> None:
+    """caldav 1.6 refuses a multistatus whose collection answers 507 (RFC 6578 truncation) as a whole."""
+    answers = caldav_feed._Answers()
+    answers.see(Answer(207))
+
+    failure = caldav_feed._feed_error(
+        LABEL, error.ResponseError("HTTP/1.1 507 Insufficient Storage"), answers
+    )
+
+    assert (failure.retryable, failure.status) == (False, 507)
+
+
+def test_a_server_error_is_retryable() -> None:
+    answers = caldav_feed._Answers()
+    answers.see(Answer(503))
+
+    failure = caldav_feed._feed_error(LABEL, error.PropfindError("503 Service Unavailable\n\n"), answers)
+
+    assert (failure.retryable, failure.status) == (True, 503)
+    assert str(failure) == "calendar 'team': the server failed a request (HTTP 503)"
 
 
 def test_an_unreachable_server_is_retryable(radicale) -> None:
