@@ -18,7 +18,7 @@ TICK_ENTRY = "togglbridge-tick"  # the beat's schedule entry
 # Where Celery writes its per-task lines: on receipt, at the end of a run, and when the beat sends the tick.
 TASK_LOGGERS = ("celery.worker.strategy", "celery.app.trace")
 BEAT_LOGGER = "celery.beat"
-URL_QUOTING_LOGGERS = ("httpx", "httpcore", "urllib3", "niquests", "caldav")
+URL_QUOTING_LOGGERS = ("httpx", "httpcore", "urllib3", "requests", "caldav")
 
 
 class RoutineToDebug(logging.Filter):
