@@ -42,8 +42,8 @@ from togglbridge.store.schedule import Schedule
 
 log = logging.getLogger(__name__)
 
-POLLS = f"{keys.PREFIX}:polls"  # sorted set: feed name -> when it is next polled
-TRIGGERS = f"{keys.PREFIX}:triggers"  # sorted set: trigger id -> when its event is due (events in :payloads)
+POLLS = keys.POLLS
+TRIGGERS = keys.TRIGGERS
 POLL_LEASE_SECONDS = 300.0  # a poll not reported back within this is claimed again
 TRIGGER_LEASE_SECONDS = 60.0  # a claimed trigger not accepted within this is claimed again
 

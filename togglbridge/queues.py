@@ -12,4 +12,10 @@ ALL_QUEUES = (QUEUE_INGEST, QUEUE_TOGGL, QUEUE_MAINTENANCE)
 TASK_PLAN = "togglbridge.plan_events"  # on QUEUE_INGEST: plan a delivery's events
 TASK_DRAIN = "togglbridge.drain_identity"  # on QUEUE_TOGGL: apply an identity's waiting actions
 TASK_TICK = "togglbridge.tick"  # on QUEUE_MAINTENANCE: the beat's tick
-TASK_QUEUES = {TASK_PLAN: QUEUE_INGEST, TASK_DRAIN: QUEUE_TOGGL, TASK_TICK: QUEUE_MAINTENANCE}
+TASK_POLL = "togglbridge.poll_calendar"  # on QUEUE_MAINTENANCE: read one calendar feed
+TASK_QUEUES = {
+    TASK_PLAN: QUEUE_INGEST,
+    TASK_DRAIN: QUEUE_TOGGL,
+    TASK_TICK: QUEUE_MAINTENANCE,
+    TASK_POLL: QUEUE_MAINTENANCE,
+}

@@ -3,6 +3,7 @@ the deliveries of the last hour, the beat's last tick, the simulator's URL, and 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from datetime import UTC, datetime, timedelta
@@ -14,6 +15,7 @@ from kombu.pidbox import Mailbox
 
 from togglbridge.queues import ALL_QUEUES
 from togglbridge.store import deliveries, keys, text
+from togglbridge.store.feed_state import feed_health, polled_feeds
 from togglbridge.store.journal import parse_time
 from togglbridge.store.outbox import Outbox
 
@@ -94,6 +96,7 @@ def collect_status(
         "last_tick": _last_tick(client, now),
         "simulator_url": text(simulator) if (simulator := client.get(keys.SIMULATOR_URL)) else None,
         "workers": workers,
+        "calendars": {name: dataclasses.asdict(feed_health(client, name)) for name in polled_feeds(client)},
     }
 
 

@@ -4,20 +4,23 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import UTC, datetime
 from typing import Any
 
+import httpx
 from celery import Task
 
+from togglbridge.calendars import poll_calendar
 from togglbridge.dispatch import dispatch
 from togglbridge.events import Event
 from togglbridge.executor import DrainReport
-from togglbridge.polling import fire_due_triggers
-from togglbridge.queues import TASK_DRAIN, TASK_PLAN, TASK_TICK
+from togglbridge.polling import due_polls, fire_due_triggers, forget_polls, plan_polls, polled
+from togglbridge.queues import TASK_DRAIN, TASK_PLAN, TASK_POLL, TASK_TICK
 from togglbridge.runtime import runtime
 from togglbridge.store.enqueue import EventQueue, requeue_unplanned
 from togglbridge.store.journal import iso_now
 from togglbridge.store.keys import LAST_TICK
-from workers.app import QUEUE_INGEST, QUEUE_TOGGL, app
+from workers.app import QUEUE_INGEST, QUEUE_MAINTENANCE, QUEUE_TOGGL, app
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +73,12 @@ def tick() -> None:
     (a lost kick, a dead worker's lock)."""
     state = runtime()
     state.redis.set(LAST_TICK, iso_now())  # for `togglbridge status`: the beat is alive
-    fired = fire_due_triggers(state.redis, _trigger_queue(), time.time())
+    now = time.time()
+    fired = fire_due_triggers(state.redis, _trigger_queue(), now)
+    calendars = [calendar.name for calendar in state.config.calendars if calendar.enabled]
+    plan_polls(state.redis, dict.fromkeys(calendars, now))  # a calendar new in the file is polled at once
+    for name in due_polls(state.redis, now):
+        poll_calendar_feed.apply_async((name,), queue=QUEUE_MAINTENANCE)
     requeued = requeue_unplanned(state.redis, QUEUE_INGEST, older_than=UNPLANNED_GRACE_SECONDS)
     woken = state.executor.due_identities()
     for identity in woken:
@@ -82,6 +90,31 @@ def tick() -> None:
         log.info("tick: %d accepted message(s) lost before planning were queued again", requeued)
     if woken:
         log.info("tick: woke %s", ", ".join(woken))
+
+
+@app.task(name=TASK_POLL)
+def poll_calendar_feed(name: str) -> None:
+    """Read one calendar feed and queue what changed (``togglbridge.calendars``); then say when it is next due."""
+    state = runtime()
+    calendar = state.config.calendar(name)
+    if calendar is None or not calendar.enabled:
+        forget_polls(state.redis, [name])  # no longer in the rule file
+        return
+    next_due = poll_calendar(
+        state.redis, _trigger_queue(), state.config, calendar, http=_http(), now=datetime.now(UTC)
+    )
+    polled(state.redis, name, next_due.timestamp())
+
+
+_http_client: httpx.Client | None = None
+
+
+def _http() -> httpx.Client:
+    """One connection pool per worker process for the calendar feeds."""
+    global _http_client
+    if _http_client is None:
+        _http_client = httpx.Client()
+    return _http_client
 
 
 _queue: EventQueue | None = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import click
@@ -105,6 +106,8 @@ def status_view(snapshot: dict[str, Any]) -> RenderableType:
             f"{quota['resets_in_seconds']:g} s" if quota.get("resets_in_seconds") is not None else "-",
         )
     parts.append(identities)
+    if snapshot.get("calendars"):
+        parts.append(_calendars(snapshot["calendars"]))
 
     dead = snapshot["dead_letters"]
     parts.append(
@@ -146,3 +149,21 @@ def _overview(snapshot: dict[str, Any]) -> RenderableType:
     counts = ", ".join(f"{status}: {count}" for status, count in delivered["by_status"].items()) or "none"
     lines.append(f"Deliveries, {delivered['window']}: {counts}")
     return Text("\n".join(lines))
+
+
+def _calendars(feeds: dict[str, Any]) -> Table:
+    """Each calendar feed's health: when it last worked, what failed since, when it is read next."""
+    table = Table(title="Calendars", show_header=True)
+    for column in ("calendar", "last success", "last error", "failures", "next poll", "occurrences known"):
+        table.add_column(column, justify="right" if column in ("failures", "occurrences known") else "left")
+    for name, feed in feeds.items():
+        next_poll = feed["next_poll"]
+        table.add_row(
+            name,
+            feed["last_success"] or "never",
+            feed["last_error"] or "-",
+            str(feed["failures"]),
+            datetime.fromtimestamp(next_poll, UTC).isoformat(timespec="seconds") if next_poll else "-",
+            str(feed["known"]),
+        )
+    return table

@@ -14,6 +14,13 @@ UNPLANNED_AT = f"{PREFIX}:unplanned"  # sorted set: accepted message id -> when 
 DELIVERIES = f"{PREFIX}:deliveries"
 LAST_TICK = f"{PREFIX}:last_tick"  # ISO 8601 time the beat's tick last ran
 SIMULATOR_URL = f"{PREFIX}:simulator_url"  # the simulator's URL while `togglbridge up` runs one
+POLLS = f"{PREFIX}:polls"  # sorted set: calendar feed name -> when it is next polled
+TRIGGERS = f"{PREFIX}:triggers"  # sorted set: trigger id -> when its event is due (events in :payloads)
+
+
+def feed(name: str) -> str:
+    """Hash: what one calendar feed remembers between polls (validators, known occurrences, health)."""
+    return f"{PREFIX}:feed:{name}"
 
 
 def seen(source: str, delivery_id: str) -> str:

@@ -1,0 +1,91 @@
+"""A calendar feed served over real HTTP, polled by a real beat and worker: a meeting in progress starts its
+timer, its end stops it, the feed is fetched once per interval, and an unchanged feed costs no parsing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from tests.pipeline_support import running_pipeline, wait_for
+from togglbridge.serving import serve_in_thread
+from togglbridge.status import collect_status
+
+pytestmark = pytest.mark.integration
+
+RULES = """
+identities:
+  ops:
+    emails: [ops@acme.io]
+calendars:
+  - {name: work, identity: ops, url_env: WORK_CALENDAR_FOR_TEST, mode: live, poll_every: 1m}
+rules:
+  - name: meetings
+    on: calendar.started
+    do:
+      - start: {description: "{{ title }}", tags: [meeting]}
+  - name: meeting over
+    on: [calendar.ended, calendar.cancelled]
+    do:
+      - stop: {only: started_by_this_event}
+"""
+
+
+def ics(start: datetime, end: datetime) -> str:
+    stamp = "%Y%m%dT%H%M%SZ"
+    return (
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\nBEGIN:VEVENT\r\nUID:standup@acme.io\r\n"
+        f"DTSTAMP:{start.strftime(stamp)}\r\nDTSTART:{start.strftime(stamp)}\r\nDTEND:{end.strftime(stamp)}\r\n"
+        "SUMMARY:Standup\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+
+
+class Feed:
+    """An ICS address that counts its fetches and answers 304 to a fetch that names its ETag."""
+
+    def __init__(self, body: str) -> None:
+        self.body = body
+        self.fetches = 0
+
+    async def serve(self, request: Request) -> Response:
+        self.fetches += 1
+        etag = f'"{abs(hash(self.body))}"'
+        if request.headers.get("if-none-match") == etag:
+            return Response(status_code=304, headers={"ETag": etag})
+        return Response(self.body, media_type="text/calendar", headers={"ETag": etag})
+
+
+@pytest.fixture
+def feed() -> Iterator[tuple[Feed, str]]:
+    now = datetime.now(UTC).replace(microsecond=0)
+    served = Feed(ics(now - timedelta(minutes=5), now + timedelta(seconds=20)))
+    app = Starlette(routes=[Route("/secret-token/work.ics", served.serve)])
+    with serve_in_thread(app, name="feed") as url:
+        yield served, f"{url}/secret-token/work.ics"
+
+
+def test_a_meeting_in_progress_starts_its_timer_and_its_end_stops_it(
+    redis_url: str, tmp_path: Path, feed: tuple[Feed, str]
+) -> None:
+    served, address = feed
+    env = {"WORK_CALENDAR_FOR_TEST": address, "TOGGLBRIDGE_TOGGL_RATE_LIMIT": "off"}
+    with running_pipeline(redis_url, RULES, tmp_path, ["ops"], extra_env=env) as pipeline:
+
+        def entry() -> dict[str, object] | None:
+            found = [e for e in pipeline.sim.state.entries.values() if e.description == "Standup"]
+            return {"stop": found[0].stop} if found else None
+
+        wait_for(entry, timeout=60, what="the meeting's timer")
+        wait_for(lambda: (e := entry()) is not None and e["stop"] is not None, timeout=60, what="its end")
+        (standup,) = [e for e in pipeline.sim.state.entries.values() if e.description == "Standup"]
+        assert standup.stop is not None
+        assert served.fetches == 1  # once per interval (1 minute), however often the beat ticks
+        calendars = collect_status(pipeline.redis)["calendars"]
+        assert calendars["work"]["last_error"] is None and calendars["work"]["known"] == 1
+        assert "secret-token" not in str(calendars)

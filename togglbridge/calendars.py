@@ -1,0 +1,173 @@
+"""Polling the rule file's calendars: fetch a feed, read its occurrences, compare them with what the last poll
+saw, and hand the results to the same paths as everything else (events through the accept script, start and end
+times as scheduled triggers that the beat's tick fires).
+
+One poll per feed per interval, however many beats and workers run: the tick claims due feeds from
+``polling.POLLS`` with a lease and a worker polls each. What a feed remembers between polls (its validators, the
+occurrences it knows, its health) is one Redis hash per feed, written last, so a poll that dies half-way is simply
+done again: every event and trigger id is stable, so nothing is applied twice.
+
+Feeds are ICS addresses (``url_env``). A feed that fails keeps its known occurrences and is polled again after a
+backoff (sooner when the server said when); its health shows in ``togglbridge status``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import redis
+
+from togglbridge.config import Calendar, Config
+from togglbridge.feeds.errors import FeedError
+from togglbridge.feeds.ics_http import Changed, Validators, fetch
+from togglbridge.polling import Trigger, cancel_triggers, schedule_triggers
+from togglbridge.sources.base import PayloadError
+from togglbridge.sources.calendar import RETENTION, SOURCE, Occurrence, compare
+from togglbridge.sources.ics import read_feed
+from togglbridge.store import keys
+from togglbridge.store.enqueue import EventQueue
+from togglbridge.store.feed_state import feed_fields
+
+log = logging.getLogger(__name__)
+
+AHEAD = timedelta(
+    days=14
+)  # how far ahead a feed is expanded: an endless series costs the same as a short one
+BEHIND = RETENTION + timedelta(days=1)  # how far back: a late cancellation of a past meeting is still seen
+MAX_BACKOFF = timedelta(hours=6)
+
+
+def poll_calendar(
+    client: redis.Redis,
+    queue: EventQueue,
+    config: Config,
+    calendar: Calendar,
+    *,
+    http: httpx.Client,
+    now: datetime,
+    environ: Mapping[str, str] = os.environ,
+) -> datetime:
+    """Poll one calendar; returns when it is next due."""
+    stored = feed_fields(client, calendar.name)
+    every = timedelta(seconds=calendar.poll_every)
+    address = environ.get(calendar.url_env, "").strip()
+    if not address:
+        return _failed(client, calendar, stored, f"{calendar.url_env} is not set", retryable=False, now=now)
+    # A new mode means other triggers: read the feed afresh, forget the old mode's triggers, and start over.
+    mode_changed = stored.get("mode", calendar.mode) != calendar.mode
+    try:
+        fetched = fetch(
+            http, address, Validators() if mode_changed else _validators(stored), label=calendar.name
+        )
+    except FeedError as error:
+        return _failed(client, calendar, stored, error.reason, retryable=error.retryable, now=now,
+                       retry_after=error.retry_after)  # fmt: skip
+    if not isinstance(fetched, Changed):
+        client.hset(keys.feed(calendar.name), mapping=_healthy(now, fetched.validators))
+        return now + every
+    start, end = now - BEHIND, now + AHEAD
+    identity = config.identities.get(calendar.identity)
+    try:
+        reading = read_feed(
+            fetched.body,
+            start=start,
+            end=end,
+            default_timezone=config.defaults.timezone,
+            my_emails=identity.emails if identity else (),
+            include={"cancelled", "declined"},
+        )
+    except PayloadError as error:
+        return _failed(client, calendar, stored, str(error), retryable=False, now=now)
+    for skipped in reading.skipped:
+        log.warning("calendar %r: skipped %s: %s", calendar.name, skipped.uid or "the feed", skipped.reason)
+    known = {} if mode_changed else _known(stored)
+    changes = compare(
+        known,
+        reading.occurrences,
+        calendar=calendar.name,
+        mode=calendar.mode,
+        now=now,
+        window=(start, end),
+        # On a feed's first poll, what already ended is history, not meetings missed while the bridge was down.
+        missed_after=now if mode_changed or "last_success" not in stored else _time(stored["last_success"]),
+    )
+    if mode_changed:
+        cancel_triggers(client, [t for o in _known(stored).values() for t in _all_trigger_ids(calendar, o)])
+    for event in changes.events:
+        queue.accept_sync(SOURCE, event.id, [event])
+    schedule_triggers(client, [Trigger(s.id, s.due, s.event) for s in changes.schedule])
+    cancel_triggers(client, changes.cancel)
+    client.hset(
+        keys.feed(calendar.name),
+        mapping={
+            **_healthy(now, fetched.validators),
+            "known": json.dumps({key: o.to_json() for key, o in changes.known.items()}),
+            "mode": calendar.mode,
+        },
+    )
+    if changes.events or changes.schedule or changes.cancel:
+        log.info(
+            "calendar %r: %d event(s) now, %d trigger(s) scheduled, %d cancelled",
+            calendar.name, len(changes.events), len(changes.schedule), len(changes.cancel),
+        )  # fmt: skip
+    return now + every
+
+
+def _time(iso: str) -> datetime:
+    return datetime.fromisoformat(iso)
+
+
+def _all_trigger_ids(calendar: Calendar, occurrence: Occurrence) -> list[str]:
+    return [occurrence.event_id(calendar.name, phase) for phase in ("started", "ended")]
+
+
+def _validators(stored: Mapping[str, str]) -> Validators:
+    return Validators(
+        etag=stored.get("etag") or None,
+        last_modified=stored.get("last_modified") or None,
+        body_hash=stored.get("body_hash") or None,
+    )
+
+
+def _known(stored: Mapping[str, str]) -> dict[str, Occurrence]:
+    raw: dict[str, Any] = json.loads(stored.get("known", "{}"))
+    return {key: Occurrence.from_json(value) for key, value in raw.items()}
+
+
+def _healthy(now: datetime, validators: Validators) -> dict[Any, Any]:  # redis-py: invariant keys
+    return {
+        "etag": validators.etag or "",
+        "last_modified": validators.last_modified or "",
+        "body_hash": validators.body_hash or "",
+        "last_success": now.astimezone(UTC).isoformat(),
+        "last_error": "",
+        "failures": 0,
+    }
+
+
+def _failed(
+    client: redis.Redis,
+    calendar: Calendar,
+    stored: Mapping[str, str],
+    reason: str,
+    *,
+    retryable: bool,
+    now: datetime,
+    retry_after: float | None = None,
+) -> datetime:
+    """Record the failure (the known occurrences stay) and say when to try again: backoff, longer when retrying
+    cannot help until someone fixes the feed or the rule file."""
+    failures = int(stored.get("failures", 0)) + 1
+    client.hset(keys.feed(calendar.name), mapping={"last_error": reason, "failures": failures})
+    log.warning("calendar %r: %s", calendar.name, reason)
+    every = timedelta(seconds=calendar.poll_every)
+    backoff = min(every * 2 ** min(failures - 1, 10), MAX_BACKOFF) if retryable else MAX_BACKOFF
+    if retry_after is not None:
+        backoff = max(backoff, timedelta(seconds=retry_after))
+    return now + backoff
