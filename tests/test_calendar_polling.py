@@ -89,3 +89,27 @@ def test_a_meeting_in_progress_starts_its_timer_and_its_end_stops_it(
         calendars = collect_status(pipeline.redis)["calendars"]
         assert calendars["work"]["last_error"] is None and calendars["work"]["known"] == 1
         assert "secret-token" not in str(calendars)
+
+
+def test_an_unset_address_is_reported_and_looked_at_again_next_interval(redis_client, tmp_path: Path) -> None:
+    import httpx
+
+    from togglbridge.calendars import poll_calendar
+    from togglbridge.config import parse_config
+    from togglbridge.queues import QUEUE_INGEST, TASK_PLAN
+    from togglbridge.store import keys
+    from togglbridge.store.enqueue import EventQueue
+    from togglbridge.store.feed_state import feed_health
+    from workers.app import app
+
+    config = parse_config(RULES)
+    (calendar,) = config.calendars
+    now = datetime.now(UTC)
+    queue = EventQueue(redis_client, app, task=TASK_PLAN, queue=QUEUE_INGEST, journal_cap=100)
+    with httpx.Client() as http:
+        due = poll_calendar(redis_client, queue, config, calendar, http=http, now=now, environ={})
+    assert due == now + timedelta(minutes=1)
+    redis_client.zadd(keys.POLLS, {"work": due.timestamp()})
+    health = feed_health(redis_client, "work")
+    assert health.last_error == "WORK_CALENDAR_FOR_TEST is not set" and health.failures == 1
+    assert redis_client.llen(QUEUE_INGEST) == 0

@@ -40,7 +40,8 @@ AHEAD = timedelta(
     days=14
 )  # how far ahead a feed is expanded: an endless series costs the same as a short one
 BEHIND = RETENTION + timedelta(days=1)  # how far back: a late cancellation of a past meeting is still seen
-MAX_BACKOFF = timedelta(hours=6)
+MAX_BACKOFF = timedelta(hours=6)  # a feed that keeps failing (a server down for long) is still looked at
+BROKEN_FEED_WAIT = timedelta(hours=1)  # a 404 or "not a calendar" waits for someone to fix the feed
 
 
 def poll_calendar(
@@ -57,8 +58,9 @@ def poll_calendar(
     stored = feed_fields(client, calendar.name)
     every = timedelta(seconds=calendar.poll_every)
     address = environ.get(calendar.url_env, "").strip()
-    if not address:
-        return _failed(client, calendar, stored, f"{calendar.url_env} is not set", retryable=False, now=now)
+    if not address:  # costs nothing to look again: the variable may be set when the workers restart
+        _failed(client, calendar, stored, f"{calendar.url_env} is not set", retryable=False, now=now)
+        return now + every
     # A new mode means other triggers: read the feed afresh, forget the old mode's triggers, and start over.
     mode_changed = stored.get("mode", calendar.mode) != calendar.mode
     try:
@@ -167,7 +169,9 @@ def _failed(
     client.hset(keys.feed(calendar.name), mapping={"last_error": reason, "failures": failures})
     log.warning("calendar %r: %s", calendar.name, reason)
     every = timedelta(seconds=calendar.poll_every)
-    backoff = min(every * 2 ** min(failures - 1, 10), MAX_BACKOFF) if retryable else MAX_BACKOFF
+    backoff = (
+        min(every * 2 ** min(failures - 1, 10), MAX_BACKOFF) if retryable else max(every, BROKEN_FEED_WAIT)
+    )
     if retry_after is not None:
         backoff = max(backoff, timedelta(seconds=retry_after))
     return now + backoff
