@@ -113,3 +113,85 @@ def test_an_unset_address_is_reported_and_looked_at_again_next_interval(redis_cl
     health = feed_health(redis_client, "work")
     assert health.last_error == "WORK_CALENDAR_FOR_TEST is not set" and health.failures == 1
     assert redis_client.llen(QUEUE_INGEST) == 0
+
+
+CALDAV_RULES = """
+identities:
+  ops:
+    emails: [ops@acme.io]
+calendars:
+  - name: team
+    identity: ops
+    caldav_url_env: TEAM_CALDAV_URL
+    username_env: TEAM_CALDAV_USER
+    password_env: TEAM_CALDAV_PASSWORD
+rules:
+  - name: meetings
+    on: calendar.started
+    do:
+      - start: {description: "{{ title }}"}
+"""
+
+
+def vevent(uid: str, title: str, start: datetime, end: datetime) -> str:
+    stamp = "%Y%m%dT%H%M%SZ"
+    return (
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\nBEGIN:VEVENT\r\n"
+        f"UID:{uid}\r\nDTSTAMP:{start.strftime(stamp)}\r\nDTSTART:{start.strftime(stamp)}\r\n"
+        f"DTEND:{end.strftime(stamp)}\r\nSUMMARY:{title}\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+
+
+def test_a_caldav_calendar_is_polled_with_its_sync_token_and_a_deleted_meeting_is_cancelled(
+    redis_client, tmp_path: Path
+) -> None:
+    import httpx
+    from caldav import DAVClient
+
+    from tests.feeds.radicale_server import run_radicale
+    from togglbridge.calendars import poll_calendar
+    from togglbridge.config import parse_config
+    from togglbridge.queues import QUEUE_INGEST, TASK_PLAN
+    from togglbridge.store.enqueue import EventQueue
+    from togglbridge.store.feed_state import feed_fields
+    from togglbridge.store.journal import Journal
+    from togglbridge.store.schedule import Schedule
+    from workers.app import app
+
+    config = parse_config(CALDAV_RULES)
+    (calendar,) = config.calendars
+    queue = EventQueue(redis_client, app, task=TASK_PLAN, queue=QUEUE_INGEST, journal_cap=100)
+    now = datetime.now(UTC).replace(microsecond=0)
+    (tmp_path / "radicale").mkdir()
+    with (
+        run_radicale(tmp_path / "radicale") as radicale,
+        DAVClient(url=radicale.home, username=radicale.username, password=radicale.password) as owner,
+    ):
+        team = owner.principal().make_calendar(name="Team", cal_id="team-secret-path")
+        team.save_event(
+            vevent("now@acme.io", "Standup", now - timedelta(minutes=5), now + timedelta(hours=1))
+        )
+        team.save_event(vevent("later@acme.io", "Review", now + timedelta(hours=3), now + timedelta(hours=4)))
+        environ = {
+            "TEAM_CALDAV_URL": str(team.url),
+            "TEAM_CALDAV_USER": radicale.username,
+            "TEAM_CALDAV_PASSWORD": radicale.password,
+        }
+        with httpx.Client() as http:
+            poll_calendar(redis_client, queue, config, calendar, http=http, now=now, environ=environ)
+            triggers = Schedule(redis_client, "togglbridge:triggers")
+            assert triggers.pending() == 4  # started and ended, for both meetings
+            token = feed_fields(redis_client, "team")["sync_token"]
+
+            team.event_by_uid("later@acme.io").delete()
+            later = now + timedelta(minutes=1)
+            poll_calendar(redis_client, queue, config, calendar, http=http, now=later, environ=environ)
+            assert feed_fields(redis_client, "team")["sync_token"] != token
+            assert triggers.pending() == 2  # the deleted meeting's start and end will not fire
+            cancelled = Journal(redis_client, cap=100).event("ics:team:later@acme.io:cancelled")
+            assert cancelled and cancelled[0]["kind"] == "calendar.cancelled"
+
+            queued = redis_client.llen(QUEUE_INGEST)
+            poll_calendar(redis_client, queue, config, calendar, http=http, now=later, environ=environ)
+            assert redis_client.llen(QUEUE_INGEST) == queued  # nothing changed, nothing new
+    assert "team-secret-path" not in str(feed_fields(redis_client, "team").get("last_error"))

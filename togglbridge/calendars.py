@@ -7,7 +7,7 @@ One poll per feed per interval, however many beats and workers run: the tick cla
 occurrences it knows, its health) is one Redis hash per feed, written last, so a poll that dies half-way is simply
 done again: every event and trigger id is stable, so nothing is applied twice.
 
-Feeds are ICS addresses (``url_env``). A feed that fails keeps its known occurrences and is polled again after a
+Feeds are ICS addresses (``url_env``) or CalDAV calendars (``caldav_url_env``, read with sync tokens). A feed that fails keeps its known occurrences and is polled again after a
 backoff (sooner when the server said when); its health shows in ``togglbridge status``.
 """
 
@@ -17,6 +17,7 @@ import json
 import logging
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -24,6 +25,8 @@ import httpx
 import redis
 
 from togglbridge.config import Calendar, Config
+from togglbridge.feeds.caldav_feed import CalDAVAccount
+from togglbridge.feeds.caldav_feed import poll as caldav_poll
 from togglbridge.feeds.errors import FeedError
 from togglbridge.feeds.ics_http import Changed, Validators, fetch
 from togglbridge.polling import Trigger, cancel_triggers, schedule_triggers
@@ -57,27 +60,33 @@ def poll_calendar(
     """Poll one calendar; returns when it is next due."""
     stored = feed_fields(client, calendar.name)
     every = timedelta(seconds=calendar.poll_every)
-    address = environ.get(calendar.url_env, "").strip()
-    if not address:  # costs nothing to look again: the variable may be set when the workers restart
-        _failed(client, calendar, stored, f"{calendar.url_env} is not set", retryable=False, now=now)
+    variables = [v for v in (calendar.address_env, calendar.username_env, calendar.password_env) if v]
+    missing = [variable for variable in variables if not environ.get(variable, "").strip()]
+    if missing:  # costs nothing to look again: the variables may be set when the workers restart
+        _failed(
+            client,
+            calendar,
+            stored,
+            f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} not set",
+            retryable=False,
+            now=now,
+        )
         return now + every
     # A new mode means other triggers: read the feed afresh, forget the old mode's triggers, and start over.
     mode_changed = stored.get("mode", calendar.mode) != calendar.mode
     try:
-        fetched = fetch(
-            http, address, Validators() if mode_changed else _validators(stored), label=calendar.name
-        )
+        fetched = _fetch(calendar, {} if mode_changed else stored, http=http, environ=environ)
     except FeedError as error:
         return _failed(client, calendar, stored, error.reason, retryable=error.retryable, now=now,
                        retry_after=error.retry_after)  # fmt: skip
-    if not isinstance(fetched, Changed):
-        client.hset(keys.feed(calendar.name), mapping=_healthy(now, fetched.validators))
+    if fetched.body is None:
+        client.hset(keys.feed(calendar.name), mapping={**_healthy(now), **fetched.memory})
         return now + every
     start, end = now - BEHIND, now + AHEAD
     identity = config.identities.get(calendar.identity)
     try:
         reading = read_feed(
-            fetched.body,
+            fetched.body or _EMPTY_CALENDAR,
             start=start,
             end=end,
             default_timezone=config.defaults.timezone,
@@ -108,7 +117,8 @@ def poll_calendar(
     client.hset(
         keys.feed(calendar.name),
         mapping={
-            **_healthy(now, fetched.validators),
+            **_healthy(now),
+            **fetched.memory,
             "known": json.dumps({key: o.to_json() for key, o in changes.known.items()}),
             "mode": calendar.mode,
         },
@@ -129,12 +139,52 @@ def _all_trigger_ids(calendar: Calendar, occurrence: Occurrence) -> list[str]:
     return [occurrence.event_id(calendar.name, phase) for phase in ("started", "ended")]
 
 
-def _validators(stored: Mapping[str, str]) -> Validators:
-    return Validators(
-        etag=stored.get("etag") or None,
-        last_modified=stored.get("last_modified") or None,
-        body_hash=stored.get("body_hash") or None,
+@dataclass(frozen=True, slots=True)
+class _Fetched:
+    """A feed's iCalendar text (None: unchanged since the last poll) and what to remember for the next poll."""
+
+    body: str | None
+    memory: dict[Any, Any]  # redis-py's mapping type is invariant in its keys
+
+
+_EMPTY_CALENDAR = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//togglbridge//empty//EN\r\nEND:VCALENDAR\r\n"
+
+
+def _fetch(
+    calendar: Calendar, stored: Mapping[str, str], *, http: httpx.Client, environ: Mapping[str, str]
+) -> _Fetched:
+    """Fetch the feed: an ICS address with its validators, or a CalDAV calendar with its sync token (the
+    objects it listed so far kept in the feed's memory, since a token's answer holds only what changed)."""
+    if calendar.url_env is not None:
+        validators = Validators(
+            etag=stored.get("etag") or None,
+            last_modified=stored.get("last_modified") or None,
+            body_hash=stored.get("body_hash") or None,
+        )
+        result = fetch(http, environ[calendar.url_env].strip(), validators, label=calendar.name)
+        fresh = result.validators
+        memory = {
+            "etag": fresh.etag or "",
+            "last_modified": fresh.last_modified or "",
+            "body_hash": fresh.body_hash or "",
+        }
+        return _Fetched(
+            result.body.decode("utf-8", "replace") if isinstance(result, Changed) else None, memory
+        )
+    account = CalDAVAccount(
+        environ[calendar.caldav_url_env or ""].strip(),
+        environ[calendar.username_env].strip() if calendar.username_env else None,
+        environ[calendar.password_env] if calendar.password_env else None,
     )
+    synced = caldav_poll(account, stored.get("sync_token") or None, label=calendar.name)
+    objects: dict[str, str] = {} if synced.full else json.loads(stored.get("objects", "{}"))
+    if not synced.full and not synced.changed and not synced.deleted and "objects" in stored:
+        return _Fetched(None, {"sync_token": synced.token})
+    for href in synced.deleted:
+        objects.pop(href, None)
+    objects.update({item.href: item.ical for item in synced.changed})
+    memory = {"sync_token": synced.token, "objects": json.dumps(objects)}
+    return _Fetched("".join(objects[href] for href in sorted(objects)), memory)
 
 
 def _known(stored: Mapping[str, str]) -> dict[str, Occurrence]:
@@ -142,15 +192,8 @@ def _known(stored: Mapping[str, str]) -> dict[str, Occurrence]:
     return {key: Occurrence.from_json(value) for key, value in raw.items()}
 
 
-def _healthy(now: datetime, validators: Validators) -> dict[Any, Any]:  # redis-py: invariant keys
-    return {
-        "etag": validators.etag or "",
-        "last_modified": validators.last_modified or "",
-        "body_hash": validators.body_hash or "",
-        "last_success": now.astimezone(UTC).isoformat(),
-        "last_error": "",
-        "failures": 0,
-    }
+def _healthy(now: datetime) -> dict[Any, Any]:  # redis-py's mapping type is invariant in its keys
+    return {"last_success": now.astimezone(UTC).isoformat(), "last_error": "", "failures": 0}
 
 
 def _failed(

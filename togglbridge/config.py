@@ -24,6 +24,7 @@ from pydantic import (
     ValidationError,
     WithJsonSchema,
     field_validator,
+    model_validator,
 )
 from pydantic_core import PydanticCustomError
 
@@ -86,12 +87,41 @@ class Calendar(StrictModel):
 
     name: str = Field(min_length=1)
     identity: str
-    url_env: EnvName = Field(description="The variable holding the calendar's secret ICS address.")
+    url_env: EnvName | None = Field(
+        default=None, description="The variable holding the calendar's secret ICS address."
+    )
+    caldav_url_env: EnvName | None = Field(
+        default=None, description="Instead of url_env: the variable holding the CalDAV calendar's URL."
+    )
+    username_env: EnvName | None = Field(
+        default=None, description="With caldav_url_env: the user name's variable."
+    )
+    password_env: EnvName | None = Field(
+        default=None, description="With caldav_url_env: the variable holding the (app) password."
+    )
     mode: Literal["live", "log"] = Field(
         default="live", description="live: events at a meeting's start and end; log: one event after its end."
     )
     poll_every: Duration = Field(default=300, description="How often the feed is read; at least 1m.")
     enabled: bool = True
+
+    @model_validator(mode="after")
+    def _one_address(self) -> Calendar:
+        if (self.url_env is None) == (self.caldav_url_env is None):
+            raise PydanticCustomError(
+                "rule_file",
+                "give exactly one of url_env (an ICS address) and caldav_url_env (a CalDAV calendar's URL)",
+            )
+        if self.url_env is not None and (self.username_env or self.password_env):
+            raise PydanticCustomError(
+                "rule_file", "username_env and password_env go with caldav_url_env, not with url_env"
+            )
+        return self
+
+    @property
+    def address_env(self) -> str:
+        """The variable that holds the calendar's address, whichever kind it is."""
+        return self.url_env or self.caldav_url_env or ""
 
     @field_validator("poll_every")
     @classmethod

@@ -139,12 +139,15 @@ def _check_named_variables(settings: Settings, config: Config, report: Report) -
     for calendar in config.calendars:
         if not calendar.enabled:
             continue
-        if os.environ.get(calendar.url_env):
-            report.ok(f"calendar {calendar.name}", f"address in {calendar.url_env}")
+        variables = [v for v in (calendar.address_env, calendar.username_env, calendar.password_env) if v]
+        missing = [variable for variable in variables if not os.environ.get(variable)]
+        if not missing:
+            report.ok(f"calendar {calendar.name}", f"address in {calendar.address_env}")
         else:
             report.fail(
                 f"calendar {calendar.name}",
-                f"{calendar.url_env} is not set: put the calendar's address there.",
+                f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} not set: put the calendar's address "
+                "(and credentials) there.",
             )
     for name, identity in config.identities.items():
         variable = identity.toggl.token_env if identity.toggl else None
