@@ -60,8 +60,7 @@ def poll_calendar(
     """Poll one calendar; returns when it is next due."""
     stored = feed_fields(client, calendar.name)
     every = timedelta(seconds=calendar.poll_every)
-    variables = [v for v in (calendar.address_env, calendar.username_env, calendar.password_env) if v]
-    missing = [variable for variable in variables if not environ.get(variable, "").strip()]
+    missing = [variable for variable in calendar.variables if not environ.get(variable, "").strip()]
     if missing:  # costs nothing to look again: the variables may be set when the workers restart
         _failed(
             client,

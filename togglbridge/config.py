@@ -123,6 +123,11 @@ class Calendar(StrictModel):
         """The variable that holds the calendar's address, whichever kind it is."""
         return self.url_env or self.caldav_url_env or ""
 
+    @property
+    def variables(self) -> list[str]:
+        """Every variable the calendar needs set: its address, and a CalDAV account's credentials."""
+        return [v for v in (self.address_env, self.username_env, self.password_env) if v]
+
     @field_validator("poll_every")
     @classmethod
     def _not_too_often(cls, seconds: int) -> int:

@@ -139,8 +139,7 @@ def _check_named_variables(settings: Settings, config: Config, report: Report) -
     for calendar in config.calendars:
         if not calendar.enabled:
             continue
-        variables = [v for v in (calendar.address_env, calendar.username_env, calendar.password_env) if v]
-        missing = [variable for variable in variables if not os.environ.get(variable)]
+        missing = [variable for variable in calendar.variables if not os.environ.get(variable, "").strip()]
         if not missing:
             report.ok(f"calendar {calendar.name}", f"address in {calendar.address_env}")
         else:
