@@ -17,11 +17,13 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# Trying it out: demo secrets unless you set your own, so examples/send_github_push.py works at once.
+# Trying it out: demo secrets unless you set your own, so examples/send_github_push.py works at once, and the
+# example calendar (a week of sample meetings) for the example rule file's alice-work.
 # Never expose a bridge that runs with the demo secrets.
 run: $(STAMP)
 	TOGGLBRIDGE_GITHUB_SECRET="$${TOGGLBRIDGE_GITHUB_SECRET:-togglbridge-demo-secret}" \
 	TOGGLBRIDGE_WEBHOOK_SECRET="$${TOGGLBRIDGE_WEBHOOK_SECRET:-whsec_dG9nZ2xicmlkZ2UtZGVtby1zZWNyZXQ=}" \
+	ALICE_CALENDAR_ICS="$${ALICE_CALENDAR_ICS:-file://$(CURDIR)/examples/calendar.ics}" \
 	$(BIN)/togglbridge up --config $(CONFIG) $(ARGS)
 
 lint: $(STAMP)

@@ -39,7 +39,7 @@ def marked_lines(text: str) -> list[int]:
 
 def test_the_example_loads() -> None:
     config = load_config(EXAMPLE)
-    assert config.summary() == "2 identities, 1 calendar, 9 rules"
+    assert config.summary() == "2 identities, 1 calendar, 10 rules"
     assert config.defaults.timezone == "Europe/Berlin"
     assert config.identities["alice"].toggl is not None
     assert config.identities["alice"].toggl.connection == "conn_8f2a"
@@ -352,7 +352,7 @@ def test_the_schema_describes_the_file() -> None:
 def test_config_check_passes_the_example() -> None:
     result = CliRunner().invoke(config_group, ["check", str(EXAMPLE)])
     assert result.exit_code == 0, result.output
-    assert result.stdout == f"{EXAMPLE}: ok — 2 identities, 1 calendar, 9 rules\n"
+    assert result.stdout == f"{EXAMPLE}: ok — 2 identities, 1 calendar, 10 rules\n"
 
 
 def test_config_check_reports_every_problem_and_fails() -> None:

@@ -25,7 +25,13 @@ StopOnly = Literal["any", "started_by_this_event", "same_description"]
 
 MAX_DURATION_SECONDS = 31 * 24 * 3600  # no time entry lasts a month; a larger number is a mistake
 
-URGENT_KINDS = frozenset({"chat.command", "calendar.started", "calendar.ended"})
+URGENT_KINDS = frozenset(
+    {"chat.command", "calendar.started", "calendar.ended", "calendar.changed", "calendar.cancelled"}
+)
+
+OnFinished = Literal["delete", "keep"]
+"""What withdrawing a meeting's entry does to it once it is finished: delete it, or keep it (a running one is
+stopped either way)."""
 
 
 def default_priority(kind: str) -> Priority:
@@ -158,8 +164,51 @@ class UpdateAction(_ActionBase):
     stop: UtcDatetime | None = None
 
 
+class MoveAction(_ActionBase):
+    """Move the entry an earlier event about ``subject`` made to new times (a meeting moved or resized): a
+    finished entry to ``start``..``stop``, a running one to its new start (its stop comes with the meeting's end).
+    An entry changed by hand since the bridge last wrote it is left alone."""
+
+    type: Literal["move"] = "move"
+    start: UtcDatetime
+    stop: UtcDatetime
+
+    @model_validator(mode="after")
+    def _needs_a_subject(self) -> MoveAction:
+        if not self.subject:
+            raise ValueError("move needs the event's subject: it moves the entry an earlier event made")
+        if self.stop < self.start:
+            raise ValueError("stop is before start")
+        return self
+
+
+class WithdrawAction(_ActionBase):
+    """Take back the entry an earlier event about ``subject`` made (a meeting cancelled, deleted or declined): a
+    running entry is stopped at ``occurred_at``, a finished one deleted or kept (``finished``). An entry changed by
+    hand since the bridge last wrote it is left alone."""
+
+    type: Literal["withdraw"] = "withdraw"
+    finished: OnFinished = "delete"
+
+    @model_validator(mode="after")
+    def _needs_a_subject(self) -> WithdrawAction:
+        if not self.subject:
+            raise ValueError(
+                "withdraw needs the event's subject: it takes back the entry an earlier event made"
+            )
+        return self
+
+
 Action = Annotated[
-    StartAction | StopAction | LogAction | TagAction | UntagAction | UpdateAction, Field(discriminator="type")
+    StartAction
+    | StopAction
+    | LogAction
+    | TagAction
+    | UntagAction
+    | UpdateAction
+    | MoveAction
+    | WithdrawAction,
+    Field(discriminator="type"),
 ]
 """Any action; ``ACTION_ADAPTER.validate_python(data)`` reads one back from JSON data."""
 

@@ -73,8 +73,12 @@ def poll_calendar(
         return now + every
     # A new mode means other triggers: read the feed afresh, forget the old mode's triggers, and start over.
     mode_changed = stored.get("mode", calendar.mode) != calendar.mode
+    # What the calendar includes changed: read the feed afresh (an unchanged feed would not be), keeping what it
+    # knows, so newly included meetings are scheduled and newly left out ones cancelled.
+    include = ",".join(sorted(calendar.include))
+    reread = mode_changed or stored.get("include", "") != include
     try:
-        fetched = _fetch(calendar, {} if mode_changed else stored, http=http, environ=environ)
+        fetched = _fetch(calendar, {} if reread else stored, http=http, environ=environ)
     except FeedError as error:
         return _failed(client, calendar, stored, error.reason, retryable=error.retryable, now=now,
                        retry_after=error.retry_after)  # fmt: skip
@@ -90,7 +94,7 @@ def poll_calendar(
             end=end,
             default_timezone=config.defaults.timezone,
             my_emails=identity.emails if identity else (),
-            include={"cancelled", "declined"},
+            include={"cancelled", "declined", *calendar.include},  # cancellations are seen, then dropped
         )
     except PayloadError as error:
         return _failed(client, calendar, stored, str(error), retryable=False, now=now)
@@ -106,6 +110,7 @@ def poll_calendar(
         window=(start, end),
         # On a feed's first poll, what already ended is history, not meetings missed while the bridge was down.
         missed_after=now if mode_changed or "last_success" not in stored else _time(stored["last_success"]),
+        declined_counts="declined" in calendar.include,
     )
     if mode_changed:
         cancel_triggers(client, [t for o in _known(stored).values() for t in _all_trigger_ids(calendar, o)])
@@ -120,6 +125,7 @@ def poll_calendar(
             **fetched.memory,
             "known": json.dumps({key: o.to_json() for key, o in changes.known.items()}),
             "mode": calendar.mode,
+            "include": include,
         },
     )
     if changes.events or changes.schedule or changes.cancel:

@@ -103,6 +103,16 @@ class Calendar(StrictModel):
         default="live", description="live: events at a meeting's start and end; log: one event after its end."
     )
     poll_every: Duration = Field(default=300, description="How often the feed is read; at least 1m.")
+    include: list[Literal["all_day", "free", "declined"]] = Field(
+        default_factory=list,
+        description="What rules see beyond busy, timed meetings the identity has not declined: all-day events, "
+        "free time (TRANSP:TRANSPARENT), declined meetings.",
+    )
+    on_cancel: Literal["delete", "stop", "keep"] = Field(
+        default="delete",
+        description="A meeting cancelled, deleted or declined after its entry exists: its running entry is stopped "
+        "(delete, stop) and a finished one deleted (delete) or kept (stop); keep leaves the entry alone.",
+    )
     enabled: bool = True
 
     @model_validator(mode="after")

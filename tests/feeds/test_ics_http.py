@@ -328,3 +328,25 @@ def test_success_logs_name_the_calendar_not_the_address(client, base_url, caplog
     messages = [r.getMessage() for r in caplog.records if r.name.startswith("togglbridge")]
     assert messages, "a fetch says what it found"
     assert all("'work'" in m and SECRET not in m and base_url not in m for m in messages)
+
+
+def test_a_calendar_file_is_read_and_an_untouched_one_is_not(tmp_path) -> None:
+    path = tmp_path / "calendar.ics"
+    path.write_bytes(CALENDAR)
+    url = path.as_uri()
+    with httpx.Client() as unused:
+        first = fetch(unused, url, Validators(), label=LABEL)
+        assert isinstance(first, Changed) and first.body == CALENDAR
+        again = fetch(unused, url, first.validators, label=LABEL)
+        assert isinstance(again, Unchanged)
+        path.write_bytes(CALENDAR.replace(b"END:VCALENDAR", b"X-NOTE:touched\r\nEND:VCALENDAR"))
+        assert isinstance(fetch(unused, url, first.validators, label=LABEL), Changed)
+
+        for body, reason in ((b"<html>login</html>", "not a calendar"), (None, "no such file")):
+            if body is None:
+                path.unlink()
+            else:
+                path.write_bytes(body)
+            with pytest.raises(FeedError) as raised:
+                fetch(unused, url, Validators(), label=LABEL)
+            assert reason in raised.value.reason and not raised.value.retryable

@@ -493,8 +493,8 @@ def test_changed_and_cancelled_events_carry_the_declared_fields_and_plan_cleanly
     cancelled = compare(known, [], calendar=CALENDAR, mode="live", now=at(1, 9, 7))
     config = load_config(ROOT / "examples" / "togglbridge.yaml")
     for changes, extra, actions in (
-        (changed, CHANGED_FIELDS, ["update"]),
-        (cancelled, CANCELLED_FIELDS, ["stop"]),
+        (changed, CHANGED_FIELDS, ["update", "move"]),  # the rule renames it, the built-in moves it
+        (cancelled, CANCELLED_FIELDS, ["withdraw"]),
     ):
         (event,) = changes.events
         assert set(event.data) == declared | set(extra)
@@ -636,3 +636,22 @@ def test_the_calendar_kinds_declare_every_field_the_lifecycle_adds() -> None:
 
     assert set(CHANGED_FIELDS) <= REGISTRY.kind_schemas["calendar.changed"].fields
     assert set(CANCELLED_FIELDS) <= REGISTRY.kind_schemas["calendar.cancelled"].fields
+
+
+def test_a_calendar_that_includes_declined_meetings_keeps_them() -> None:
+    known = {STANDUP.key: STANDUP}
+    declined = replace(STANDUP, my_status="declined")
+    counted = compare(known, [declined], calendar=CALENDAR, mode="live", now=at(1, 8), declined_counts=True)
+    assert [e.kind for e in counted.events] == [] and len(counted.schedule) == 2
+    assert all(s.event.data["my_status"] == "declined" for s in counted.schedule)
+    assert counted.cancel == ()
+
+    withdrawn = compare(known, [declined], calendar=CALENDAR, mode="live", now=at(1, 8))
+    assert [e.kind for e in withdrawn.events] == ["calendar.cancelled"]
+
+    # A cancellation by the organizer is one whatever the calendar includes.
+    gone = compare(
+        known, [replace(STANDUP, status="cancelled")], calendar=CALENDAR, mode="live", now=at(1, 8),
+        declined_counts=True,
+    )  # fmt: skip
+    assert [e.kind for e in gone.events] == ["calendar.cancelled"]

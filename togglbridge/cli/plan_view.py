@@ -12,10 +12,12 @@ from rich.text import Text
 from togglbridge.actions import (
     Action,
     LogAction,
+    MoveAction,
     StartAction,
     StopAction,
     TagAction,
     UntagAction,
+    WithdrawAction,
 )
 from togglbridge.rules.conditions import ConditionCheck
 from togglbridge.rules.durations import format_duration
@@ -143,6 +145,15 @@ def describe_action(action: Action) -> list[str]:
         return [f"only: {only}", f"stop: {action.stop.isoformat()}"]
     if isinstance(action, TagAction | UntagAction):
         return [f"tags: {', '.join(action.tags)}", f"target: {action.target}"]
+    if isinstance(action, MoveAction):
+        return ["target: subject", f"start: {action.start.isoformat()}", f"stop: {action.stop.isoformat()}"]
+    if isinstance(action, WithdrawAction):
+        finished = "deleted" if action.finished == "delete" else "kept"
+        return [
+            "target: subject",
+            f"running: stopped at {action.occurred_at.isoformat()}",
+            f"finished: {finished}",
+        ]
     changes = action.model_dump(
         mode="json", include={"description", "project", "task_id", "billable", "tags", "start", "stop"}
     )

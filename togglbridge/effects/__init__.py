@@ -5,19 +5,28 @@
 - ``timer``: starts, stops, and changes to the running entry, through the identity's timeline
   (``togglbridge.timeline``): only what a new action changes is sent, and any order of the same deliveries ends
   in the same entries.
-- ``entries``: finished entries (log) and edits of a subject's or the running entry (tag, untag, update).
+- ``entries``: finished entries (log) and edits of a subject's or the running entry (tag, untag, update), and a
+  meeting's entry moved or withdrawn when the meeting moved or was cancelled, unless a person changed it since.
 """
 
 from __future__ import annotations
 
-from togglbridge.actions import Action, LogAction, TagAction, UntagAction, UpdateAction
-from togglbridge.effects.entries import Entries
+from togglbridge.actions import (
+    Action,
+    LogAction,
+    MoveAction,
+    TagAction,
+    UntagAction,
+    UpdateAction,
+    WithdrawAction,
+)
+from togglbridge.effects.entries import Entries, RunningSubject
 from togglbridge.effects.knowledge import Knowledge
 from togglbridge.effects.outcome import Outcome
 from togglbridge.effects.timer import Timer, is_timer_action
 from togglbridge.store.identity_state import IdentityState
 from togglbridge.store.ledger import Ledger
-from togglbridge.timeline import mark_of
+from togglbridge.timeline import Mark, mark_of
 from togglbridge.toggl.client import TogglClient
 
 __all__ = ["Effects", "Outcome", "is_timer_action"]
@@ -60,6 +69,18 @@ class Effects:
             return self._entries.tag(action)
         if isinstance(action, UpdateAction):
             return self._entries.update(action)
+        if isinstance(action, MoveAction):
+            return self._entries.move(action)
+        if isinstance(action, WithdrawAction):
+            withdrawn = self._entries.withdraw(action)
+            if isinstance(withdrawn, RunningSubject):
+                # Stopped through the timeline, which started it: its view of the entry stays true.
+                stop = Mark(
+                    action.key, "stop", action.occurred_at, order, subject=action.subject,
+                    only="started_by_this_event",
+                )  # fmt: skip
+                return self._timer.apply([stop])[0]
+            return withdrawn
         raise TypeError(f"no effect for {type(action).__name__}")
 
     def apply_timer_actions(self, batch: list[tuple[Action, float]]) -> list[Outcome]:

@@ -247,9 +247,10 @@ class Timer:
             created.id, created.workspace_id, created.start, created.stop, tuple(sorted(created.tags)),
             created.description or "",
         )  # fmt: skip
-        self._state.set_known_entry(entry.key, known)
         if entry.subject:
-            self._state.set_subject_entry(entry.subject, created.id)
+            self._state.link_subject(entry.subject, entry.key, known)
+        else:
+            self._state.set_known_entry(entry.key, known)
         if known.stop != entry.stop or set(known.tags) != entry.tags:
             self._make_so(entry, known, None, notes)  # an adopted entry that needs finishing
         return created.id

@@ -1,4 +1,5 @@
-"""Fetching an ICS feed over HTTP(S) or webcal, so that an unchanged feed costs as little as possible.
+"""Fetching an ICS feed over HTTP(S) or webcal (or a ``file://`` a sync tool keeps on disk), so that an unchanged
+feed costs as little as possible.
 
 Calendar servers answer the same feed again and again between changes, and parsing a feed (recurrences and all)
 is the expensive part of a poll. So a fetch remembers ``Validators``: the last ``ETag`` and ``Last-Modified``,
@@ -21,8 +22,10 @@ import time
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from pathlib import Path
 from typing import TypeAlias
 from urllib.parse import urlsplit, urlunsplit
+from urllib.request import url2pathname
 
 import httpx
 
@@ -86,7 +89,7 @@ def http_address(url: str, label: str) -> str:
     scheme = SCHEMES.get(parts.scheme.lower())
     if scheme is None or not parts.netloc:
         raise FeedError(
-            label, "its address should start with https://, http:// or webcal://", retryable=False
+            label, "its address should start with https://, http://, webcal:// or file://", retryable=False
         )
     return urlunsplit(parts._replace(scheme=scheme))
 
@@ -105,6 +108,8 @@ def fetch(
     ``timeout`` bounds each wait for the server, and the body must be complete within ``timeout`` of the start:
     a server trickling bytes cannot hold the poller much longer.
     """
+    if url.strip().lower().startswith("file:"):
+        return _read_file(url, validators, label=label, max_bytes=max_bytes)
     address = http_address(url, label)
     deadline = time.monotonic() + timeout
     try:
@@ -244,3 +249,29 @@ def _validators_of(response: httpx.Response, body: bytes) -> Validators:
         last_modified=response.headers.get("Last-Modified"),
         body_hash=body_hash(body),
     )
+
+
+def _read_file(url: str, validators: Validators, *, label: str, max_bytes: int) -> FetchResult:
+    """A calendar file on this machine (an export, or what a sync tool keeps current): its modification time and
+    size stand for an ETag, so an untouched file is not even read."""
+    path = Path(url2pathname(urlsplit(url.strip()).path))
+    try:
+        stat = path.stat()
+        stamp = f"file:{stat.st_mtime_ns}:{stat.st_size}"
+        if stamp == validators.etag:
+            return Unchanged(validators)
+        if stat.st_size > max_bytes:
+            raise FeedError(label, _too_large(max_bytes), retryable=False)
+        body = path.read_bytes()
+    except FileNotFoundError:
+        raise FeedError(label, "not found (no such file)", retryable=False) from None
+    except (IsADirectoryError, PermissionError) as exc:
+        raise FeedError(label, f"cannot be read ({type(exc).__name__})", retryable=False) from None
+    if not body.removeprefix(b"\xef\xbb\xbf").lstrip().upper().startswith(CALENDAR_START):
+        raise FeedError(
+            label, "the file is not a calendar (it does not start with BEGIN:VCALENDAR)", retryable=False
+        )
+    fresh = Validators(etag=stamp, body_hash=body_hash(body))
+    if fresh.body_hash == validators.body_hash:
+        return Unchanged(fresh)
+    return Changed(body, fresh)

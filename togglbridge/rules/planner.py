@@ -2,6 +2,8 @@
 
 Pure and deterministic: no I/O, no clock, no environment; the same event and file always give the same plan, and no
 event data can make it raise. Rules run in file order; a matching rule with ``stop: true`` ends the evaluation.
+Then the built-ins, unless such a rule took the event: the ``/toggl`` commands (``rules.chatops``) and the
+follow-up of a meeting's entry when the meeting moves or is cancelled (``rules.meetings``).
 The Plan explains itself: every rule, matched or not, with the comparisons its condition made.
 """
 
@@ -18,6 +20,7 @@ from togglbridge.rules.building import ActionContext, ActionError, build_action
 from togglbridge.rules.chatops import BUILTIN_CHAT_RULE, chat_actions, chat_applies, chat_command
 from togglbridge.rules.conditions import ConditionCheck, Scope
 from togglbridge.rules.identities import no_identity_note, resolve_identity
+from togglbridge.rules.meetings import BUILTIN_CALENDAR_RULE, FOLLOWED_KINDS, meeting_actions, meeting_applies
 from togglbridge.rules.rule import Rule
 from togglbridge.rules.rule_file import RuleFile
 from togglbridge.rules.templates import template_variables
@@ -83,11 +86,19 @@ def plan(event: Event, config: RuleFile, *, now: datetime | None = None) -> Plan
         chat = _run_chat(event, config, identity, stopped_by)
     except Exception as exc:  # as above
         chat = RuleResult(name=BUILTIN_CHAT_RULE, matched=False, errors=[f"internal error: {exc!r}"]), []
-    if chat is not None:
-        result, produced = chat
-        results.append(result)
-        actions += produced
-        errors += [f"{BUILTIN_CHAT_RULE}: {error}" for error in result.errors]
+    try:
+        meeting = _run_meeting(event, config, identity, stopped_by)
+    except Exception as exc:  # as above
+        meeting = (
+            RuleResult(name=BUILTIN_CALENDAR_RULE, matched=False, errors=[f"internal error: {exc!r}"]),
+            [],
+        )
+    for builtin in (chat, meeting):
+        if builtin is not None:
+            result, produced = builtin
+            results.append(result)
+            actions += produced
+            errors += [f"{result.name}: {error}" for error in result.errors]
     return Plan(
         event=event,
         identity=identity,
@@ -170,3 +181,20 @@ def _run_chat(
         return RuleResult(name=BUILTIN_CHAT_RULE, matched=True), []
     actions = chat_actions(event, command, config, identity)
     return RuleResult(name=BUILTIN_CHAT_RULE, matched=True, actions=[a.key for a in actions]), actions
+
+
+def _run_meeting(
+    event: Event, config: RuleFile, identity: str | None, stopped_by: str | None
+) -> tuple[RuleResult, list[Action]] | None:
+    """The built-in follow-up of a meeting's entry, or None when the event is not about a meeting's change."""
+    if event.kind not in FOLLOWED_KINDS:
+        return None
+    skipped = meeting_applies(event, config)
+    if skipped is None and stopped_by is not None:
+        skipped = f"not evaluated: rule '{stopped_by}' matched first and has stop: true"
+    if skipped is not None:
+        return RuleResult(name=BUILTIN_CALENDAR_RULE, matched=False, skipped=skipped), []
+    if identity is None:
+        return RuleResult(name=BUILTIN_CALENDAR_RULE, matched=True), []
+    actions = meeting_actions(event, config, identity)
+    return RuleResult(name=BUILTIN_CALENDAR_RULE, matched=True, actions=[a.key for a in actions]), actions

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import tzinfo
-from typing import Protocol
+from typing import Literal, Protocol
 
 from togglbridge.rules.rule import Rule
 
@@ -31,6 +31,9 @@ class RuleFileIdentity(Protocol):
 class RuleFileCalendar(Protocol):
     @property
     def identity(self) -> str: ...
+
+    @property
+    def on_cancel(self) -> Literal["delete", "stop", "keep"]: ...
 
 
 class RuleFileChat(Protocol):

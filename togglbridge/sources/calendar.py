@@ -140,6 +140,7 @@ def compare(
     retention: timedelta = RETENTION,
     window: tuple[datetime, datetime] | None = None,
     missed_after: datetime | None = None,
+    declined_counts: bool = False,
 ) -> Changes:
     """What a poll that saw ``seen`` changes, given the occurrences ``known`` from the polls before.
 
@@ -148,7 +149,8 @@ def compare(
     from ``seen`` was deleted only if it lies in that span (None: the poll covers everything it could show).
     ``missed_after``: a new occurrence that ended before this is history, not a meeting the bridge missed while it
     was down: the poller passes its previous poll's time, or ``now`` on a feed's very first poll so that adding a
-    calendar does not log its past days (None: the retention window's start).
+    calendar does not log its past days (None: the retention window's start). ``declined_counts``: a meeting the
+    identity declined is still one of its meetings (the calendar's ``include: [declined]``), not a cancellation.
 
     - New: its triggers (live: ``calendar.started`` at its start and ``calendar.ended`` at its end; log: one
       ``calendar.ended`` at its end) are scheduled at the meeting's own times, past ones included: the tick fires
@@ -170,6 +172,7 @@ def compare(
         horizon,
         history_until=max(horizon, missed_after) if missed_after is not None else horizon,
         window=window,
+        declined_counts=declined_counts,
     )
     remembered = {key: occurrence for key, occurrence in known.items() if occurrence.end > horizon}
     latest = _latest_by_key(seen)
@@ -180,7 +183,7 @@ def compare(
             parts.append(poll.new(latest[key]))
         elif after is None:
             parts.append(poll.missing(before))
-        elif not after.active:
+        elif not poll.active(after):
             parts.append(poll.cancelled(before, after, _cancel_reason(after)))
         else:
             parts.append(poll.seen_again(before, after))
@@ -202,9 +205,14 @@ class _Poll:
     horizon: datetime  # a known occurrence that ended before this is forgotten
     history_until: datetime  # a new occurrence that ended before this is history, never backfilled
     window: tuple[datetime, datetime] | None
+    declined_counts: bool
+
+    def active(self, occurrence: Occurrence) -> bool:
+        """Still one of the identity's meetings, as this calendar counts them."""
+        return occurrence.active or (self.declined_counts and occurrence.status != "cancelled")
 
     def new(self, after: Occurrence) -> Changes:
-        if not after.active or after.end <= self.history_until:
+        if not self.active(after) or after.end <= self.history_until:
             return Changes()
         return Changes(schedule=self.triggers(after), known={after.key: after})
 

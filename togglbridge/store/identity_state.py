@@ -154,6 +154,23 @@ class IdentityState:
     def set_subject_entry(self, subject: str, entry_id: int, pipe: Any = None) -> None:
         (pipe if pipe is not None else self._redis).hset(keys.subjects(self.identity), subject, entry_id)
 
+    def link_subject(self, subject: str, entry_key: str, entry: KnownEntry) -> None:
+        """Remember the entry an event about ``subject`` created, with the bridge's view of it under ``entry_key``
+        (a start's timeline key, or a log's action key)."""
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.hset(keys.subjects(self.identity), subject, entry.id)
+        pipe.hset(keys.subject_entries(self.identity), subject, entry_key)
+        pipe.hset(keys.entries(self.identity), entry_key, entry.to_json())
+        pipe.execute()
+
+    def subject_view(self, subject: str) -> tuple[str, KnownEntry] | None:
+        """The key and the bridge's view of the entry an event about ``subject`` created, if it keeps one."""
+        entry_key = self._redis.hget(keys.subject_entries(self.identity), subject)
+        if entry_key is None:
+            return None
+        raw = self._redis.hget(keys.entries(self.identity), entry_key)
+        return (text(entry_key), KnownEntry.from_json(raw)) if raw is not None else None
+
     # -- commits, for session estimates -----------------------------------------------------------------
 
     def commit_before(self, when: datetime) -> datetime | None:

@@ -84,6 +84,12 @@ def timeline(identity: str) -> str:
     return f"{PREFIX}:timeline:{identity}"
 
 
+def subject_entries(identity: str) -> str:
+    """Hash: subject -> the ``entries`` field holding the bridge's view of the entry an event about it created
+    (so a moved or cancelled meeting can tell whether a person changed its entry since)."""
+    return f"{PREFIX}:subject-entries:{identity}"
+
+
 def entries(identity: str) -> str:
     """Hash: start action key -> what the bridge knows of the Toggl entry it created."""
     return f"{PREFIX}:entries:{identity}"
