@@ -6,6 +6,7 @@ A wrong value fails at start with the variable's name and what was expected (:cl
 
 from __future__ import annotations
 
+from datetime import datetime
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -89,6 +90,11 @@ class Settings(BaseSettings):
         default=60.0,
         gt=0,
         description="How long an identity's drain lock outlives a worker that died holding it.",
+    )
+    clock_start: datetime | None = Field(
+        default=None,
+        description="For demos and tests: the calendar clock (polls, meeting triggers) starts at this instant and "
+        "runs at real speed. Unset: the real time.",
     )
 
     # The sources' secrets are not settings: each source names its own variable (togglbridge.sources.secrets).

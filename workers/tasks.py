@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 from celery import Task
 
 from togglbridge.calendars import poll_calendar
+from togglbridge.clock import calendar_now
 from togglbridge.dispatch import dispatch
 from togglbridge.events import Event
 from togglbridge.executor import DrainReport
@@ -73,7 +73,7 @@ def tick() -> None:
     (a lost kick, a dead worker's lock)."""
     state = runtime()
     state.redis.set(LAST_TICK, iso_now())  # for `togglbridge status`: the beat is alive
-    now = time.time()
+    now = calendar_now(state.redis, state.settings.clock_start).timestamp()
     fired = fire_due_triggers(state.redis, _trigger_queue(), now)
     calendars = [calendar.name for calendar in state.config.calendars if calendar.enabled]
     plan_polls(state.redis, dict.fromkeys(calendars, now))  # a calendar new in the file is polled at once
@@ -101,7 +101,12 @@ def poll_calendar_feed(name: str) -> None:
         forget_polls(state.redis, [name])  # no longer in the rule file
         return
     next_due = poll_calendar(
-        state.redis, _trigger_queue(), state.config, calendar, http=_http(), now=datetime.now(UTC)
+        state.redis,
+        _trigger_queue(),
+        state.config,
+        calendar,
+        http=_http(),
+        now=calendar_now(state.redis, state.settings.clock_start),
     )
     polled(state.redis, name, next_due.timestamp())
 

@@ -84,6 +84,11 @@ def timeline(identity: str) -> str:
     return f"{PREFIX}:timeline:{identity}"
 
 
+def clock_anchor(start: str) -> str:
+    """String: the real time at which a calendar clock set to start at ``start`` began (``togglbridge.clock``)."""
+    return f"{PREFIX}:clock:{start}"
+
+
 def subject_entries(identity: str) -> str:
     """Hash: subject -> the ``entries`` field holding the bridge's view of the entry an event about it created
     (so a moved or cancelled meeting can tell whether a person changed its entry since)."""
