@@ -293,6 +293,9 @@ def test_priority_follows_the_kind_unless_the_rule_says() -> None:
     assert [a.priority for a in plan(event(), cfg).actions] == ["normal", "bulk"]
     calendar = event("calendar.ended", actor="alice-work", source="ics")
     assert [a.priority for a in plan(calendar, cfg).actions] == ["urgent", "bulk"]
+    # A backfill says its events are bulk: behind live work, whatever the kind or the rule.
+    backfilled = event("calendar.ended", actor="alice-work", source="ics", priority="bulk")
+    assert [a.priority for a in plan(backfilled, cfg).actions] == ["bulk", "bulk"]
 
 
 def test_idempotency_keys_are_stable_and_differ_per_rule_and_position() -> None:

@@ -12,10 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
-from togglbridge.events import UtcDatetime
-
-Priority = Literal["urgent", "normal", "bulk"]
-"""Urgent work (a chat command, a calendar start or end) goes before normal work, normal before bulk."""
+from togglbridge.events import Event, Priority, UtcDatetime
 
 Target = Literal["running", "subject"]
 """Which entry a change applies to: the identity's running entry, or the one an earlier event with the same
@@ -37,6 +34,11 @@ stopped either way)."""
 def default_priority(kind: str) -> Priority:
     """A person waits on chat commands and on meeting timers; everything else can queue behind them."""
     return "urgent" if kind in URGENT_KINDS else "normal"
+
+
+def event_priority(event: Event, rule_priority: Priority | None = None) -> Priority:
+    """An action's priority: what the event's sender said (a backfill's bulk), else the rule's, else the kind's."""
+    return event.priority or rule_priority or default_priority(event.kind)
 
 
 def action_key(event_id: str, rule: str, index: int) -> str:

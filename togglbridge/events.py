@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import math
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import orjson
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
@@ -131,6 +131,10 @@ def _handle_platform(value: str) -> str:
     return value
 
 
+Priority = Literal["urgent", "normal", "bulk"]
+"""Urgent work (a chat command, a meeting's timer) goes before normal work, normal before bulk (a backfill)."""
+
+
 class ActorHandle(BaseModel):
     """Another name a source knows for an event's actor: a push's actor is the pusher's email, and its handles
     include the pusher's GitHub login, so that an identity listing only ``github: [login]`` owns the push."""
@@ -171,4 +175,9 @@ class Event(BaseModel):
     )
     delivery_id: Text | None = Field(
         default=None, description="The sender's id of the delivery that carried it."
+    )
+    priority: Priority | None = Field(
+        default=None,
+        description="How urgent its actions are, when the sender knows better than the kind (a backfill's are "
+        "bulk: behind live work); None: as the rule or the kind says.",
     )

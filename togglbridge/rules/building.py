@@ -16,7 +16,6 @@ from pydantic import ValidationError
 from togglbridge.actions import (
     Action,
     LogAction,
-    Priority,
     SessionEstimate,
     StartAction,
     StopAction,
@@ -25,7 +24,7 @@ from togglbridge.actions import (
     UpdateAction,
     action_key,
 )
-from togglbridge.events import Event
+from togglbridge.events import Event, Priority
 from togglbridge.rules.durations import parse_duration
 from togglbridge.rules.specs import (
     ActionItem,

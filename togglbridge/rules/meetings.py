@@ -9,7 +9,7 @@ entry a person changed since the bridge wrote it (the executor checks, since onl
 
 from __future__ import annotations
 
-from togglbridge.actions import Action, MoveAction, WithdrawAction, action_key, default_priority
+from togglbridge.actions import Action, MoveAction, WithdrawAction, action_key, event_priority
 from togglbridge.events import Event
 from togglbridge.rules.rule_file import RuleFile
 
@@ -46,7 +46,7 @@ def meeting_actions(event: Event, config: RuleFile, identity: str) -> list[Actio
         "rule": BUILTIN_CALENDAR_RULE,
         "occurred_at": event.occurred_at,
         "subject": event.subject,
-        "priority": default_priority(event.kind),
+        "priority": event_priority(event),
     }
     if event.kind == "calendar.changed":
         return [

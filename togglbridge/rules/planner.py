@@ -13,7 +13,7 @@ from datetime import datetime, tzinfo
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from togglbridge.actions import Action, default_priority
+from togglbridge.actions import Action, event_priority
 from togglbridge.chat_text import ChatCommandError
 from togglbridge.events import Event, UtcDatetime
 from togglbridge.rules.building import ActionContext, ActionError, build_action
@@ -131,7 +131,7 @@ def _run_rule(
             identity=identity,
             rule=rule.name,
             index=index,
-            priority=rule.priority or default_priority(event.kind),
+            priority=event_priority(event, rule.priority),
             variables=variables,
             zone=zone,
             workspace_id=workspace if workspace is not None else config.defaults.workspace_id,

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema, model_validator
 
-from togglbridge.actions import Priority
+from togglbridge.events import Priority
 from togglbridge.rules.conditions import Condition
 from togglbridge.rules.fields import rule_field_problems
 from togglbridge.rules.operators import check_glob

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from togglbridge.events import Event
+from togglbridge.events import Event, Priority
 
 Status = Literal["confirmed", "tentative", "cancelled"]
 Attendance = Literal["accepted", "declined", "tentative", "needs-action"]
@@ -255,11 +255,7 @@ class _Poll:
         return (self.event(after, event_id, "calendar.changed", self.now, extra),)
 
     def triggers(self, occurrence: Occurrence) -> tuple[Scheduled, ...]:
-        scheduled = []
-        for phase, kind, due in _phases(occurrence, self.mode):
-            trigger_id = occurrence.event_id(self.calendar, phase)
-            scheduled.append(Scheduled(trigger_id, due, self.event(occurrence, trigger_id, kind, due)))
-        return tuple(scheduled)
+        return phase_events(occurrence, calendar=self.calendar, mode=self.mode)
 
     def event(
         self,
@@ -269,15 +265,44 @@ class _Poll:
         occurred_at: datetime,
         extra: Mapping[str, Any] | None = None,
     ) -> Event:
-        return Event(
-            id=event_id,
-            source=SOURCE,
-            kind=kind,
-            occurred_at=occurred_at,
-            actor=self.calendar,
-            data={**occurrence.data(self.calendar, self.mode), **(extra or {})},
-            subject=occurrence.key,
-        )
+        return _event(occurrence, self.calendar, self.mode, event_id, kind, occurred_at, extra)
+
+
+def phase_events(
+    occurrence: Occurrence, *, calendar: str, mode: Mode, priority: Priority | None = None
+) -> tuple[Scheduled, ...]:
+    """The events of an occurrence's phases (live: ``calendar.started`` and ``calendar.ended``; log: one
+    ``calendar.ended``), each due at the meeting's own time, with the ids and data a poll gives them: what
+    a preview shows and a backfill sends (``priority``: bulk, behind live work) are what polling makes."""
+    scheduled = []
+    for phase, kind, due in _phases(occurrence, mode):
+        event_id = occurrence.event_id(calendar, phase)
+        event = _event(occurrence, calendar, mode, event_id, kind, due, priority=priority)
+        scheduled.append(Scheduled(event_id, due, event))
+    return tuple(scheduled)
+
+
+def _event(
+    occurrence: Occurrence,
+    calendar: str,
+    mode: Mode,
+    event_id: str,
+    kind: str,
+    occurred_at: datetime,
+    extra: Mapping[str, Any] | None = None,
+    *,
+    priority: Priority | None = None,
+) -> Event:
+    return Event(
+        id=event_id,
+        source=SOURCE,
+        kind=kind,
+        occurred_at=occurred_at,
+        actor=calendar,
+        data={**occurrence.data(calendar, mode), **(extra or {})},
+        subject=occurrence.key,
+        priority=priority,
+    )
 
 
 def _latest_by_key(seen: Sequence[Occurrence]) -> dict[str, Occurrence]:
