@@ -136,6 +136,19 @@ def poll_calendar(
     return now + every
 
 
+def read_calendar_text(
+    calendar: Calendar, *, http: httpx.Client, environ: Mapping[str, str] = os.environ
+) -> str:
+    """The calendar's whole feed, read afresh and touching nothing the poller keeps (its validators, sync token,
+    known occurrences): for a preview or a backfill. Raises ``FeedError``, or ``KeyError`` naming an unset
+    variable."""
+    missing = [variable for variable in calendar.variables if not environ.get(variable, "").strip()]
+    if missing:
+        raise KeyError(missing[0])
+    fetched = _fetch(calendar, {}, http=http, environ=environ)
+    return fetched.body or _EMPTY_CALENDAR
+
+
 def _time(iso: str) -> datetime:
     return datetime.fromisoformat(iso)
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import click
 
 from togglbridge import __version__
+from togglbridge.cli.backfill import backfill_group
+from togglbridge.cli.calendar import calendar_group
 from togglbridge.cli.config import config_group
 from togglbridge.cli.doctor import doctor
 from togglbridge.cli.explain import explain_command
@@ -26,7 +28,20 @@ def version() -> None:
     click.echo(__version__)
 
 
-for command in (up, api, worker, beat, status, retry_dead, doctor, config_group, explain_command, journal):
+for command in (
+    up,
+    api,
+    worker,
+    beat,
+    status,
+    retry_dead,
+    doctor,
+    config_group,
+    explain_command,
+    journal,
+    calendar_group,
+    backfill_group,
+):
     main.add_command(command)
 main.add_command(sim_command, name="sim")
 

@@ -160,6 +160,23 @@ def describe_action(action: Action) -> list[str]:
     return [f"target: {action.target}", *(f"{k}: {v!r}" for k, v in changes.items() if v is not None)]
 
 
+def brief_action(action: Action) -> str:
+    """An action in a few words, for a table of many: "start 'Standup' @Meetings #meeting"."""
+    if isinstance(action, StartAction | LogAction):
+        words = [action.type, repr(action.description)]
+        if action.project is not None:
+            words.append(f"@{action.project}")
+        words += [f"#{tag}" for tag in action.tags]
+        if isinstance(action, LogAction) and action.duration_seconds is not None:
+            words.append(format_duration(action.duration_seconds))
+        return " ".join(words)
+    if isinstance(action, StopAction):
+        return "stop" + ("" if action.only == "any" else f" ({action.only.replace('_', ' ')})")
+    if isinstance(action, TagAction | UntagAction):
+        return f"{action.type} {' '.join('#' + tag for tag in action.tags)} ({action.target} entry)"
+    return f"{action.type} ({getattr(action, 'target', 'subject')} entry)"
+
+
 def _entry_lines(action: StartAction | LogAction) -> list[str]:
     lines = []
     if action.project is not None:
