@@ -21,6 +21,8 @@ EXPECTED = {
     "git_commit": (["commits to client repos", "issue keys"], ["log", "tag"]),
     "calendar_started": (["meetings"], ["start"]),
     "calendar_ended": (["meeting over"], ["stop"]),
+    "calendar_changed": (["meeting renamed", "builtin:calendar"], ["update", "move"]),
+    "calendar_cancelled": (["builtin:calendar"], ["withdraw"]),
     "chat_command": (["builtin:chat"], ["start"]),
     "chat_command__client_channel": (["client channels bill the client"], ["start"]),
 }
