@@ -42,6 +42,7 @@ test: lint typecheck unit
 bench: $(STAMP)
 	$(BIN)/python -m bench.ingest
 	$(BIN)/python -m bench.pipeline
+	$(BIN)/python -m bench.calendar
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info
