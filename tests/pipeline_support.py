@@ -60,9 +60,13 @@ def running_pipeline(
     concurrency: int = 2,
     extra_env: dict[str, str] | None = None,
     sim: Simulator | None = None,
+    fresh: bool = True,
 ) -> Iterator[Pipeline]:
+    """Worker and beat on ``redis_url`` (flushed first when ``fresh``; not fresh, they carry on with what the
+    previous ones left there: a restart, given the same ``sim``)."""
     client = redis.Redis.from_url(redis_url)
-    client.flushdb()
+    if fresh:
+        client.flushdb()
     config_file = workdir / "togglbridge.yaml"
     config_file.write_text(rule_file)
     sim = sim or Simulator()
