@@ -13,6 +13,7 @@ them without coercing, so an odd value reaches the event's own validation, which
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -27,6 +28,15 @@ Json = Any
 def commit_id(repo_full_name: str, sha: str) -> str:
     """The event id of a commit, the same from every sender and every push that carries it."""
     return f"git:{repo_full_name}:{sha}"
+
+
+MERGE_MESSAGE = re.compile(r"^Merge (branch|pull request|remote-tracking branch|tag|commit|[0-9a-f]{7,40}) ")
+"""How git and the forges word a merge commit's first line, for senders that do not list a commit's parents."""
+
+
+def looks_like_merge(message: str) -> bool:
+    """A merge commit, by its message (``Merge branch 'x' into main``, ``Merge pull request #12 from ...``)."""
+    return MERGE_MESSAGE.match(message) is not None
 
 
 def ref_parts(ref: str) -> dict[str, str | None]:
@@ -75,6 +85,9 @@ class Commit:
     added: int  # files added, removed and modified
     removed: int
     modified: int
+    # More than one parent (or, from a sender that lists no parents, a message saying it merges): a rule takes
+    # merge commits only when its condition asks for them (``merge: true``).
+    merge: bool = False
 
 
 @dataclass(slots=True)
@@ -97,6 +110,8 @@ class Push:
     compare: Json
     commit_count: int  # every commit the push lists, those already pushed elsewhere too
     commits: tuple[Commit, ...]  # the new ones, each an event
+    skipped: tuple[tuple[str, str], ...] = ()  # (sha, why) of listed commits that are not events
+    omitted: int = 0  # commits the push had but its payload left out (GitLab lists 20 at most)
 
 
 def push_events(push: Push) -> list[Event]:
@@ -134,6 +149,8 @@ def push_event(push: Push, common: dict[str, Any]) -> Event:
             "forced": push.forced,
             "commit_count": push.commit_count,
             "compare": push.compare,
+            "skipped_commits": [{"sha": sha, "reason": why} for sha, why in push.skipped],
+            "commits_omitted": push.omitted,
         },
     )
 
@@ -161,6 +178,7 @@ def commit_event(push: Push, commit: Commit, common: dict[str, Any]) -> Event:
             "added": commit.added,
             "removed": commit.removed,
             "modified": commit.modified,
+            "merge": commit.merge,
         },
     )
 
@@ -179,7 +197,16 @@ _COMMON_FIELDS = (
 )
 KINDS: dict[str, KindSchema] = {
     "git.push": KindSchema.of(
-        *_COMMON_FIELDS, "before", "after", "created", "deleted", "forced", "commit_count", "compare"
+        *_COMMON_FIELDS,
+        "before",
+        "after",
+        "created",
+        "deleted",
+        "forced",
+        "commit_count",
+        "compare",
+        "skipped_commits",
+        "commits_omitted",
     ),
     "git.commit": KindSchema.of(
         *_COMMON_FIELDS,
@@ -193,6 +220,7 @@ KINDS: dict[str, KindSchema] = {
         "added",
         "removed",
         "modified",
+        "merge",
     ),
 }
 """The data fields of the git kinds, as ``push_event`` and ``commit_event`` fill them: every git source sends

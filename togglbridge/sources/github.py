@@ -155,6 +155,11 @@ def _push_events(payload: dict[str, Any], delivery: str | None, received_at: dat
         commit_count=len(commits),
         # a commit that is not distinct was pushed elsewhere already; it was (or will be) logged from there
         commits=tuple(_commit(c, push_actor) for c in commits if c.get("distinct") is not False),
+        skipped=tuple(
+            (str(c.get("id")), "not distinct: pushed to another branch already")
+            for c in commits
+            if c.get("distinct") is False
+        ),
     )
     return git.push_events(push)
 
@@ -175,6 +180,7 @@ def _commit(commit: dict[str, Any], push_actor: str) -> git.Commit:
         added=len(commit.get("added") or []),
         removed=len(commit.get("removed") or []),
         modified=len(commit.get("modified") or []),
+        merge=git.looks_like_merge(str(commit.get("message") or "")),  # GitHub's push lists no parents
     )
 
 
