@@ -66,6 +66,12 @@ class Defaults(StrictModel):
     billable: bool | None = Field(
         default=None, description="Billable for new entries; None: Toggl's default."
     )
+    hours_per_day: float = Field(
+        default=8, gt=0, le=24, description="A working day, for commit messages' '#time 2d' (Jira's default)."
+    )
+    days_per_week: float = Field(
+        default=5, gt=0, le=7, description="A working week, for commit messages' '#time 1w' (Jira's default)."
+    )
 
     @field_validator("timezone")
     @classmethod

@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from togglbridge.actions import (
+    MAX_DURATION_SECONDS,
     Action,
     LogAction,
     SessionEstimate,
@@ -38,6 +39,7 @@ from togglbridge.rules.specs import (
 )
 from togglbridge.rules.templates import Template, TemplateError
 from togglbridge.rules.values import as_local_datetime
+from togglbridge.sources.commit_message import spent_seconds
 
 
 class ActionError(ValueError):
@@ -55,6 +57,8 @@ class ActionContext:
     zone: tzinfo  # for times rendered without an offset
     workspace_id: int | None  # the identity's, else the file's default
     billable: bool | None  # the file's default
+    hours_per_day: float = 8  # the file's working day and week, for a commit message's '#time 1w 2d'
+    days_per_week: float = 5
 
 
 def build_action(item: ActionItem, context: ActionContext) -> Action:
@@ -175,6 +179,9 @@ class _Renderer:
     def log_times(self, spec: LogSpec) -> dict[str, Any]:
         failures = len(self.errors)
         end = self.moment("end", spec.end)
+        said = self.time_spent()
+        if said is not None:  # what the commit says it took wins over what the rule would estimate
+            return {"end": end, "duration_seconds": said}
         if spec.start is not None:
             start = self.moment("start", spec.start)
             seconds = int((end - start).total_seconds())
@@ -199,6 +206,24 @@ class _Renderer:
             if duration <= 0:
                 self.errors.append(f"duration: {text!r} is not a positive duration")
         return {"end": end, "duration_seconds": duration}
+
+    def time_spent(self) -> int | None:
+        """The seconds a commit's time directive (``#time 45m``, ``[toggl 1h]``) says, if it says any."""
+        event = self.context.event
+        spent = event.data.get("time_spent") if event.kind == "git.commit" else None
+        if not isinstance(spent, str) or not spent:
+            return None
+        try:
+            seconds = spent_seconds(
+                spent, hours_per_day=self.context.hours_per_day, days_per_week=self.context.days_per_week
+            )
+        except ValueError as exc:
+            self.errors.append(f"time_spent: {exc}")
+            return None
+        if not 0 < seconds <= MAX_DURATION_SECONDS:
+            self.errors.append(f"time_spent: {spent!r} is not a duration an entry can have")
+            return None
+        return seconds
 
     def update(self, spec: UpdateSpec) -> dict[str, Any]:
         if spec.target == "subject":

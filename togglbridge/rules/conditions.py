@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from typing import Any
@@ -387,3 +388,14 @@ CONDITION_JSON_SCHEMA: JsonSchemaValue = {
         {"type": "array", "minItems": 1, "items": {"type": "object"}},
     ],
 }
+
+
+def field_tests(condition: Condition | None) -> Iterator[FieldTest]:
+    """Every field test in a condition, however deeply combined."""
+    if isinstance(condition, FieldTest):
+        yield condition
+    elif isinstance(condition, AllOf | AnyOf):
+        for part in condition.parts:
+            yield from field_tests(part)
+    elif isinstance(condition, NotOf):
+        yield from field_tests(condition.part)

@@ -16,7 +16,7 @@ from fnmatch import fnmatchcase
 import jinja2
 from jinja2 import nodes
 
-from togglbridge.rules.conditions import AllOf, AnyOf, Condition, FieldTest, NotOf
+from togglbridge.rules.conditions import Condition, FieldTest, field_tests
 from togglbridge.rules.operators import Regex
 from togglbridge.rules.specs import ActionItem
 from togglbridge.rules.strict_model import Problem
@@ -195,13 +195,8 @@ def _path(node: nodes.Node) -> tuple[str, ...] | None:
 
 
 def _field_tests(condition: Condition | None) -> Iterator[tuple[Location, FieldTest]]:
-    if isinstance(condition, FieldTest):
-        yield condition.location, condition
-    elif isinstance(condition, AllOf | AnyOf):
-        for part in condition.parts:
-            yield from _field_tests(part)
-    elif isinstance(condition, NotOf):
-        yield from _field_tests(condition.part)
+    for test in field_tests(condition):
+        yield test.location, test
 
 
 def _templates(item: ActionItem) -> Iterator[tuple[Location, Template]]:

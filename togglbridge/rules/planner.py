@@ -136,6 +136,8 @@ def _run_rule(
             zone=zone,
             workspace_id=workspace if workspace is not None else config.defaults.workspace_id,
             billable=config.defaults.billable,
+            hours_per_day=config.defaults.hours_per_day,
+            days_per_week=config.defaults.days_per_week,
         )
         try:
             actions.append(build_action(item, context))
@@ -155,6 +157,8 @@ def _why_skipped(rule: Rule, event: Event, identity: str | None, stopped_by: str
         return f"{KIND_MISMATCH}'{event.kind}' is not in on: {', '.join(rule.on)}"
     if rule.identities is not None and identity not in rule.identities:
         return f"identity '{identity or '(none)'}' is not in identities: {', '.join(rule.identities)}"
+    if event.kind == "git.commit" and event.data.get("merge") is True and not rule.tests_field("merge"):
+        return "a merge commit: a rule takes merge commits only when its if tests merge (merge: true)"
     if rule.calendars is not None:
         calendar = event.data.get("calendar")
         if calendar not in rule.calendars:

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema, model_validator
 
 from togglbridge.events import Priority
-from togglbridge.rules.conditions import Condition
+from togglbridge.rules.conditions import Condition, field_tests
 from togglbridge.rules.fields import rule_field_problems
 from togglbridge.rules.operators import check_glob
 from togglbridge.rules.specs import ActionItem
@@ -86,3 +86,7 @@ class Rule(StrictModel):
 
     def matches_kind(self, kind: str) -> bool:
         return any(fnmatchcase(kind, pattern) for pattern in self.on)
+
+    def tests_field(self, name: str) -> bool:
+        """Whether the rule's condition looks at data field ``name`` (``merge``, ``data.merge``)."""
+        return any(test.path.data_keys == (name,) for test in field_tests(self.if_))

@@ -20,6 +20,12 @@ class RuleFileDefaults(Protocol):
     @property
     def zone(self) -> tzinfo: ...
 
+    @property
+    def hours_per_day(self) -> float: ...
+
+    @property
+    def days_per_week(self) -> float: ...
+
 
 class RuleFileIdentity(Protocol):
     @property

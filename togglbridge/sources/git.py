@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from togglbridge.events import ActorHandle, Event
+from togglbridge.sources.commit_message import read_message
 from togglbridge.sources.kinds import KindSchema
 
 Json = Any
@@ -156,6 +157,7 @@ def push_event(push: Push, common: dict[str, Any]) -> Event:
 
 
 def commit_event(push: Push, commit: Commit, common: dict[str, Any]) -> Event:
+    said = read_message(commit.message, common.get("branch"))
     return Event(
         id=commit_id(push.repo.full_name, commit.sha),
         source=push.source,
@@ -168,7 +170,10 @@ def commit_event(push: Push, commit: Commit, common: dict[str, Any]) -> Event:
             **common,
             "sha": commit.sha,
             "short_sha": commit.sha[:7],
-            "message": commit.message,
+            "message": said.message,  # without its time directives: entries are described from it
+            "raw_message": commit.message,
+            "time_spent": said.time_spent,
+            "issues": said.issues,
             "url": commit.url,
             "author": {
                 "name": commit.author.name,
@@ -213,6 +218,9 @@ KINDS: dict[str, KindSchema] = {
         "sha",
         "short_sha",
         "message",
+        "raw_message",
+        "time_spent",
+        "issues",
         "url",
         "author.name",
         "author.email",
