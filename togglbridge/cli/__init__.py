@@ -10,6 +10,7 @@ from togglbridge.cli.calendar import calendar_group
 from togglbridge.cli.config import config_group
 from togglbridge.cli.doctor import doctor
 from togglbridge.cli.explain import explain_command
+from togglbridge.cli.git_hook import git_hook_group
 from togglbridge.cli.journal import journal
 from togglbridge.cli.serve import api, beat, up, worker
 from togglbridge.cli.sim import sim_command
@@ -41,6 +42,7 @@ for command in (
     journal,
     calendar_group,
     backfill_group,
+    git_hook_group,
 ):
     main.add_command(command)
 main.add_command(sim_command, name="sim")
