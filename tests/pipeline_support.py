@@ -61,9 +61,11 @@ def running_pipeline(
     extra_env: dict[str, str] | None = None,
     sim: Simulator | None = None,
     fresh: bool = True,
+    source_secrets: dict[str, str] | None = None,
 ) -> Iterator[Pipeline]:
     """Worker and beat on ``redis_url`` (flushed first when ``fresh``; not fresh, they carry on with what the
-    previous ones left there: a restart, given the same ``sim``)."""
+    previous ones left there: a restart, given the same ``sim``). The receiver has GitHub's secret and
+    ``source_secrets`` (source name -> secret), which enable more sources."""
     client = redis.Redis.from_url(redis_url)
     if fresh:
         client.flushdb()
@@ -89,7 +91,9 @@ def running_pipeline(
             time.sleep(1)
             assert worker.poll() is None and beat.poll() is None, "the worker or beat did not start"
             settings = Settings(_env_file=None, redis_url=redis_url)
-            receiver = build_receiver(settings, redis_url, SourceSecrets.of(github=GITHUB_SECRET))
+            receiver = build_receiver(
+                settings, redis_url, SourceSecrets.of(**{"github": GITHUB_SECRET, **(source_secrets or {})})
+            )
             with serve_in_thread(receiver, lifespan="on", name="receiver") as url:
                 yield Pipeline(url, sim, sim_url, client, worker, identities)
         finally:
