@@ -1,9 +1,12 @@
-"""``togglbridge backfill calendar NAME --from DATE --to DATE [--dry-run] [--config FILE] [--ics FILE]``: the
-meetings of past days become the entries the rules make of them, as log mode would have made them.
+"""``togglbridge backfill``: what happened before the bridge watched becomes the entries the rules make of it.
 
-The events are the ones polling gives (same ids): a meeting polling saw is a duplicate the queue drops, and one
-whose entry the bridge made is skipped before sending, so running it twice, or over days the bridge watched live,
-adds nothing. They go through the same queues as everything else at bulk priority, behind live work.
+- ``backfill calendar NAME --from DATE --to DATE``: past meetings, as log mode would have made them.
+- ``backfill git --repo PATH --since DATE`` (``cli/backfill_git.py``): local commits, as a push of them would.
+
+The events are the ones live sources give (same ids): one the bridge saw is a duplicate the queue drops, and one
+whose actions the bridge applied (or whose meeting has its entry) is skipped before sending, so running a backfill
+twice, or over days the bridge watched live, adds nothing. They go through the same queues as everything else at
+bulk priority, behind live work, with a progress bar until they are applied.
 """
 
 from __future__ import annotations
@@ -26,12 +29,11 @@ from togglbridge.calendar_span import Meeting, day_span
 from togglbridge.cli.calendar import calendar_or_exit, config_option, ics_option, span_or_exit, what, when
 from togglbridge.cli.common import settings_or_exit
 from togglbridge.cli.config import default_config_path, rule_file_or_exit
-from togglbridge.config import Config
 from togglbridge.events import Event
 from togglbridge.rules.planner import Plan, plan
-from togglbridge.sources.calendar import SOURCE
 from togglbridge.store.identity_state import IdentityState
 from togglbridge.store.journal import Journal
+from togglbridge.store.ledger import Ledger
 from togglbridge.store.redis_server import resolve_redis
 
 FINISHED = frozenset({"applied", "failed", "no identity", "no action"})  # journal outcomes that are final
@@ -40,9 +42,10 @@ POLL_SECONDS = 0.5
 
 @dataclass
 class Row:
-    """One meeting of the backfill and what became of it."""
+    """One thing of the past (a meeting, a commit): its event, its plan, and what became of it."""
 
-    meeting: Meeting
+    when: str
+    what: str
     event: Event
     plan: Plan
     result: str = ""
@@ -80,27 +83,38 @@ def backfill_calendar(
     span = span_or_exit(config, calendar, start, end, ics_file, mode="log", priority="bulk")
     now = datetime.now(UTC)
     over = [m for m in span.meetings if m.occurrence.end <= now]
-    rows = [Row(m, event, plan(event, config)) for m in over if not m.left_out for event in m.events]
+    rows = [
+        Row(when(m, config), m.occurrence.title, event, plan(event, config))
+        for m in over
+        if not m.left_out
+        for event in m.events
+    ]
     later = len(span.meetings) - len(over)
     out = Console(highlight=False)
-    if dry_run:
-        client = _redis_if_running()
-        for row in rows:
-            row.result = _already(client, row) or (
-                "would " + what(row.plan) if row.plan.actions else what(row.plan)
-            )
-        out.print(_table(f"{calendar.name}: what a backfill would do (nothing sent)", rows, config))
-        _footnotes(out, span.meetings, over, later)
-        return
-    _send(rows, config, out)
-    out.print(_table(f"{calendar.name}: backfill", rows, config))
+    title = f"{calendar.name}: " + ("what a backfill would do (nothing sent)" if dry_run else "backfill")
+    run(rows, dry_run=dry_run, title=title, out=out, what_header="Meeting")
     _footnotes(out, span.meetings, over, later)
     if any(row.result.startswith("failed") for row in rows):
         sys.exit(1)
 
 
-def _send(rows: list[Row], config: Config, out: Console) -> None:
-    """Queue each meeting's event unless the bridge made its entry already, then follow them to the end."""
+def run(rows: list[Row], *, dry_run: bool, title: str, out: Console, what_header: str) -> None:
+    """Say what each row would do (a dry run), or send them and follow them to the end; then the table."""
+    if dry_run:
+        client = _redis_if_running()
+        for row in rows:
+            row.result = _already(client, row) or _would(row.plan)
+    else:
+        _send(rows, out)
+    out.print(_table(title, rows, what_header))
+
+
+def _would(result: Plan) -> str:
+    return "would " + what(result) if result.actions else what(result)
+
+
+def _send(rows: list[Row], out: Console) -> None:
+    """Queue each row's event unless the bridge did it already, then follow them to the end."""
     from togglbridge.queues import QUEUE_INGEST, TASK_PLAN
     from togglbridge.status import ping_workers
     from togglbridge.store.enqueue import EventQueue
@@ -122,9 +136,9 @@ def _send(rows: list[Row], config: Config, out: Console) -> None:
         if not row.plan.actions:
             row.result = what(row.plan)  # nothing to log: not worth a trip through the queues
             continue
-        accepted = queue.accept_sync(SOURCE, row.event.id, [row.event])
+        accepted = queue.accept_sync(row.event.source, row.event.id, [row.event])
         if accepted.duplicate:
-            row.result = "seen before (polled live, or backfilled already)"
+            row.result = "seen before (live, or backfilled already)"
         else:
             sent.append(row)
     if not sent:
@@ -134,7 +148,7 @@ def _send(rows: list[Row], config: Config, out: Console) -> None:
         for row in sent:
             row.result = "queued"
         out.print(
-            f"[yellow]{len(sent)} meeting(s) queued, but no worker answers[/yellow]: they are applied when one runs "
+            f"[yellow]{len(sent)} event(s) queued, but no worker answers[/yellow]: they are applied when one runs "
             "(togglbridge worker, or make run)."
         )
         return
@@ -169,16 +183,26 @@ def _result(summary: dict[str, Any]) -> str:
 
 
 def _already(client: redis.Redis | None, row: Row) -> str | None:
-    """Why the meeting needs no entry because the bridge made one already (None: it does not know of one)."""
+    """Why the row needs nothing more because the bridge did it already (None: it does not know that it did):
+    a meeting's entry made (live or by a backfill), or every action applied (the ledger keeps them 60 days)."""
     identity, subject = row.plan.identity, row.event.subject
-    if client is None or identity is None or subject is None:
+    if client is None or identity is None:
         return None
-    state = IdentityState(client, identity)
-    view = state.subject_view(subject)
-    if view is not None and view[1].deleted:
-        return f"its entry {view[1].id} was deleted in Toggl: left deleted"
-    entry_id = state.subject_entry(subject)
-    return f"has entry {entry_id} already" if entry_id is not None else None
+    if subject is not None:
+        state = IdentityState(client, identity)
+        view = state.subject_view(subject)
+        if view is not None and view[1].deleted:
+            return f"its entry {view[1].id} was deleted in Toggl: left deleted"
+        entry_id = state.subject_entry(subject)
+        if entry_id is not None:
+            return f"has entry {entry_id} already"
+    if row.plan.actions:
+        ledger = Ledger(client)
+        done = [ledger.done(action.key) for action in row.plan.actions]
+        if all(done):
+            entries = sorted({str(d["entry_id"]) for d in done if d and d.get("entry_id")})
+            return "applied already" + (f" (entry {', '.join(entries)})" if entries else "")
+    return None
 
 
 def _redis_if_running() -> redis.Redis | None:
@@ -195,13 +219,13 @@ def _redis_if_running() -> redis.Redis | None:
     return client
 
 
-def _table(title: str, rows: list[Row], config: Config) -> Table:
+def _table(title: str, rows: list[Row], what_header: str) -> Table:
     table = Table(title=title, title_justify="left")
     table.add_column("When", no_wrap=True)
-    table.add_column("Meeting", overflow="fold")
+    table.add_column(what_header, overflow="fold")
     table.add_column("Result", overflow="fold", ratio=1)
     for row in rows:
-        table.add_row(when(row.meeting, config), escape(row.meeting.occurrence.title), escape(row.result))
+        table.add_row(row.when, escape(row.what), escape(row.result))
     return table
 
 

@@ -169,6 +169,11 @@ def brief_action(action: Action) -> str:
         words += [f"#{tag}" for tag in action.tags]
         if isinstance(action, LogAction) and action.duration_seconds is not None:
             words.append(format_duration(action.duration_seconds))
+        elif isinstance(action, LogAction) and action.estimate is not None:
+            words.append(
+                f"(the gap since the previous commit up to {format_duration(action.estimate.max_gap_seconds)}, "
+                f"else {format_duration(action.estimate.first_seconds)})"
+            )
         return " ".join(words)
     if isinstance(action, StopAction):
         return "stop" + ("" if action.only == "any" else f" ({action.only.replace('_', ' ')})")
