@@ -6,6 +6,7 @@ import click
 
 from togglbridge import __version__
 from togglbridge.cli.backfill import backfill_group
+from togglbridge.cli.backfill_git import backfill_git
 from togglbridge.cli.calendar import calendar_group
 from togglbridge.cli.config import config_group
 from togglbridge.cli.doctor import doctor
@@ -46,5 +47,6 @@ for command in (
 ):
     main.add_command(command)
 main.add_command(sim_command, name="sim")
+backfill_group.add_command(backfill_git)
 
 __all__ = ["main"]
