@@ -149,8 +149,16 @@ def _push_events(payload: dict[str, Any], delivery: str | None, received_at: dat
     changes = push["changes"]
     if not isinstance(changes, list):
         raise TypeError("push.changes must be a list")
-    nickname = actor.get("nickname")
-    who = str(nickname or actor.get("display_name") or actor.get("account_id") or "")
+    # the first of the actor's names that is text: another value is no name, not one to print
+    nickname = next((v for v in (actor.get("nickname"),) if isinstance(v, str)), None)
+    who = next(
+        (
+            v
+            for v in (nickname, actor.get("display_name"), actor.get("account_id"))
+            if isinstance(v, str) and v
+        ),
+        "",
+    )
     handles = _nicknames(nickname)
     events: list[Event] = []
     seen: set[str] = set()  # a commit two changes list (a branch and a tag on it) is one commit event
