@@ -20,7 +20,13 @@ LOG_RULES = """
 
 
 def commit(message: str = "Fix the login", **data: Any) -> Any:
-    fields = {"message": message, "raw_message": message, "time_spent": None, "issues": [], "merge": False}
+    fields: dict[str, Any] = {
+        "message": message,
+        "raw_message": message,
+        "time_spent": None,
+        "issues": [],
+        "merge": False,
+    }
     return event("git.commit", data=fields | data)
 
 
@@ -69,3 +75,15 @@ def test_merge_commits_are_taken_only_by_rules_that_ask_for_them() -> None:
     (skipped,) = [r for r in result.rules if r.name == "commits"]
     assert skipped.skipped is not None and "merge commit" in skipped.skipped
     assert [a.rule for a in plan(commit(), config(rules)).actions] == ["commits"]
+
+
+def test_a_coalescing_log_groups_by_rule_and_repository() -> None:
+    rules = """
+- name: sessions
+  on: git.commit
+  do:
+    - log: {description: "{{ message }}", duration: 10m, coalesce: 20m}
+"""
+    action = only_action(plan(commit(repo={"full_name": "acme/webapp"}), config(rules)))
+    assert (action.coalesce_seconds, action.coalesce_group) == (1200, "sessions|acme/webapp")
+    assert only_action(plan(commit(), config(LOG_RULES))).coalesce_group is None

@@ -123,11 +123,22 @@ class LogAction(_ActionBase, _EntryFields):
     )
     duration_seconds: int | None = Field(default=None, gt=0, le=MAX_DURATION_SECONDS)
     estimate: SessionEstimate | None = None
+    coalesce_seconds: int | None = Field(
+        default=None,
+        gt=0,
+        le=MAX_DURATION_SECONDS,
+        description="Pieces of one group at most this far apart make one entry (togglbridge.sessions).",
+    )
+    coalesce_group: str | None = Field(
+        default=None, description="What coalesces together: the rule, and the repository of a commit."
+    )
 
     @model_validator(mode="after")
     def _one_way_to_know_the_duration(self) -> LogAction:
         if (self.duration_seconds is None) == (self.estimate is None):
             raise ValueError("exactly one of duration_seconds and estimate is given")
+        if (self.coalesce_seconds is None) != (self.coalesce_group is None):
+            raise ValueError("coalesce_seconds and coalesce_group go together")
         if self.start is not None:
             if self.estimate is not None:
                 raise ValueError("an explicit start fixes the duration; it cannot go with an estimate")

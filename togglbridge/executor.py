@@ -29,7 +29,7 @@ import redis
 from redis.exceptions import LockError
 
 from togglbridge.actions import Action
-from togglbridge.effects import Effects, is_timer_action
+from togglbridge.effects import Effects, batch_kind
 from togglbridge.store import keys
 from togglbridge.store.attempts import Attempts
 from togglbridge.store.dead_letters import DeadLetters
@@ -177,8 +177,9 @@ class Executor:
             if not self._within_quota(identity, head, lane, action, report):
                 return report.status == "empty"
             batch = [(key, action, order)]
-            if coalesce and is_timer_action(action):
-                batch += self._waiting_timer_actions(identity, lane, key)
+            kind = batch_kind(action)
+            if coalesce and kind is not None:
+                batch += self._waiting_alike(identity, lane, key, kind)
             applied = self._apply(identity, batch, report, head)
             if (
                 applied is None
@@ -198,13 +199,14 @@ class Executor:
         report.status = "more"
         return False
 
-    def _waiting_timer_actions(
-        self, identity: str, lane: Lane, head_key: str
+    def _waiting_alike(
+        self, identity: str, lane: Lane, head_key: str, kind: str
     ) -> list[tuple[str, Action, float]]:
-        """The timer actions waiting right behind the head, to coalesce with it (up to ``COALESCE_MAX``)."""
+        """The actions waiting right behind the head that apply together with it (``batch_kind``: timer actions,
+        or coalescing logs of its group), up to ``COALESCE_MAX``."""
         following: list[tuple[str, Action, float]] = []
         for key, action, order in self._outbox.peek(identity, lane, COALESCE_MAX)[1:]:
-            if key == head_key or action is None or not is_timer_action(action):
+            if key == head_key or action is None or batch_kind(action) != kind:
                 break
             if self._ledger.done(key) is None:  # a redelivered duplicate is dropped when it reaches the head
                 following.append((key, action, order))
@@ -264,7 +266,7 @@ class Executor:
             if len(batch) == 1:
                 outcomes = [effects.apply(action, batch[0][2])]
             else:
-                outcomes = effects.apply_timer_actions([(a, o) for _, a, o in batch])
+                outcomes = effects.apply_batch([(a, o) for _, a, o in batch])
         except QuotaExhaustedError as exc:
             wait = exc.resets_in if exc.resets_in is not None else QUOTA_FALLBACK_SECONDS
             report.status, report.resume_at = "parked", self.park(identity, wait)

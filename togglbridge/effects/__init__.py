@@ -5,6 +5,7 @@
 - ``timer``: starts, stops, and changes to the running entry, through the identity's timeline
   (``togglbridge.timeline``): only what a new action changes is sent, and any order of the same deliveries ends
   in the same entries.
+- ``coalesced``: logs with ``coalesce:``, whose pieces close together make one entry (``togglbridge.sessions``).
 - ``entries``: finished entries (log) and edits of a subject's or the running entry (tag, untag, update), and a
   meeting's entry moved or withdrawn when the meeting moved or was cancelled, unless a person changed it since.
 """
@@ -20,6 +21,7 @@ from togglbridge.actions import (
     UpdateAction,
     WithdrawAction,
 )
+from togglbridge.effects.coalesced import CoalescedLogs
 from togglbridge.effects.entries import Entries, RunningSubject
 from togglbridge.effects.knowledge import Knowledge
 from togglbridge.effects.outcome import Outcome
@@ -29,7 +31,17 @@ from togglbridge.store.ledger import Ledger
 from togglbridge.timeline import Mark, mark_of
 from togglbridge.toggl.client import TogglClient
 
-__all__ = ["Effects", "Outcome", "is_timer_action"]
+__all__ = ["Effects", "Outcome", "batch_kind"]
+
+
+def batch_kind(action: Action) -> str | None:
+    """What the action can be applied together with: ``timer`` for timer actions, ``log:<group>`` for a
+    coalescing log of that group; None when it goes alone."""
+    if is_timer_action(action):
+        return "timer"
+    if isinstance(action, LogAction) and action.coalesce_group is not None:
+        return f"log:{action.coalesce_group}"
+    return None
 
 
 class Effects:
@@ -57,12 +69,15 @@ class Effects:
         )
         self._timer = Timer(client, state, self._knowledge)
         self._entries = Entries(client, state, self._knowledge)
+        self._coalesced = CoalescedLogs(client, state, self._knowledge)
 
     def apply(self, action: Action, order: float) -> Outcome:
         """Apply one action; ``order`` is its place in the identity's outbox (time, then plan position)."""
         mark = mark_of(action, order)
         if mark is not None:
             return self._timer.apply([mark])[0]
+        if isinstance(action, LogAction) and action.coalesce_group is not None:
+            return self._coalesced.log([action])[0]
         if isinstance(action, LogAction):
             return self._entries.log(action)
         if isinstance(action, TagAction | UntagAction):
@@ -83,8 +98,12 @@ class Effects:
             return withdrawn
         raise TypeError(f"no effect for {type(action).__name__}")
 
-    def apply_timer_actions(self, batch: list[tuple[Action, float]]) -> list[Outcome]:
-        """Apply consecutive timer actions (see ``is_timer_action``) together, in outbox order."""
+    def apply_batch(self, batch: list[tuple[Action, float]]) -> list[Outcome]:
+        """Apply actions that go together (see ``batch_kind``) in one go, in outbox order: consecutive timer
+        actions through the timeline, or coalescing logs of one group."""
+        logs = [action for action, _ in batch if isinstance(action, LogAction)]
+        if len(logs) == len(batch):
+            return self._coalesced.log(logs)
         marks = [mark_of(action, order) for action, order in batch]
         return self._timer.apply([m for m in marks if m is not None])
 

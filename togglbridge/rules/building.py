@@ -76,7 +76,7 @@ def build_action(item: ActionItem, context: ActionContext) -> Action:
         if spec.only == "started_by_this_event":
             renderer.need_subject("only: started_by_this_event")
     elif isinstance(spec, LogSpec):
-        fields = {**renderer.entry(spec), **renderer.log_times(spec)}
+        fields = {**renderer.entry(spec), **renderer.log_times(spec), **_coalescing(spec, context)}
     elif isinstance(spec, TagSpec | UntagSpec):
         fields = {"tags": renderer.tags("tags", spec.tags), "target": spec.target}
         if not fields["tags"] and not renderer.errors:  # (a failed render has said why already)
@@ -104,6 +104,16 @@ def build_action(item: ActionItem, context: ActionContext) -> Action:
     except ValidationError as exc:
         reasons = (f"{'.'.join(map(str, e['loc'])) or item.name}: {e['msg']}" for e in exc.errors())
         raise ActionError("; ".join(reasons)) from None
+
+
+def _coalescing(spec: LogSpec, context: ActionContext) -> dict[str, Any]:
+    """A coalescing log's gap and group: the rule's pieces, per repository for commits."""
+    if spec.coalesce is None:
+        return {}
+    repo = context.event.data.get("repo")
+    name = repo.get("full_name") if isinstance(repo, dict) else None
+    group = context.rule + (f"|{name}" if isinstance(name, str) and name else "")
+    return {"coalesce_seconds": spec.coalesce, "coalesce_group": group}
 
 
 _MODELS: dict[str, type[StartAction | StopAction | LogAction | TagAction | UntagAction | UpdateAction]] = {

@@ -133,6 +133,11 @@ class LogSpec(_EntrySpec):
     duration: LogDuration | None = None
     start: Template | None = Field(default=None, description=_WHEN.replace("; default: the event's time", ""))
     end: Template | None = Field(default=None, description=_WHEN)
+    coalesce: Duration | None = Field(
+        default=None,
+        description="Pieces at most this far apart (commits of one repository, for one identity) extend one "
+        "entry instead of each making its own: 20m.",
+    )
 
     @model_validator(mode="after")
     def _one_way_to_know_the_duration(self) -> LogSpec:

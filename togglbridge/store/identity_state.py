@@ -9,11 +9,12 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import redis
 
+from togglbridge.sessions import Piece, SessionEntry
 from togglbridge.store import keys, text
 from togglbridge.timeline import Mark
 
@@ -54,6 +55,7 @@ UNKNOWN = Unknown()
 _NONE = "none"
 MAX_MARKS = 500  # how many timer actions back a late delivery can still reshape entries
 MAX_COMMITS = 500
+SESSION_MEMORY = timedelta(days=30)  # how far back a late piece of work can still join a coalesced entry
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,6 +172,43 @@ class IdentityState:
             return None
         raw = self._redis.hget(keys.entries(self.identity), entry_key)
         return (text(entry_key), KnownEntry.from_json(raw)) if raw is not None else None
+
+    # -- coalesced logs: pieces of work and the session entries they make -----------------------------
+
+    def session_pieces(self, group: str) -> list[Piece]:
+        raws = self._redis.hvals(keys.session_pieces(self.identity, group))
+        return [Piece.from_json(raw) for raw in raws]
+
+    def session_entries(self, group: str) -> list[SessionEntry]:
+        raws = self._redis.hvals(keys.session_entries(self.identity, group))
+        return [SessionEntry.from_json(raw) for raw in raws]
+
+    def save_sessions(
+        self, group: str, pieces: list[Piece], entries: list[SessionEntry], gone: list[int]
+    ) -> None:
+        """Record new pieces and the entries as now made (``gone``: entries merged away), forgetting pieces and
+        entries that ended long before the newest piece: no late piece reaches that far back."""
+        pieces_key, entries_key = (
+            keys.session_pieces(self.identity, group),
+            keys.session_entries(self.identity, group),
+        )
+        pipe = self._redis.pipeline(transaction=True)
+        if pieces:
+            pipe.hset(pieces_key, mapping={piece.key: piece.to_json() for piece in pieces})
+        if entries:
+            pipe.hset(entries_key, mapping={str(entry.id): entry.to_json() for entry in entries})
+        if gone:
+            pipe.hdel(entries_key, *[str(entry_id) for entry_id in gone])
+        pipe.execute()
+        newest = max((piece.end for piece in pieces), default=None)
+        if newest is not None:
+            horizon = newest - SESSION_MEMORY
+            old = [p.key for p in self.session_pieces(group) if p.end < horizon]
+            stale = [str(e.id) for e in self.session_entries(group) if e.end < horizon]
+            if old:
+                self._redis.hdel(pieces_key, *old)
+            if stale:
+                self._redis.hdel(entries_key, *stale)
 
     # -- commits, for session estimates -----------------------------------------------------------------
 

@@ -84,6 +84,16 @@ def timeline(identity: str) -> str:
     return f"{PREFIX}:timeline:{identity}"
 
 
+def session_pieces(identity: str, group: str) -> str:
+    """Hash: log action key -> a piece of work of a coalescing ``log`` (``togglbridge.sessions``)."""
+    return f"{PREFIX}:sessions:{identity}:{group}:pieces"
+
+
+def session_entries(identity: str, group: str) -> str:
+    """Hash: Toggl entry id -> the session entry the bridge made of a coalescing ``log``'s pieces."""
+    return f"{PREFIX}:sessions:{identity}:{group}:entries"
+
+
 def clock_anchor(start: str) -> str:
     """String: the real time at which a calendar clock set to start at ``start`` began (``togglbridge.clock``)."""
     return f"{PREFIX}:clock:{start}"
