@@ -9,8 +9,12 @@ entry a person changed since the bridge wrote it (the executor checks, since onl
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from pydantic import TypeAdapter, ValidationError
+
 from togglbridge.actions import Action, MoveAction, WithdrawAction, action_key, event_priority
-from togglbridge.events import Event
+from togglbridge.events import Event, UtcDatetime
 from togglbridge.rules.rule_file import RuleFile
 
 BUILTIN_CALENDAR_RULE = "builtin:calendar"
@@ -28,6 +32,8 @@ def meeting_applies(event: Event, config: RuleFile) -> str | None:
         changes = event.data.get("changes")
         if not isinstance(changes, list) or not any(change in TIMES for change in changes):
             return "neither the start nor the end changed (a rule may rename the entry)"
+        if meeting_times(event) is None:
+            return "its start and end are not two times in order: nothing to move the entry to"
         return None
     calendar = config.calendar(str(event.data.get("calendar")))
     if calendar is not None and calendar.on_cancel == "keep":
@@ -49,11 +55,22 @@ def meeting_actions(event: Event, config: RuleFile, identity: str) -> list[Actio
         "priority": event_priority(event),
     }
     if event.kind == "calendar.changed":
-        return [
-            MoveAction.model_validate({**common, "start": event.data["start"], "stop": event.data["end"]})
-        ]
+        start, end = meeting_times(event) or (event.occurred_at, event.occurred_at)
+        return [MoveAction.model_validate({**common, "start": start, "stop": end})]
     calendar = config.calendar(str(event.data.get("calendar")))
     on_cancel = calendar.on_cancel if calendar is not None else "delete"
     return [
         WithdrawAction.model_validate({**common, "finished": "delete" if on_cancel == "delete" else "keep"})
     ]
+
+
+_TIME: TypeAdapter[datetime] = TypeAdapter(UtcDatetime)
+
+
+def meeting_times(event: Event) -> tuple[datetime, datetime] | None:
+    """The meeting's new start and end, when the event has them as times in order."""
+    try:
+        start, end = (_TIME.validate_python(event.data.get(name)) for name in TIMES)
+    except ValidationError:
+        return None
+    return (start, end) if start <= end else None
