@@ -52,6 +52,24 @@ class Sender:
 
 
 SENDERS: dict[str, Sender] = {
+    "gitea": Sender(
+        SOURCES["gitea"],
+        secret="gitea-test-secret",
+        headers=lambda event, delivery: {"X-Gitea-Event": event, "X-Gitea-Delivery": delivery},
+    ),
+    # Forgejo's deliveries reach the gitea source; its fixtures (tests/fixtures/forgejo/) carry Forgejo's headers
+    # only. The same secret as gitea's: the receiver under test has one secret per source.
+    "forgejo": Sender(
+        SOURCES["gitea"],
+        secret="gitea-test-secret",
+        headers=lambda event, delivery: {"X-Forgejo-Event": event, "X-Forgejo-Delivery": delivery},
+    ),
+    "bitbucket": Sender(
+        SOURCES["bitbucket"],
+        secret="bitbucket-test-secret",
+        # <event> is the X-Event-Key without its "repo:" (repo:push: push__main.json)
+        headers=lambda event, delivery: {"X-Event-Key": f"repo:{event}", "X-Request-UUID": delivery},
+    ),
     "github": Sender(
         SOURCES["github"],
         secret="It's a Secret to Everybody",
@@ -61,6 +79,20 @@ SENDERS: dict[str, Sender] = {
         SOURCES["generic"],
         secret="whsec_" + base64.b64encode(b"generic-test-secret-0123456789").decode(),
         headers=lambda event, delivery: {"webhook-id": delivery},  # the kind is in the body
+    ),
+    "git": Sender(
+        SOURCES["git"],
+        secret="git-hook-test-secret-0123456789",
+        headers=lambda event, delivery: {"X-Togglbridge-Delivery": delivery},  # one kind of delivery: commits
+    ),
+    "gitlab": Sender(
+        SOURCES["gitlab"],
+        secret="gitlab-test-token",
+        # <event> is the payload's object_kind (push__main.json, tag_push__created.json), sent as GitLab names it
+        headers=lambda event, delivery: {
+            "X-Gitlab-Event": {"push": "Push Hook", "tag_push": "Tag Push Hook"}.get(event, event),
+            "Idempotency-Key": delivery,
+        },
     ),
 }
 

@@ -7,12 +7,14 @@ one module, its fixtures, its tests, and one line in the list below.
 
 from __future__ import annotations
 
-from togglbridge.sources import generic, github
+from togglbridge.sources import bitbucket, generic, git_hook, gitea, github, gitlab
 from togglbridge.sources.base import Handle, PayloadError, Reply, SignatureError, Source, SourceError, Verdict
 from togglbridge.sources.kinds import KindSchema
 from togglbridge.sources.registry import Registry
 
-REGISTRY = Registry([github.SOURCE, generic.SOURCE])
+REGISTRY = Registry(
+    [github.SOURCE, generic.SOURCE, git_hook.SOURCE, gitlab.SOURCE, gitea.SOURCE, bitbucket.SOURCE]
+)
 SOURCES = REGISTRY.sources
 """The registered sources by name (the registry's own mapping: it follows ``REGISTRY.register``)."""
 
