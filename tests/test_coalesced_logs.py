@@ -52,7 +52,6 @@ def test_a_piece_bridging_two_sessions_keeps_the_earlier_entry_and_merges_the_la
 # -- through the executor ----------------------------------------------------------------------------------------
 
 
-
 @pytest.fixture(autouse=True)
 def _restore_knobs(restore_knobs: None, sim_url: str) -> None:
     """Every test here starts with the simulator's default knobs (and the simulator serving)."""
