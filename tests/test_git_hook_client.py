@@ -23,6 +23,7 @@ from tests.git_hook_support import closed_port_url, commit, new_repo, run_git
 from togglbridge import git_hook_client as client
 from togglbridge.cli import main
 from togglbridge.cli.git_hook import CHAINED_NAME, HookError, hook_paths, install, uninstall
+from togglbridge.git_repo import full_name_from_url, web_url
 from togglbridge.sources import PayloadError, SignatureError
 from togglbridge.sources.git_hook import SOURCE
 
@@ -72,12 +73,12 @@ def repo(tmp_path: Path) -> Path:
     ],
 )
 def test_the_full_name_of_a_remote_is_the_forges(url: str, name: str | None) -> None:
-    assert client.full_name(url) == name
+    assert full_name_from_url(url) == name
 
 
 def test_the_web_addresses_of_a_repository_and_its_commits() -> None:
-    assert client.web_url("git@github.com:acme/webapp.git") == "https://github.com/acme/webapp"
-    assert client.web_url("https://user:pw@gitlab.com/g/p.git") == "https://gitlab.com/g/p"
+    assert web_url("git@github.com:acme/webapp.git") == "https://github.com/acme/webapp"
+    assert web_url("https://user:pw@gitlab.com/g/p.git") == "https://gitlab.com/g/p"
     assert (
         client.commit_url("https://github.com/acme/webapp", "abc")
         == "https://github.com/acme/webapp/commit/abc"
@@ -291,11 +292,12 @@ def test_a_bridge_without_the_endpoint_keeps_the_spool(
 
 
 def test_the_module_imports_the_standard_library_only() -> None:
-    """It runs on every commit: nothing heavy, and nothing else of togglbridge."""
+    """It runs on every commit: nothing heavy, and nothing else of togglbridge but git_repo (itself standard
+    library only)."""
     code = (
         "import sys, togglbridge.git_hook_client; "
         "print(sorted(m for m in sys.modules if m.split('.')[0] in {'httpx', 'pydantic', 'redis', 'click'} "
-        "or (m.startswith('togglbridge.') and m != 'togglbridge.git_hook_client')))"
+        "or (m.startswith('togglbridge.') and m not in ('togglbridge.git_hook_client', 'togglbridge.git_repo'))))"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"

@@ -25,7 +25,6 @@ import hashlib
 import hmac
 import json
 import os
-import re
 import subprocess
 import sys
 import urllib.error
@@ -34,6 +33,9 @@ from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
+
+from togglbridge.git_repo import full_name_from_url as full_name
+from togglbridge.git_repo import web_url
 
 SECRET_ENV = "TOGGLBRIDGE_GIT_HOOK_SECRET"  # noqa: S105 (the name of a variable, not a secret)
 SECRET_CONFIG = "togglbridge.secret"  # noqa: S105 (the name of a git config key)
@@ -79,52 +81,6 @@ def state_dir(repo: Path) -> Path:
     """``<git common dir>/togglbridge``: under ``.git`` (shared by the worktrees), never in the work tree."""
     common = Path(git(repo, "rev-parse", "--git-common-dir"))
     return (common if common.is_absolute() else repo / common) / STATE_DIR
-
-
-_SCP_LIKE = re.compile(r"^(?:[^@/\s]+@)?(?P<host>[^:/\s]+):(?!//)(?P<path>[^\s]+)$")
-_URL = re.compile(
-    r"^(?P<scheme>[a-z][a-z0-9+.-]*)://(?:[^@/\s]*@)?(?P<host>[^/:\s]+)(?::\d*)?(?P<path>/[^\s]*)$"
-)
-
-
-def _remote_parts(url: str) -> tuple[str, str, str] | None:
-    """(scheme, host, path) of a remote's URL; None for a local path or anything else without a host."""
-    url = url.strip()
-    match = _URL.match(url)
-    if match:
-        if match["scheme"] == "file":
-            return None
-        return match["scheme"], match["host"], match["path"]
-    match = _SCP_LIKE.match(url)
-    if match and "/" not in url.split(":", 1)[0]:  # ./a:b is a local path, not host:path
-        return "ssh", match["host"], match["path"]
-    return None
-
-
-def full_name(url: str) -> str | None:
-    """``owner/repo`` (or ``group/sub/project``) of a remote's URL, as the forge names the repository; None for a
-    remote without a host (a local path) or with fewer than two levels of path. Credentials in the URL are
-    dropped with the host."""
-    parts = _remote_parts(url)
-    if parts is None:
-        return None
-    path = parts[2].strip("/").removesuffix("/").removesuffix(".git").strip("/")
-    if path.startswith("~"):  # ssh://host/~user/repo: a home directory, not a forge's namespace
-        return None
-    segments = [s for s in path.split("/") if s]
-    if parts[0] == "ssh" and segments and segments[0] == "scm":  # Bitbucket Server's ssh://host/scm/proj/repo
-        segments = segments[1:]
-    if len(segments) < 2 or any(s in {".", ".."} for s in segments):
-        return None
-    return "/".join(segments)
-
-
-def web_url(url: str) -> str | None:
-    """The repository's page (``https://<host>/<full name>``), for a remote on a host; None otherwise."""
-    parts, name = _remote_parts(url), full_name(url)
-    if parts is None or name is None:
-        return None
-    return f"https://{parts[1]}/{name}"
 
 
 def commit_url(repository_url: str | None, sha: str) -> str | None:

@@ -14,7 +14,6 @@ from pathlib import Path
 
 # Fields of one commit in `git log` output, split by NUL; commits end with a record separator before their files.
 _FORMAT = "%x1e%H%x00%P%x00%an%x00%ae%x00%cI%x00%B%x00"
-_SCP_LIKE = re.compile(r"^(?:[\w.-]+@)?[\w.-]+:(?!//)(?P<path>.+)$")  # git@github.com:acme/webapp.git
 
 
 class GitError(RuntimeError):
@@ -105,16 +104,47 @@ def origin_full_name(repo: Path, remote: str = "origin") -> str | None:
     return full_name_from_url(url)
 
 
-def full_name_from_url(url: str) -> str | None:
-    """The path a forge names a repository by, from any URL git accepts: ``https://github.com/acme/webapp.git``,
-    ``git@github.com:acme/webapp.git``, ``ssh://git@gitlab.com:2222/group/sub/project``. None for a local path."""
+_SCP_LIKE = re.compile(r"^(?:[^@/\s]+@)?(?P<host>[^:/\s]+):(?!//)(?P<path>[^\s]+)$")
+_URL = re.compile(
+    r"^(?P<scheme>[a-z][a-z0-9+.-]*)://(?:[^@/\s]*@)?(?P<host>[^/:\s]+)(?::\d*)?(?P<path>/[^\s]*)$"
+)
+
+
+def _remote_parts(url: str) -> tuple[str, str, str] | None:
+    """(scheme, host, path) of a remote's URL; None for a local path or anything else without a host."""
     url = url.strip()
-    scp = _SCP_LIKE.match(url)
-    if "://" in url:
-        path = url.split("://", 1)[1].partition("/")[2]
-    elif scp and not url.startswith(("/", ".")):
-        path = scp["path"]
-    else:
+    match = _URL.match(url)
+    if match:
+        if match["scheme"] == "file":
+            return None
+        return match["scheme"], match["host"], match["path"]
+    match = _SCP_LIKE.match(url)
+    if match and "/" not in url.split(":", 1)[0]:  # ./a:b is a local path, not host:path
+        return "ssh", match["host"], match["path"]
+    return None
+
+
+def full_name_from_url(url: str) -> str | None:
+    """``owner/repo`` (or ``group/sub/project``) of a remote's URL, as the forge names the repository; None for a
+    remote without a host (a local path) or with fewer than two levels of path. Credentials in the URL are
+    dropped with the host."""
+    parts = _remote_parts(url)
+    if parts is None:
         return None
-    path = path.strip("/").removesuffix(".git").strip("/")
-    return path if "/" in path else None
+    path = parts[2].strip("/").removesuffix("/").removesuffix(".git").strip("/")
+    if path.startswith("~"):  # ssh://host/~user/repo: a home directory, not a forge's namespace
+        return None
+    segments = [s for s in path.split("/") if s]
+    if parts[0] == "ssh" and segments and segments[0] == "scm":  # Bitbucket Server's ssh://host/scm/proj/repo
+        segments = segments[1:]
+    if len(segments) < 2 or any(s in {".", ".."} for s in segments):
+        return None
+    return "/".join(segments)
+
+
+def web_url(url: str) -> str | None:
+    """The repository's page (``https://<host>/<full name>``), for a remote on a host; None otherwise."""
+    parts, name = _remote_parts(url), full_name_from_url(url)
+    if parts is None or name is None:
+        return None
+    return f"https://{parts[1]}/{name}"
