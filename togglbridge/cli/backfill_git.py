@@ -125,8 +125,7 @@ def commit_events(commits: list[LocalCommit], *, full_name: str, branch: str) ->
         commit_count=len(commits),
         commits=tuple(_commit(commit) for commit in commits),
     )
-    _, *made = git.push_events(push)  # nothing was pushed: the commits only
-    return [event.model_copy(update={"priority": "bulk"}) for event in made]
+    return [event.model_copy(update={"priority": "bulk"}) for event in git.commit_events(push)]
 
 
 def _commit(commit: LocalCommit) -> git.Commit:

@@ -121,6 +121,13 @@ def push_events(push: Push) -> list[Event]:
     return [push_event(push, common), *(commit_event(push, commit, common) for commit in push.commits)]
 
 
+def commit_events(push: Push) -> list[Event]:
+    """A ``git.commit`` event per commit of ``push``, without a ``git.push`` event: commits nobody pushed (a local
+    hook's, or history read back), carrying the same data as pushed ones."""
+    common = _common(push)
+    return [commit_event(push, commit, common) for commit in push.commits]
+
+
 def _common(push: Push) -> dict[str, Any]:
     """The data every event of a push carries."""
     return {

@@ -165,16 +165,8 @@ def _event(commit: _Commit, delivery: str | None) -> Event:
         commit_count=1,
         commits=(made,),
     )
-    # git.py makes commit events only beside their push (push_events); its _common is private, so the data every
-    # event of a push carries is written out here, exactly as _common has it.
-    common = {
-        "repo": push.repo.data(),
-        "ref": push.ref,
-        **git.ref_parts(push.ref),
-        "pusher": None,
-        "sender": None,
-    }
-    return git.commit_event(push, made, common)
+    (event,) = git.commit_events(push)
+    return event
 
 
 def explain_headers(payload: dict[str, Any]) -> dict[str, str]:
