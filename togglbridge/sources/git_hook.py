@@ -3,7 +3,7 @@ the moment they are made, before anything is pushed.
 
 A delivery is ``X-Togglbridge-Signature: sha256=<hex HMAC-SHA256(secret, body)>`` over a JSON object listing one or
 more commits (the hook's spool sends what it could not deliver before together with the new one). Each commit
-becomes a ``git.commit`` event made by ``git.commit_event``, so its id is ``git.commit_id(full_name, sha)``: the
+becomes a ``git.commit`` event made by ``git.commit_events``, so its id is ``git.commit_id(full_name, sha)``: the
 same commit pushed later and delivered by GitHub or GitLab plans to the same idempotency keys and is logged once.
 There is no ``git.push`` event: nothing was pushed. Its data has the fields of a pushed commit, ``pusher`` and
 ``sender`` null.
