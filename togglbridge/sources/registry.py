@@ -19,15 +19,11 @@ from togglbridge.sources.base import Handle, Source
 from togglbridge.sources.kinds import OPEN_DATA, PLANNED_KINDS, KindSchema
 
 PLANNED_HANDLES = (
-    Handle("gitlab", "GitLab usernames."),
-    Handle("gitea", "Gitea or Forgejo usernames."),
     Handle("slack", "Slack user ids (U024BE7LH).", chat=True),
     Handle("mattermost", "Mattermost user ids.", chat=True),
     Handle("discord", "Discord user ids.", chat=True),
 )
-PLANNED_PLATFORMS = {"gitlab": "gitlab", "gitea": "gitea", "forgejo": "gitea"} | {
-    handle.platform: handle.platform for handle in PLANNED_HANDLES if handle.chat
-}
+PLANNED_PLATFORMS = {handle.platform: handle.platform for handle in PLANNED_HANDLES if handle.chat}
 """Which handle list the actor of an event from these (future) sources is looked up in."""
 
 
