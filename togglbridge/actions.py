@@ -31,6 +31,10 @@ OnFinished = Literal["delete", "keep"]
 stopped either way)."""
 
 
+FOLLOWED_UP_KINDS = frozenset({"chat.command"})
+"""Events someone waits on in a chat: a worker tells them what became of the actions (``follow_up``)."""
+
+
 def default_priority(kind: str) -> Priority:
     """A person waits on chat commands and on meeting timers; everything else can queue behind them."""
     return "urgent" if kind in URGENT_KINDS else "normal"
@@ -60,6 +64,9 @@ class _ActionBase(BaseModel):
     )
     subject: str | None = Field(default=None, description="The event's subject, to find related entries.")
     priority: Priority = "normal"
+    follow_up: bool = Field(
+        default=False, description="Someone waits in a chat for what became of it: a worker tells them."
+    )
 
 
 class _EntryFields(BaseModel):
@@ -212,6 +219,16 @@ class WithdrawAction(_ActionBase):
         return self
 
 
+class ReportAction(_ActionBase):
+    """Read, change nothing: what runs and today's total (``status``), or the totals per project since ``since``
+    (``today``, ``week``), for the person who asked in a chat. Applied in turn with the identity's other actions, so
+    it sees what came before it."""
+
+    type: Literal["report"] = "report"
+    report: Literal["status", "today", "week"]
+    since: UtcDatetime = Field(description="The start of the day or week, in the rule file's timezone.")
+
+
 Action = Annotated[
     StartAction
     | StopAction
@@ -220,7 +237,8 @@ Action = Annotated[
     | UntagAction
     | UpdateAction
     | MoveAction
-    | WithdrawAction,
+    | WithdrawAction
+    | ReportAction,
     Field(discriminator="type"),
 ]
 """Any action; ``ACTION_ADAPTER.validate_python(data)`` reads one back from JSON data."""

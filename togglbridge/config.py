@@ -163,6 +163,10 @@ class ChatSettings(StrictModel):
     project: ProjectNameOrId | None = Field(default=None, description="For /toggl start without @project.")
     tags: list[str] = Field(default_factory=list, description="Added to every entry started from chat.")
     billable: bool | None = Field(default=None, description="For /toggl start without $; None: defaults'.")
+    reply: Literal["ephemeral", "in_channel"] = Field(
+        default="ephemeral",
+        description="Who sees what became of a command: only the person who typed it, or the whole channel.",
+    )
 
     @field_validator("platforms")
     @classmethod

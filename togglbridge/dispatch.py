@@ -13,6 +13,7 @@ from typing import Any
 
 import redis
 
+from togglbridge.actions import FOLLOWED_UP_KINDS
 from togglbridge.config import Config
 from togglbridge.events import Event
 from togglbridge.rules.planner import plan
@@ -43,9 +44,11 @@ def dispatch(
     events: Iterable[Event],
     *,
     message_id: str | None = None,
+    answered: list[str] | None = None,
 ) -> set[str]:
     """Plan each event and queue its actions; returns the identities whose outboxes got work. ``message_id``:
-    the accepted message these events came in, whose safety copy goes in the same transaction."""
+    the accepted message these events came in, whose safety copy goes in the same transaction. ``answered``
+    gets the events someone waits on in a chat whose story ends here (no identity, nothing to do)."""
     outbox = Outbox(client)
     identities: set[str] = set()
     pipe = client.pipeline(transaction=True)
@@ -56,6 +59,8 @@ def dispatch(
         if not result.actions:  # the event's whole story: say it (events with actions end in the executor)
             why = "no identity" if result.identity is None else "no rule acted"
             log.info("event %s (%s): %s", event.id, event.kind, result.note or why)
+            if answered is not None and event.kind in FOLLOWED_UP_KINDS:
+                answered.append(event.id)
     if message_id:
         forget_planned(pipe, message_id)
     pipe.execute()

@@ -78,6 +78,12 @@ class DrainReport:
     dead: int = 0
     resume_at: float | None = None
     actions: list[str] = field(default_factory=list)
+    follow_ups: list[str] = field(default_factory=list)  # events someone waits on in a chat that moved on
+
+    def follow(self, action: Action) -> None:
+        """Note that ``action``'s event has news for the person waiting on it in a chat (if anyone is)."""
+        if action.follow_up and action.event_id not in self.follow_ups:
+            self.follow_ups.append(action.event_id)
 
 
 class Executor:
@@ -173,6 +179,7 @@ class Executor:
             if not self._access.knows(identity):
                 self._dead(identity, key, action, f"identity {identity!r} is not in the rule file", None)
                 report.dead += 1
+                report.follow(action)
                 continue
             if not self._within_quota(identity, head, lane, action, report):
                 return report.status == "empty"
@@ -223,6 +230,7 @@ class Executor:
         remaining, reset_at = quota
         if remaining <= 0:
             report.status, report.resume_at = "parked", self.park(identity, reset_at - self._clock())
+            report.follow(action)
             self._journal.append(
                 action.event_id,
                 record("parked", action=action.key, reason="Toggl's hourly quota is spent",
@@ -270,6 +278,7 @@ class Executor:
         except QuotaExhaustedError as exc:
             wait = exc.resets_in if exc.resets_in is not None else QUOTA_FALLBACK_SECONDS
             report.status, report.resume_at = "parked", self.park(identity, wait)
+            report.follow(action)
             self._journal.append(
                 action.event_id,
                 record("parked", action=key, reason="Toggl's hourly quota is spent", resume_in=round(wait, 1),
@@ -307,6 +316,7 @@ class Executor:
                 return None
             self._dead(identity, key, action, exc.message, exc.status, requests)
             report.dead += 1
+            report.follow(action)
             return True
         except (redis.RedisError, MissingToken):
             raise  # Redis away, or a token variable unset: the work waits in the outbox for it to come back
@@ -318,6 +328,7 @@ class Executor:
             log.exception("applying %s for %s failed", key, identity)
             self._dead(identity, key, action, f"{type(exc).__name__}: {str(exc)[:300]}", None, requests)
             report.dead += 1
+            report.follow(action)
             return True
         finally:
             state.set_quota(client.quota.remaining, client.quota.resets_in)
@@ -333,6 +344,7 @@ class Executor:
             self._journal.append(item.event_id, applied, pipe=pipe)
             report.applied += 1
             report.actions.append(item_key)
+            report.follow(item)
         pipe.execute()
         for (_, item, _), outcome in zip(batch, outcomes, strict=True):
             log.info("%s for %s (event %s): %s%s", item.type, identity, item.event_id, outcome.result,

@@ -13,9 +13,11 @@ TASK_PLAN = "togglbridge.plan_events"  # on QUEUE_INGEST: plan a delivery's even
 TASK_DRAIN = "togglbridge.drain_identity"  # on QUEUE_TOGGL: apply an identity's waiting actions
 TASK_TICK = "togglbridge.tick"  # on QUEUE_MAINTENANCE: the beat's tick
 TASK_POLL = "togglbridge.poll_calendar"  # on QUEUE_MAINTENANCE: read one calendar feed
+TASK_FOLLOW_UP = "togglbridge.chat_follow_up"  # on QUEUE_INGEST: tell a chat what became of a command
 TASK_QUEUES = {
     TASK_PLAN: QUEUE_INGEST,
     TASK_DRAIN: QUEUE_TOGGL,
     TASK_TICK: QUEUE_MAINTENANCE,
     TASK_POLL: QUEUE_MAINTENANCE,
+    TASK_FOLLOW_UP: QUEUE_INGEST,  # someone is waiting: beside the events, not behind the ticks
 }

@@ -91,6 +91,10 @@ class Settings(BaseSettings):
         gt=0,
         description="How long an identity's drain lock outlives a worker that died holding it.",
     )
+    discord_api_url: AnyHttpUrl = Field(
+        default=AnyHttpUrl("https://discord.com/api/v10"),
+        description="Discord's API, where chat follow-ups and the /toggl command's registration go.",
+    )
     clock_start: datetime | None = Field(
         default=None,
         description="For demos and tests: the calendar clock (polls, meeting triggers) starts at this instant and "

@@ -14,8 +14,9 @@ from togglbridge.clock import calendar_now
 from togglbridge.dispatch import dispatch
 from togglbridge.events import Event
 from togglbridge.executor import DrainReport
+from togglbridge.follow_ups import follow_up as send_follow_up
 from togglbridge.polling import due_polls, fire_due_triggers, forget_polls, plan_polls, polled
-from togglbridge.queues import TASK_DRAIN, TASK_PLAN, TASK_POLL, TASK_TICK
+from togglbridge.queues import TASK_DRAIN, TASK_FOLLOW_UP, TASK_PLAN, TASK_POLL, TASK_TICK
 from togglbridge.runtime import runtime
 from togglbridge.store.enqueue import EventQueue, requeue_unplanned
 from togglbridge.store.journal import iso_now
@@ -45,7 +46,11 @@ def plan_events(self: Task, events: list[dict[str, Any]]) -> None:
     free (a task less per event, and a chat command's timer starts without another queue hop)."""
     state = runtime()
     parsed = [Event.model_validate(event) for event in events]
-    planned = dispatch(state.redis, state.journal, state.config, parsed, message_id=self.request.id)
+    answered: list[str] = []
+    planned = dispatch(
+        state.redis, state.journal, state.config, parsed, message_id=self.request.id, answered=answered
+    )
+    tell(answered)
     for identity in sorted(planned):
         follow_up(state.executor.drain(identity, max_actions=INLINE_ACTIONS))
 
@@ -56,9 +61,30 @@ def drain_identity(identity: str) -> None:
     follow_up(runtime().executor.drain(identity))
 
 
+def tell(event_ids: list[str]) -> None:
+    """Have a worker tell the chats waiting on these events what became of them."""
+    for event_id in event_ids:
+        chat_follow_up.apply_async((event_id,), queue=QUEUE_INGEST)
+
+
+@app.task(name=TASK_FOLLOW_UP)
+def chat_follow_up(event_id: str) -> None:
+    """Tell the person who typed a chat command what became of it (``togglbridge.follow_ups``)."""
+    state = runtime()
+    send_follow_up(
+        state.redis,
+        state.journal,
+        event_id,
+        http=_http(),
+        visibility=state.config.chat.reply,
+        discord_api_url=str(state.settings.discord_api_url),
+    )
+
+
 def follow_up(report: DrainReport) -> None:
     """What a drain leaves to do: more work for another task, or a short wait as a countdown (a long wait
-    stays parked for the beat's tick; a busy identity is its drainer's)."""
+    stays parked for the beat's tick; a busy identity is its drainer's); and news for the chats waiting."""
+    tell(report.follow_ups)
     if report.status == "more":
         kick(report.identity)
     elif report.status == "parked" and report.resume_at is not None:

@@ -23,6 +23,7 @@ from togglbridge.settings import Settings
 from togglbridge.sources import SOURCES, SourceError
 from togglbridge.sources.base import Source, Verdict
 from togglbridge.sources.secrets import SourceSecrets
+from togglbridge.store import replies
 from togglbridge.store.deliveries import DeliveryRecorder, delivery_record
 from togglbridge.store.enqueue import EventQueue
 
@@ -112,6 +113,8 @@ async def _answer(source: str, spec: Source | None, request: Request) -> Answer:
         log.error("could not enqueue a %s delivery: %s", source, type(exc).__name__)
         return _error(503, "the queue is unavailable; retry later")
     event_ids = [e.id for e in events]
+    if events and not accepted.duplicate:
+        await _keep_reply_channel(request, spec, headers, body, event_ids)
     if accepted.duplicate:
         answer = Answer(200, {"status": "duplicate", "accepted": 0}, "duplicate")
     elif not events:
@@ -125,6 +128,18 @@ async def _answer(source: str, spec: Source | None, request: Request) -> Answer:
         )
     verdict: Verdict = "duplicate" if accepted.duplicate else "accepted" if events else "no events"
     return _shaped(spec, headers, body, verdict, answer)
+
+
+async def _keep_reply_channel(
+    request: Request, spec: Source, headers: Mapping[str, str], body: bytes, event_ids: list[str]
+) -> None:
+    """Keep where the follow-up goes, for the worker; a failure costs the follow-up, never the accepted events."""
+    try:
+        channel = spec.reply_channel(headers, body)
+        if channel is not None:
+            await replies.keep(request.app.state.redis, event_ids, channel)
+    except Exception as exc:  # the events are queued: the sender must not retry for a follow-up's sake
+        log.warning("could not keep the %s follow-up address: %s", spec.name, type(exc).__name__)
 
 
 def _shaped(spec: Source, headers: Mapping[str, str], body: bytes, verdict: Verdict, usual: Answer) -> Answer:

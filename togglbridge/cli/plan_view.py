@@ -13,6 +13,7 @@ from togglbridge.actions import (
     Action,
     LogAction,
     MoveAction,
+    ReportAction,
     StartAction,
     StopAction,
     TagAction,
@@ -147,6 +148,8 @@ def describe_action(action: Action) -> list[str]:
         return [f"tags: {', '.join(action.tags)}", f"target: {action.target}"]
     if isinstance(action, MoveAction):
         return ["target: subject", f"start: {action.start.isoformat()}", f"stop: {action.stop.isoformat()}"]
+    if isinstance(action, ReportAction):
+        return [f"report: {action.report}", f"since: {action.since.isoformat()}"]
     if isinstance(action, WithdrawAction):
         finished = "deleted" if action.finished == "delete" else "kept"
         return [

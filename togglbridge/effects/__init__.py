@@ -6,6 +6,7 @@
   (``togglbridge.timeline``): only what a new action changes is sent, and any order of the same deliveries ends
   in the same entries.
 - ``coalesced``: logs with ``coalesce:``, whose pieces close together make one entry (``togglbridge.sessions``).
+- ``reports``: what runs and the day's or week's totals, read for a chat command (``status``, ``today``, ``week``).
 - ``entries``: finished entries (log) and edits of a subject's or the running entry (tag, untag, update), and a
   meeting's entry moved or withdrawn when the meeting moved or was cancelled, unless a person changed it since.
 """
@@ -16,6 +17,7 @@ from togglbridge.actions import (
     Action,
     LogAction,
     MoveAction,
+    ReportAction,
     TagAction,
     UntagAction,
     UpdateAction,
@@ -25,6 +27,7 @@ from togglbridge.effects.coalesced import CoalescedLogs
 from togglbridge.effects.entries import Entries, RunningSubject
 from togglbridge.effects.knowledge import Knowledge
 from togglbridge.effects.outcome import Outcome
+from togglbridge.effects.reports import Reports
 from togglbridge.effects.timer import Timer, is_timer_action
 from togglbridge.store.identity_state import IdentityState
 from togglbridge.store.ledger import Ledger
@@ -70,6 +73,7 @@ class Effects:
         self._timer = Timer(client, state, self._knowledge)
         self._entries = Entries(client, state, self._knowledge)
         self._coalesced = CoalescedLogs(client, state, self._knowledge)
+        self._reports = Reports(client, self._knowledge)
 
     def apply(self, action: Action, order: float) -> Outcome:
         """Apply one action; ``order`` is its place in the identity's outbox (time, then plan position)."""
@@ -84,6 +88,8 @@ class Effects:
             return self._entries.tag(action)
         if isinstance(action, UpdateAction):
             return self._entries.update(action)
+        if isinstance(action, ReportAction):
+            return self._reports.report(action)
         if isinstance(action, MoveAction):
             return self._entries.move(action)
         if isinstance(action, WithdrawAction):

@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from togglbridge.actions import (
+    FOLLOWED_UP_KINDS,
     MAX_DURATION_SECONDS,
     Action,
     LogAction,
@@ -97,6 +98,7 @@ def build_action(item: ActionItem, context: ActionContext) -> Action:
         "occurred_at": context.event.occurred_at,
         "subject": context.event.subject,
         "priority": context.priority,
+        "follow_up": context.event.kind in FOLLOWED_UP_KINDS,
     }
     model = _MODELS[item.name]
     try:

@@ -40,6 +40,7 @@ def chat_actions(event: Event, command: ChatCommand, config: RuleFile, identity:
         "occurred_at": event.occurred_at,
         "subject": event.subject,
         "priority": "urgent",
+        "follow_up": True,
     }
     if command.verb == "stop":
         return [StopAction.model_validate({**common, "only": "any", "stop": event.occurred_at})]

@@ -8,7 +8,16 @@ one module, its fixtures, its tests, and one line in the list below.
 from __future__ import annotations
 
 from togglbridge.sources import bitbucket, generic, git_hook, gitea, github, gitlab
-from togglbridge.sources.base import Handle, PayloadError, Reply, SignatureError, Source, SourceError, Verdict
+from togglbridge.sources.base import (
+    Handle,
+    PayloadError,
+    Reply,
+    ReplyChannel,
+    SignatureError,
+    Source,
+    SourceError,
+    Verdict,
+)
 from togglbridge.sources.kinds import KindSchema
 from togglbridge.sources.registry import Registry
 
@@ -25,6 +34,7 @@ __all__ = [
     "KindSchema",
     "PayloadError",
     "Reply",
+    "ReplyChannel",
     "SignatureError",
     "Source",
     "SourceError",

@@ -65,6 +65,31 @@ class Reply:
 
 
 @dataclass(frozen=True, slots=True)
+class ReplyChannel:
+    """Where a chat command's follow-up goes once a worker knows what became of it: a secret of the moment (a
+    response URL, an interaction token), kept in Redis for minutes, never in the event, the journal or a log."""
+
+    platform: str  # slack, mattermost, discord
+    url: str | None = None  # Slack's and Mattermost's response_url
+    token: str | None = None  # Discord's interaction token
+    application_id: str | None = None  # Discord's application, whose webhook the token opens
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "platform": self.platform,
+                "url": self.url,
+                "token": self.token,
+                "application_id": self.application_id,
+            }
+        )
+
+    @classmethod
+    def from_json(cls, raw: str | bytes) -> ReplyChannel:
+        return cls(**json.loads(raw))
+
+
+@dataclass(frozen=True, slots=True)
 class Source:
     """One sender of events. ``verify(headers, body, secret, now)`` raises or returns; ``parse`` is pure (given
     ``received_at``); ``sign`` is what the sender does, so tests, benchmarks and example senders sign as it
@@ -99,6 +124,9 @@ class Source:
     answer: Callable[[Headers, bytes, Verdict], Reply | None] = lambda headers, body, verdict: None
     """Shapes the HTTP reply when the sender expects one (a handshake such as a PING or a validation code, a
     chat command's immediate answer); None: the receiver's usual JSON."""
+    reply_channel: Callable[[Headers, bytes], ReplyChannel | None] = lambda headers, body: None
+    """Where the follow-up of an accepted delivery goes (a chat platform's response URL or interaction token):
+    the receiver keeps it in Redis for the worker (``store/replies.py``); None: no follow-up."""
 
     @property
     def variable(self) -> str:

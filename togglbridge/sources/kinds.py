@@ -72,9 +72,15 @@ _CHAT_COMMAND = KindSchema.of(
     "project",
     "tags",
     "billable",
+    "duration_seconds",
+    "day",
+    "at",
+    "topic",
     "text",
-    # the platforms' own fields the chat sources pass along (Slack's and Mattermost's slash-command names)
+    # the platforms' own fields the chat sources pass along (Slack's and Mattermost's slash-command names); never
+    # a response URL or an interaction token: those are secrets of the moment (store/replies.py)
     "command",
+    "platform",
     "team_id",
     "team_domain",
     "enterprise_id",
@@ -82,8 +88,6 @@ _CHAT_COMMAND = KindSchema.of(
     "channel_name",
     "user_id",
     "user_name",
-    "response_url",
-    "trigger_id",
     "api_app_id",
     "guild_id",
 )

@@ -94,6 +94,11 @@ def session_entries(identity: str, group: str) -> str:
     return f"{PREFIX}:sessions:{identity}:{group}:entries"
 
 
+def reply(event_id: str) -> str:
+    """String, 15 minutes: where a chat command's follow-up goes (``store/replies.py``): a secret of the moment."""
+    return f"{PREFIX}:reply:{event_id}"
+
+
 def clock_anchor(start: str) -> str:
     """String: the real time at which a calendar clock set to start at ``start`` began (``togglbridge.clock``)."""
     return f"{PREFIX}:clock:{start}"

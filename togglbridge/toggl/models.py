@@ -56,6 +56,7 @@ class TimeEntry(TogglModel):
     tag_ids: list[int] = Field(default_factory=list)
     at: datetime | None = None
     server_deleted_at: datetime | None = None
+    project_name: str | None = None  # with meta=true
 
     @field_validator("tags", "tag_ids", mode="before")
     @classmethod

@@ -1,0 +1,181 @@
+"""Chat follow-ups: once a worker knows what became of a chat command, the person who typed it is told where they
+typed it (Slack's or Mattermost's response URL, Discord's interaction webhook).
+
+The story is the event's journal: no identity, nothing to do, each action applied, refused or waiting for Toggl's
+quota. The text is short and says what to do about an error. The address is a secret of the moment
+(``store/replies.py``): it appears in no log line, and is forgotten once the command's story is told.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Literal
+
+import httpx
+import redis
+
+from togglbridge.actions import ACTION_ADAPTER, Action, LogAction, StartAction, TagAction, UntagAction
+from togglbridge.sources.base import ReplyChannel
+from togglbridge.store import keys, replies, text
+from togglbridge.store.identity_state import KnownEntry
+from togglbridge.store.journal import Journal
+
+log = logging.getLogger(__name__)
+
+Visibility = Literal["ephemeral", "in_channel"]
+TIMEOUT_SECONDS = 5.0
+FINAL = frozenset({"applied", "failed", "no identity", "no action"})
+CHAT_LISTS = {"slack": "slack", "mattermost": "mattermost", "discord": "discord"}
+
+
+def follow_up(
+    client: redis.Redis,
+    journal: Journal,
+    event_id: str,
+    *,
+    http: httpx.Client,
+    visibility: Visibility,
+    discord_api_url: str,
+) -> bool:
+    """Tell the person what became of ``event_id``, if the story has news; True when something was sent."""
+    channel = replies.channel_of(client, event_id)
+    if channel is None:
+        return False  # not a chat command, its address expired, or its story was told already
+    summary = journal.summary(event_id) or {}
+    outcome = summary.get("outcome")
+    if outcome not in FINAL and outcome != "parked":
+        return False  # more to come: the last action's news tells the whole story
+    message = story(client, journal.event(event_id), summary)
+    if message is None:
+        replies.forget(client, event_id)
+        return False
+    sent = deliver(http, channel, message, visibility=visibility, discord_api_url=discord_api_url)
+    if outcome in FINAL:
+        replies.forget(client, event_id)
+    return sent
+
+
+def story(client: redis.Redis, records: list[dict[str, Any]], summary: dict[str, Any]) -> str | None:
+    """What to tell: a line per action, or why nothing happened; None when there is nothing to add to the
+    immediate answer (``help`` and the like)."""
+    outcome = summary.get("outcome")
+    planned = next((r for r in records if r.get("stage") == "planned"), {})
+    if outcome == "no identity":
+        return _stranger(summary)
+    if outcome == "no action":
+        errors = planned.get("errors") or []
+        return str(errors[0]).split(": ", 1)[-1] if errors else None
+    identity = str(summary.get("identity") or "")
+    lines = []
+    for record in records:
+        stage = record.get("stage")
+        key = str(record.get("action") or "")
+        if stage == "applied":
+            lines.append(_applied(client, identity, _action(client, key), record))
+        elif stage == "dead":
+            lines.append(
+                f"Toggl refused it: {record.get('message') or 'no reason given'}. Nothing was changed."
+            )
+        elif stage == "parked" and outcome == "parked":
+            lines.append(
+                f"Toggl's hourly quota is spent: this waits {_wait(record)}, then goes ahead by itself."
+            )
+    return "\n".join(line for line in lines if line) or None
+
+
+def _stranger(summary: dict[str, Any]) -> str:
+    platform = str(summary.get("source") or "chat")
+    user = str(summary.get("actor") or "")
+    listing = CHAT_LISTS.get(platform, platform)
+    return (
+        f"I don't know you yet, so nothing was sent to Toggl. Ask whoever runs togglbridge to add "
+        f"`{listing}: [{user}]` to your identity in the rule file."
+    )
+
+
+def _applied(client: redis.Redis, identity: str, action: Action | None, record: dict[str, Any]) -> str:
+    result = record.get("result")
+    notes = [str(note) for note in record.get("notes") or []]
+    if result == "reported":
+        return "\n".join(notes)
+    if result == "skipped":
+        return _skipped(action, notes)
+    if isinstance(action, StartAction):
+        return f"Started {_entry(action.description, action.project, action.tags)}."
+    if isinstance(action, LogAction):
+        minutes = (action.duration_seconds or 0) // 60
+        return f"Logged {_hm(minutes)} {_entry(action.description, action.project, action.tags)}."
+    if isinstance(action, TagAction | UntagAction):
+        verb = "Tagged" if isinstance(action, TagAction) else "Untagged"
+        return f"{verb} your running entry {' '.join('#' + tag for tag in action.tags)}."
+    if result == "stopped":
+        entry = _known_entry(client, identity, record.get("entry_id"))
+        if entry is not None and entry.stop is not None:
+            minutes = int((entry.stop - entry.start).total_seconds()) // 60
+            return f"Stopped {_entry(entry.description, None, list(entry.tags))} after {_hm(minutes)}."
+        return "Stopped your running entry."
+    return f"Done ({result})."
+
+
+def _skipped(action: Action | None, notes: list[str]) -> str:
+    if action is not None and action.type in ("stop", "tag", "untag"):
+        return "Nothing is running, so there was nothing to " + action.type + "."
+    return notes[0] if notes else "Nothing to do."
+
+
+def _entry(description: str, project: str | int | None, tags: list[str]) -> str:
+    words = [f"“{description or '(no description)'}”"]
+    if project is not None:
+        words.append(f"@{project}")
+    words += [f"#{tag}" for tag in tags]
+    return " ".join(words)
+
+
+def _hm(minutes: int) -> str:
+    hours, rest = divmod(minutes, 60)
+    return f"{hours}h {rest:02d}m" if hours else f"{rest}m"
+
+
+def _wait(record: dict[str, Any]) -> str:
+    resume_in = record.get("resume_in")
+    if isinstance(resume_in, int | float):
+        return f"about {max(1, round(resume_in / 60))} min"
+    return "until the quota resets"
+
+
+def _action(client: redis.Redis, key: str) -> Action | None:
+    raw = client.get(keys.action(key)) if key else None
+    return ACTION_ADAPTER.validate_json(raw) if raw is not None else None
+
+
+def _known_entry(client: redis.Redis, identity: str, entry_id: Any) -> KnownEntry | None:
+    """The bridge's view of an entry it made, found by its Toggl id."""
+    if not identity or not isinstance(entry_id, int):
+        return None
+    for raw in client.hvals(keys.entries(identity)):
+        entry = KnownEntry.from_json(text(raw))
+        if entry.id == entry_id:
+            return entry
+    return None
+
+
+def deliver(
+    http: httpx.Client, channel: ReplyChannel, message: str, *, visibility: Visibility, discord_api_url: str
+) -> bool:
+    """Post the follow-up where the platform takes it; a failure is logged (without the address) and dropped."""
+    try:
+        if channel.platform == "discord":
+            url = f"{discord_api_url.rstrip('/')}/webhooks/{channel.application_id}/{channel.token}/messages/@original"
+            response = http.patch(url, json={"content": message}, timeout=TIMEOUT_SECONDS)
+        else:
+            body: dict[str, object] = {"response_type": visibility, "text": message}
+            if channel.platform == "slack":
+                body["replace_original"] = False
+            response = http.post(channel.url or "", json=body, timeout=TIMEOUT_SECONDS)
+    except httpx.HTTPError as exc:
+        log.warning("could not send the %s follow-up: %s", channel.platform, type(exc).__name__)
+        return False
+    if response.is_error:
+        log.warning("the %s follow-up was refused: HTTP %d", channel.platform, response.status_code)
+        return False
+    return True
