@@ -22,26 +22,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from togglbridge.rules.durations import format_duration
 
 Verb = Literal["start", "stop", "resume", "log", "tag", "untag", "status", "today", "week", "undo", "help"]
-VERBS: tuple[Verb, ...] = (
-    "start",
-    "stop",
-    "resume",
-    "log",
-    "tag",
-    "untag",
-    "status",
-    "today",
-    "week",
-    "undo",
-    "help",
-)
+VERBS: tuple[Verb, ...] = get_args(Verb)
+"""In the order ``/toggl help`` lists them."""
 
 MAX_LOG_SECONDS = 24 * 3_600
 """A longer ``log`` from chat is far more likely a typo (``15h`` for ``1.5h``) than a day's work."""
