@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from pydantic_core import PydanticCustomError
 
+from togglbridge.durations import format_duration, parse_duration
 from togglbridge.events import Event
-from togglbridge.rules.durations import format_duration, parse_duration
 from togglbridge.rules.templates import Template, TemplateError, compile_template, template_variables
 
 

@@ -26,7 +26,7 @@ from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from togglbridge.rules.durations import format_duration
+from togglbridge.durations import format_duration
 
 Verb = Literal["start", "stop", "resume", "log", "tag", "untag", "status", "today", "week", "undo", "help"]
 VERBS: tuple[Verb, ...] = get_args(Verb)

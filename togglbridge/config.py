@@ -28,7 +28,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from togglbridge.rules.durations import Duration
+from togglbridge.durations import Duration
 from togglbridge.rules.people import EnvName, Identity, duplicate_handles
 from togglbridge.rules.rule import Rule
 from togglbridge.rules.strict_model import Problem, StrictModel, problems_of, suggest

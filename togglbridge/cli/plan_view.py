@@ -20,8 +20,8 @@ from togglbridge.actions import (
     UntagAction,
     WithdrawAction,
 )
+from togglbridge.durations import format_duration
 from togglbridge.rules.conditions import ConditionCheck
-from togglbridge.rules.durations import format_duration
 from togglbridge.rules.planner import KIND_MISMATCH, Plan, RuleResult
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, tzinfo
 from typing import Any, ClassVar
 
-from togglbridge.rules.durations import looks_like_duration, parse_duration
+from togglbridge.durations import looks_like_duration, parse_duration
 from togglbridge.rules.values import as_local_datetime, as_number
 
 

@@ -26,8 +26,8 @@ from togglbridge.actions import (
     UpdateAction,
     action_key,
 )
+from togglbridge.durations import parse_duration
 from togglbridge.events import Event, Priority
-from togglbridge.rules.durations import parse_duration
 from togglbridge.rules.specs import (
     ActionItem,
     EstimateSpec,

@@ -6,7 +6,7 @@ import re
 import unicodedata
 from typing import Any
 
-from togglbridge.rules.durations import format_duration
+from togglbridge.durations import format_duration
 
 _ISSUE_KEY = re.compile(r"(?<![A-Za-z0-9])(?:[A-Z][A-Z0-9]{0,9}-[1-9][0-9]*|#[1-9][0-9]*)(?![A-Za-z0-9])")
 

@@ -11,7 +11,7 @@ from pydantic import Field, PlainValidator, WithJsonSchema, model_validator
 from pydantic_core import PydanticCustomError
 
 from togglbridge.actions import StopOnly, Target
-from togglbridge.rules.durations import DURATION_HELP, Duration, parse_duration
+from togglbridge.durations import DURATION_HELP, Duration, parse_duration
 from togglbridge.rules.strict_model import StrictModel
 from togglbridge.rules.templates import Template, compile_template
 
