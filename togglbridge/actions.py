@@ -219,6 +219,13 @@ class WithdrawAction(_ActionBase):
         return self
 
 
+class ResumeAction(_ActionBase):
+    """Start again what ran last (its description, project, tags and billable), at ``start``."""
+
+    type: Literal["resume"] = "resume"
+    start: UtcDatetime
+
+
 class ReportAction(_ActionBase):
     """Read, change nothing: what runs and today's total (``status``), or the totals per project since ``since``
     (``today``, ``week``), for the person who asked in a chat. Applied in turn with the identity's other actions, so
@@ -238,6 +245,7 @@ Action = Annotated[
     | UpdateAction
     | MoveAction
     | WithdrawAction
+    | ResumeAction
     | ReportAction,
     Field(discriminator="type"),
 ]

@@ -14,7 +14,15 @@ from typing import Any, Literal
 import httpx
 import redis
 
-from togglbridge.actions import ACTION_ADAPTER, Action, LogAction, StartAction, TagAction, UntagAction
+from togglbridge.actions import (
+    ACTION_ADAPTER,
+    Action,
+    LogAction,
+    ResumeAction,
+    StartAction,
+    TagAction,
+    UntagAction,
+)
 from togglbridge.sources.base import ReplyChannel
 from togglbridge.store import keys, replies, text
 from togglbridge.store.identity_state import KnownEntry
@@ -100,6 +108,8 @@ def _applied(client: redis.Redis, identity: str, action: Action | None, record: 
         return "\n".join(notes)
     if result == "skipped":
         return _skipped(action, notes)
+    if isinstance(action, ResumeAction) and notes:
+        return f"Resumed {notes[0].removeprefix('resumed ')}."
     if isinstance(action, StartAction):
         return f"Started {_entry(action.description, action.project, action.tags)}."
     if isinstance(action, LogAction):

@@ -14,6 +14,7 @@ from togglbridge.actions import (
     LogAction,
     MoveAction,
     ReportAction,
+    ResumeAction,
     StartAction,
     StopAction,
     TagAction,
@@ -150,6 +151,8 @@ def describe_action(action: Action) -> list[str]:
         return ["target: subject", f"start: {action.start.isoformat()}", f"stop: {action.stop.isoformat()}"]
     if isinstance(action, ReportAction):
         return [f"report: {action.report}", f"since: {action.since.isoformat()}"]
+    if isinstance(action, ResumeAction):
+        return ["what ran last, again", f"start: {action.start.isoformat()}"]
     if isinstance(action, WithdrawAction):
         finished = "deleted" if action.finished == "delete" else "kept"
         return [
@@ -182,6 +185,10 @@ def brief_action(action: Action) -> str:
         return "stop" + ("" if action.only == "any" else f" ({action.only.replace('_', ' ')})")
     if isinstance(action, TagAction | UntagAction):
         return f"{action.type} {' '.join('#' + tag for tag in action.tags)} ({action.target} entry)"
+    if isinstance(action, ReportAction):
+        return f"report {action.report}"
+    if isinstance(action, ResumeAction):
+        return "resume what ran last"
     return f"{action.type} ({getattr(action, 'target', 'subject')} entry)"
 
 

@@ -18,6 +18,7 @@ from togglbridge.actions import (
     LogAction,
     MoveAction,
     ReportAction,
+    ResumeAction,
     TagAction,
     UntagAction,
     UpdateAction,
@@ -74,6 +75,7 @@ class Effects:
         self._entries = Entries(client, state, self._knowledge)
         self._coalesced = CoalescedLogs(client, state, self._knowledge)
         self._reports = Reports(client, self._knowledge)
+        self._client = client
 
     def apply(self, action: Action, order: float) -> Outcome:
         """Apply one action; ``order`` is its place in the identity's outbox (time, then plan position)."""
@@ -90,6 +92,8 @@ class Effects:
             return self._entries.update(action)
         if isinstance(action, ReportAction):
             return self._reports.report(action)
+        if isinstance(action, ResumeAction):
+            return self._resume(action, order)
         if isinstance(action, MoveAction):
             return self._entries.move(action)
         if isinstance(action, WithdrawAction):
@@ -103,6 +107,23 @@ class Effects:
                 return self._timer.apply([stop])[0]
             return withdrawn
         raise TypeError(f"no effect for {type(action).__name__}")
+
+    def _resume(self, action: ResumeAction, order: float) -> Outcome:
+        """Start again what ran last: the newest entry Toggl lists (one request), started through the timeline
+        like any start."""
+        listed = self._client.time_entries()
+        last = max(listed, key=lambda entry: entry.start, default=None)
+        if last is None:
+            return Outcome("skipped", None, ["nothing to resume: no entry in the last days"])
+        described = f"“{last.description or '(no description)'}”"
+        if last.is_running:
+            return Outcome("skipped", last.id, [f"{described} is running already"])
+        start = Mark(
+            action.key, "start", action.start, order, last.description or "", tuple(last.tags), action.subject,
+            project=last.project_id, task_id=last.task_id, billable=last.billable, workspace_id=last.workspace_id,
+        )  # fmt: skip
+        done = self._timer.apply([start])[0]
+        return Outcome(done.result, done.entry_id, [f"resumed {described}", *done.notes])
 
     def apply_batch(self, batch: list[tuple[Action, float]]) -> list[Outcome]:
         """Apply actions that go together (see ``batch_kind``) in one go, in outbox order: consecutive timer

@@ -4,7 +4,7 @@ bridge knows of the running entry, so asking costs the quota almost nothing. Not
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from togglbridge.actions import ReportAction
 from togglbridge.effects.knowledge import Knowledge
@@ -18,8 +18,8 @@ class Reports:
         self._client = client
         self._knowledge = knowledge
 
-    def report(self, action: ReportAction, now: datetime | None = None) -> Outcome:
-        now = now or datetime.now(UTC)
+    def report(self, action: ReportAction) -> Outcome:
+        now = action.occurred_at  # as of when it was asked, however long the answer waited for Toggl's quota
         until = action.since + (timedelta(days=7) if action.report == "week" else timedelta(days=1))
         listed = self._client.time_entries(start_date=action.since, end_date=until, meta=True)
         entries = [e for e in listed if action.since <= e.start < until]

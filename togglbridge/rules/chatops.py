@@ -1,12 +1,27 @@
 """The built-in ``/toggl`` commands: what a ``chat.command`` event does when no rule of the user's took it over.
 
-``start`` starts an entry (urgent: a person is waiting), ``stop`` stops whatever runs, ``status`` and ``help`` change
-nothing (the chat source answers them). A user rule that matches with ``stop: true`` replaces the built-ins.
+``start`` starts an entry, ``stop`` stops whatever runs, ``log`` makes a finished entry, ``tag`` and ``untag`` change
+the running entry, ``resume`` starts again what ran last, ``status``, ``today`` and ``week`` read (one Toggl request
+each); all urgent, since a person is waiting, and followed up in their chat. ``help`` is the chat source's to answer.
+A user rule that matches with ``stop: true`` replaces the built-ins.
 """
 
 from __future__ import annotations
 
-from togglbridge.actions import Action, StartAction, StopAction, action_key
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from togglbridge.actions import (
+    Action,
+    LogAction,
+    ReportAction,
+    ResumeAction,
+    StartAction,
+    StopAction,
+    TagAction,
+    UntagAction,
+    action_key,
+)
 from togglbridge.chat_text import ChatCommand
 from togglbridge.events import Event
 from togglbridge.rules.rule_file import RuleFile
@@ -32,7 +47,8 @@ def chat_command(event: Event) -> ChatCommand:
 
 
 def chat_actions(event: Event, command: ChatCommand, config: RuleFile, identity: str) -> list[Action]:
-    common = {
+    """The built-in command's actions: urgent, and followed up in the chat they came from."""
+    common: dict[str, Any] = {
         "identity": identity,
         "key": action_key(event.id, BUILTIN_CHAT_RULE, 0),
         "event_id": event.id,
@@ -42,24 +58,75 @@ def chat_actions(event: Event, command: ChatCommand, config: RuleFile, identity:
         "priority": "urgent",
         "follow_up": True,
     }
-    if command.verb == "stop":
+    verb = command.verb
+    if verb == "stop":
         return [StopAction.model_validate({**common, "only": "any", "stop": event.occurred_at})]
-    if command.verb != "start":
-        return []
+    if verb == "start":
+        return [
+            StartAction.model_validate(
+                {**common, **_entry(command, config, identity), "start": event.occurred_at}
+            )
+        ]
+    if verb == "log":
+        return [
+            LogAction.model_validate(
+                {**common, **_entry(command, config, identity), **_logged(command, event, config)}
+            )
+        ]
+    if verb in ("tag", "untag"):
+        model = TagAction if verb == "tag" else UntagAction
+        return [model.model_validate({**common, "tags": command.tags, "target": "running"})]
+    if verb in ("status", "today", "week"):
+        return [ReportAction.model_validate({**common, "report": verb, "since": _since(verb, event, config)})]
+    if verb == "resume":
+        return [ResumeAction.model_validate({**common, "start": event.occurred_at})]
+    return []  # help: the chat source answers it; undo: not built in yet
+
+
+def _entry(command: ChatCommand, config: RuleFile, identity: str) -> dict[str, Any]:
+    """A new entry's fields: the command's, else the chat settings', else the file's defaults."""
     chat = config.chat
     identity_settings = config.identities.get(identity)
     workspace = identity_settings.workspace_id if identity_settings is not None else None
     billable = next(
         (b for b in (command.billable, chat.billable, config.defaults.billable) if b is not None), None
     )
-    tags = list(dict.fromkeys([*command.tags, *chat.tags]))
-    start = {
-        **common,
+    return {
         "description": command.description,
         "project": command.project if command.project is not None else chat.project,
-        "tags": tags,
+        "tags": list(dict.fromkeys([*command.tags, *chat.tags])),
         "billable": billable,
         "workspace_id": workspace if workspace is not None else config.defaults.workspace_id,
-        "start": event.occurred_at,
     }
-    return [StartAction.model_validate(start)]
+
+
+def _logged(command: ChatCommand, event: Event, config: RuleFile) -> dict[str, Any]:
+    """When a logged entry was: ``at HH:MM`` is its start on the day named (today by default); without it, it
+    ends at the command's time of day on that day. In the rule file's timezone."""
+    zone = config.defaults.zone
+    now = event.occurred_at.astimezone(zone)
+    day = _day(command.day, now.date())
+    seconds = command.duration_seconds or 0
+    if command.at is not None:
+        hour, minute = (int(part) for part in command.at.split(":"))
+        start = datetime.combine(day, time(hour, minute), zone)
+        end = start + timedelta(seconds=seconds)
+    else:
+        end = datetime.combine(day, now.timetz().replace(tzinfo=None), zone)
+        start = end - timedelta(seconds=seconds)
+    return {"start": start.astimezone(UTC), "end": end.astimezone(UTC), "duration_seconds": seconds}
+
+
+def _day(named: str | None, today: date) -> date:
+    if named in (None, "today"):
+        return today
+    if named == "yesterday":
+        return today - timedelta(days=1)
+    return date.fromisoformat(str(named))
+
+
+def _since(verb: str, event: Event, config: RuleFile) -> datetime:
+    """The start of the day (``status``, ``today``) or of the week (``week``, from Monday) in the file's zone."""
+    local = event.occurred_at.astimezone(config.defaults.zone)
+    day = local.date() - timedelta(days=local.weekday() if verb == "week" else 0)
+    return datetime.combine(day, time(), config.defaults.zone).astimezone(UTC)

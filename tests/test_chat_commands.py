@@ -1,0 +1,187 @@
+"""The built-in chat commands, planned and applied against the simulator, with the follow-up each tells: log,
+tag, untag, status, today, week and resume (start and stop: tests/test_follow_ups.py)."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+import redis
+
+from tests.test_executor import entries, simulator_settings
+from togglbridge.config import Config, parse_config
+from togglbridge.dispatch import dispatch
+from togglbridge.events import Event
+from togglbridge.executor import Executor
+from togglbridge.follow_ups import story
+from togglbridge.rules.planner import plan
+from togglbridge.store.journal import Journal
+from togglbridge.toggl.access import IdentityAccount, SettingsAccess
+from togglbridge.toggl.sim import Simulator
+
+pytestmark = pytest.mark.integration
+
+NOW = datetime(2026, 11, 25, 15, 30, tzinfo=UTC)  # a Wednesday, 16:30 in Berlin
+
+
+@pytest.fixture(autouse=True)
+def _restore_knobs(restore_knobs: None, sim_url: str) -> None:
+    """Every test here starts with the simulator's default knobs (and the simulator serving)."""
+
+
+@pytest.fixture
+def identity(request: pytest.FixtureRequest) -> str:
+    return f"{request.node.name[:40]}-{random.randrange(10**9)}"
+
+
+@pytest.fixture
+def config(identity: str) -> Config:
+    return parse_config(
+        f"""
+defaults: {{timezone: Europe/Berlin}}
+identities:
+  {identity}: {{slack: [U1]}}
+  someone-else: {{slack: [U2]}}
+chat: {{tags: [chat]}}
+rules: []
+"""
+    )
+
+
+@pytest.fixture
+def executor(redis_client: redis.Redis, sim_url: str, identity: str) -> Iterator[Executor]:
+    access = SettingsAccess(simulator_settings(), {identity: IdentityAccount()}, simulator_url=sim_url)
+    yield Executor(redis_client, access, Journal(redis_client, cap=1000), rng=random.Random(7))
+    access.close()
+
+
+class Chat:
+    """Types commands as user U1 at given times; each is planned, applied, and its follow-up text read."""
+
+    def __init__(self, client: redis.Redis, config: Config, executor: Executor, identity: str) -> None:
+        self.client, self.config, self.executor, self.identity = client, config, executor, identity
+        self.count = 0
+
+    def say(self, text: str, at: datetime, **parsed: Any) -> str:
+        from togglbridge.chat_text import parse_chat_command
+
+        self.count += 1
+        command = parse_chat_command(text)
+        event = Event(
+            id=f"slack:t{self.count}", source="slack", kind="chat.command", occurred_at=at, actor="U1",
+            data=command.to_event_data(text),
+        )  # fmt: skip
+        journal = Journal(self.client, cap=1000)
+        from togglbridge.store.enqueue import EventQueue
+        from workers.app import app
+
+        EventQueue(self.client, app, task="t", queue="q", journal_cap=1000).accept_sync(
+            "slack", event.id, [event]
+        )
+        dispatch(self.client, journal, self.config, [event])
+        self.executor.drain(self.identity)
+        told = story(self.client, journal.event(event.id), journal.summary(event.id) or {})
+        return told or ""
+
+
+@pytest.fixture
+def chat(redis_client: redis.Redis, config: Config, executor: Executor, identity: str) -> Chat:
+    return Chat(redis_client, config, executor, identity)
+
+
+def shape(sim: Simulator, sim_url: str, identity: str) -> list[tuple[str, str, str | None, list[str]]]:
+    return [
+        (e["description"], e["start"][:16], e["stop"][:16] if e["stop"] else None, sorted(e["tags"]))
+        for e in entries(sim, sim_url, identity)
+    ]
+
+
+def test_log_makes_a_finished_entry_when_and_as_told(
+    chat: Chat, sim: Simulator, sim_url: str, identity: str
+) -> None:
+    told = chat.say("log 1h30m Review @Acme #code yesterday at 14:00", NOW)
+    assert told == "Logged 1h 30m “Review” @Acme #code #chat."
+    told = chat.say("log 45m Standup notes", NOW)  # no day, no time: it ends now
+    assert shape(sim, sim_url, identity) == [
+        ("Review", "2026-11-24T13:00", "2026-11-24T14:30", ["chat", "code"]),
+        ("Standup notes", "2026-11-25T14:45", "2026-11-25T15:30", ["chat"]),
+    ]
+
+
+def test_tag_untag_and_resume_the_running_entry(
+    chat: Chat, sim: Simulator, sim_url: str, identity: str
+) -> None:
+    chat.say("start Write report @Acme #writing", NOW)
+    assert (
+        chat.say("tag #deep #focus", NOW + timedelta(minutes=1)) == "Tagged your running entry #deep #focus."
+    )
+    assert chat.say("untag #focus", NOW + timedelta(minutes=2)) == "Untagged your running entry #focus."
+    chat.say("stop", NOW + timedelta(minutes=30))
+    assert (
+        chat.say("tag #late", NOW + timedelta(minutes=31))
+        == "Nothing is running, so there was nothing to tag."
+    )
+    assert chat.say("resume", NOW + timedelta(minutes=40)) == "Resumed “Write report”."
+    first, second = shape(sim, sim_url, identity)
+    assert first == ("Write report", "2026-11-25T15:30", "2026-11-25T16:00", ["chat", "deep", "writing"])
+    assert second[:3] == ("Write report", "2026-11-25T16:10", None)
+    assert set(second[3]) == {"chat", "deep", "writing"}
+    assert chat.say("resume", NOW + timedelta(minutes=41)) == "“Write report” is running already"
+
+
+def test_status_today_and_week_answer_with_one_request_each(
+    chat: Chat, sim: Simulator, sim_url: str, identity: str
+) -> None:
+    assert chat.say("status", NOW) == "Nothing is running.\nToday: 0m."
+    chat.say("log 2h Design @Acme yesterday at 09:00", NOW)
+    chat.say("log 1h Review @Beta at 08:00", NOW)
+    chat.say("start Write report @Acme", NOW)
+    status = chat.say("status", NOW + timedelta(minutes=20))
+    assert status.startswith("Running: “Write report” @Acme #chat for ")
+    assert status.endswith("for 20m.\nToday: 1h 20m.")
+    today = chat.say("today", NOW + timedelta(minutes=20)).splitlines()
+    assert today == ["Today: 1h 20m.", "Beta: 1h 00m", "Acme: 20m"]
+    week = chat.say("week", NOW + timedelta(minutes=20)).splitlines()
+    assert week == ["This week: 3h 20m.", "Acme: 2h 20m", "Beta: 1h 00m"]
+
+
+def test_the_built_ins_plan_as_documented(config: Config, identity: str) -> None:
+    from togglbridge.chat_text import parse_chat_command
+
+    def planned(text: str) -> list[str]:
+        command = parse_chat_command(text)
+        event = Event(id="e", source="slack", kind="chat.command", occurred_at=NOW, actor="U1",
+                      data=command.to_event_data(text))  # fmt: skip
+        return [a.type for a in plan(event, config).actions]
+
+    assert [
+        planned(t)
+        for t in (
+            "start x",
+            "stop",
+            "log 1h x",
+            "tag #a",
+            "untag #a",
+            "status",
+            "today",
+            "week",
+            "resume",
+            "help",
+            "undo",
+        )
+    ] == [
+        ["start"],
+        ["stop"],
+        ["log"],
+        ["tag"],
+        ["untag"],
+        ["report"],
+        ["report"],
+        ["report"],
+        ["resume"],
+        [],
+        [],
+    ]
