@@ -129,7 +129,7 @@ def test_tag_untag_and_resume_the_running_entry(
     assert first == ("Write report", "2026-11-25T15:30", "2026-11-25T16:00", ["chat", "deep", "writing"])
     assert second[:3] == ("Write report", "2026-11-25T16:10", None)
     assert set(second[3]) == {"chat", "deep", "writing"}
-    assert chat.say("resume", NOW + timedelta(minutes=41)) == "“Write report” is running already"
+    assert chat.say("resume", NOW + timedelta(minutes=41)) == "“Write report” is running already."
 
 
 def test_status_today_and_week_answer_with_one_request_each(
@@ -183,5 +183,28 @@ def test_the_built_ins_plan_as_documented(config: Config, identity: str) -> None
         ["report"],
         ["resume"],
         [],
-        [],
+        ["undo"],
     ]
+
+
+def test_undo_takes_back_the_last_change_once_and_only_when_recent(
+    chat: Chat, sim: Simulator, sim_url: str, identity: str
+) -> None:
+    assert chat.say("undo", NOW) == "Nothing I did in the last 10 minutes to undo."
+    chat.say("start Write report", NOW)
+    assert chat.say("undo", NOW + timedelta(minutes=1)) == "Undone: deleted the entry I started."
+    assert shape(sim, sim_url, identity) == []
+    assert chat.say("undo", NOW + timedelta(minutes=2)) == "Nothing I did in the last 10 minutes to undo."
+
+    chat.say("log 30m Review", NOW + timedelta(minutes=3))
+    assert chat.say("undo", NOW + timedelta(minutes=4)) == "Undone: deleted the entry I logged."
+    assert shape(sim, sim_url, identity) == []
+
+    chat.say("start Deep work", NOW + timedelta(minutes=5))
+    chat.say("tag #focus", NOW + timedelta(minutes=6))
+    assert chat.say("undo", NOW + timedelta(minutes=7)) == "Undone: removed #focus."
+    chat.say("stop", NOW + timedelta(minutes=20))
+    assert chat.say("undo", NOW + timedelta(minutes=21)) == "Undone: “Deep work” goes on."
+    first, second = shape(sim, sim_url, identity)
+    assert first == ("Deep work", "2026-11-25T15:35", "2026-11-25T15:50", ["chat"])
+    assert second == ("Deep work", "2026-11-25T15:50", None, ["chat"])

@@ -226,6 +226,14 @@ class ResumeAction(_ActionBase):
     start: UtcDatetime
 
 
+class UndoAction(_ActionBase):
+    """Take back the last change the bridge made in the account, if it was made within ``within_seconds`` of
+    ``occurred_at``: a created or logged entry is deleted, a stopped one goes on, tags go back."""
+
+    type: Literal["undo"] = "undo"
+    within_seconds: int = Field(default=600, gt=0)
+
+
 class ReportAction(_ActionBase):
     """Read, change nothing: what runs and today's total (``status``), or the totals per project since ``since``
     (``today``, ``week``), for the person who asked in a chat. Applied in turn with the identity's other actions, so
@@ -246,6 +254,7 @@ Action = Annotated[
     | MoveAction
     | WithdrawAction
     | ResumeAction
+    | UndoAction
     | ReportAction,
     Field(discriminator="type"),
 ]

@@ -29,11 +29,11 @@ import redis
 from redis.exceptions import LockError
 
 from togglbridge.actions import Action
-from togglbridge.effects import Effects, batch_kind
+from togglbridge.effects import UNDOABLE, Effects, Outcome, batch_kind
 from togglbridge.store import keys
 from togglbridge.store.attempts import Attempts
 from togglbridge.store.dead_letters import DeadLetters
-from togglbridge.store.identity_state import IdentityState
+from togglbridge.store.identity_state import IdentityState, LastChange
 from togglbridge.store.journal import Journal, record
 from togglbridge.store.ledger import Ledger
 from togglbridge.store.next_action import Next, NextAction
@@ -346,10 +346,23 @@ class Executor:
             report.actions.append(item_key)
             report.follow(item)
         pipe.execute()
+        self._remember_last_change(state, batch, outcomes)
         for (_, item, _), outcome in zip(batch, outcomes, strict=True):
             log.info("%s for %s (event %s): %s%s", item.type, identity, item.event_id, outcome.result,
                      f" entry {outcome.entry_id}" if outcome.entry_id is not None else "")  # fmt: skip
         return True
+
+    def _remember_last_change(
+        self, state: IdentityState, batch: list[tuple[str, Action, float]], outcomes: list[Outcome]
+    ) -> None:
+        """The last change made in the account, for a chat's ``undo`` (an undo itself is not one to undo)."""
+        for (key, item, _), outcome in reversed(list(zip(batch, outcomes, strict=True))):
+            if item.type != "undo" and outcome.result in UNDOABLE and outcome.entry_id is not None:
+                tags = tuple(getattr(item, "tags", None) or ())
+                state.set_last_change(
+                    LastChange(key, item.type, outcome.result, outcome.entry_id, tags, time.time())
+                )
+                return
 
     def _backoff(self, key: str, retry_after: float | None) -> float:
         """Exponential backoff with full jitter, never shorter than what the server asked for."""

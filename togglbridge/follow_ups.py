@@ -108,6 +108,8 @@ def _applied(client: redis.Redis, identity: str, action: Action | None, record: 
         return "\n".join(notes)
     if result == "skipped":
         return _skipped(action, notes)
+    if action is not None and action.type == "undo" and notes:
+        return f"Undone: {notes[0].split(': ', 1)[-1]}."
     if isinstance(action, ResumeAction) and notes:
         return f"Resumed {notes[0].removeprefix('resumed ')}."
     if isinstance(action, StartAction):
@@ -130,7 +132,10 @@ def _applied(client: redis.Redis, identity: str, action: Action | None, record: 
 def _skipped(action: Action | None, notes: list[str]) -> str:
     if action is not None and action.type in ("stop", "tag", "untag"):
         return "Nothing is running, so there was nothing to " + action.type + "."
-    return notes[0] if notes else "Nothing to do."
+    if not notes:
+        return "Nothing to do."
+    note = notes[0][:1].upper() + notes[0][1:]
+    return note if note.endswith((".", "!", "?")) else note + "."
 
 
 def _entry(description: str, project: str | int | None, tags: list[str]) -> str:

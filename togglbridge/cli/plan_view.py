@@ -18,6 +18,7 @@ from togglbridge.actions import (
     StartAction,
     StopAction,
     TagAction,
+    UndoAction,
     UntagAction,
     WithdrawAction,
 )
@@ -153,6 +154,8 @@ def describe_action(action: Action) -> list[str]:
         return [f"report: {action.report}", f"since: {action.since.isoformat()}"]
     if isinstance(action, ResumeAction):
         return ["what ran last, again", f"start: {action.start.isoformat()}"]
+    if isinstance(action, UndoAction):
+        return [f"the last change, if made within {action.within_seconds // 60} minutes"]
     if isinstance(action, WithdrawAction):
         finished = "deleted" if action.finished == "delete" else "kept"
         return [
@@ -189,6 +192,8 @@ def brief_action(action: Action) -> str:
         return f"report {action.report}"
     if isinstance(action, ResumeAction):
         return "resume what ran last"
+    if isinstance(action, UndoAction):
+        return "undo the last change"
     return f"{action.type} ({getattr(action, 'target', 'subject')} entry)"
 
 

@@ -20,6 +20,7 @@ from togglbridge.actions import (
     ReportAction,
     ResumeAction,
     TagAction,
+    UndoAction,
     UntagAction,
     UpdateAction,
     WithdrawAction,
@@ -30,12 +31,13 @@ from togglbridge.effects.knowledge import Knowledge
 from togglbridge.effects.outcome import Outcome
 from togglbridge.effects.reports import Reports
 from togglbridge.effects.timer import Timer, is_timer_action
+from togglbridge.effects.undo import UNDOABLE, Undo
 from togglbridge.store.identity_state import IdentityState
 from togglbridge.store.ledger import Ledger
 from togglbridge.timeline import Mark, mark_of
 from togglbridge.toggl.client import TogglClient
 
-__all__ = ["Effects", "Outcome", "batch_kind"]
+__all__ = ["UNDOABLE", "Effects", "Outcome", "batch_kind"]
 
 
 def batch_kind(action: Action) -> str | None:
@@ -75,6 +77,7 @@ class Effects:
         self._entries = Entries(client, state, self._knowledge)
         self._coalesced = CoalescedLogs(client, state, self._knowledge)
         self._reports = Reports(client, self._knowledge)
+        self._undo = Undo(client, state, self._knowledge, self._timer)
         self._client = client
 
     def apply(self, action: Action, order: float) -> Outcome:
@@ -94,6 +97,8 @@ class Effects:
             return self._reports.report(action)
         if isinstance(action, ResumeAction):
             return self._resume(action, order)
+        if isinstance(action, UndoAction):
+            return self._undo.undo(action, order)
         if isinstance(action, MoveAction):
             return self._entries.move(action)
         if isinstance(action, WithdrawAction):

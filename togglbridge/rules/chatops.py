@@ -1,7 +1,7 @@
 """The built-in ``/toggl`` commands: what a ``chat.command`` event does when no rule of the user's took it over.
 
 ``start`` starts an entry, ``stop`` stops whatever runs, ``log`` makes a finished entry, ``tag`` and ``untag`` change
-the running entry, ``resume`` starts again what ran last, ``status``, ``today`` and ``week`` read (one Toggl request
+the running entry, ``resume`` starts again what ran last, ``undo`` takes back the bridge's last change (within 10 minutes), ``status``, ``today`` and ``week`` read (one Toggl request
 each); all urgent, since a person is waiting, and followed up in their chat. ``help`` is the chat source's to answer.
 A user rule that matches with ``stop: true`` replaces the built-ins.
 """
@@ -19,6 +19,7 @@ from togglbridge.actions import (
     StartAction,
     StopAction,
     TagAction,
+    UndoAction,
     UntagAction,
     action_key,
 )
@@ -80,7 +81,9 @@ def chat_actions(event: Event, command: ChatCommand, config: RuleFile, identity:
         return [ReportAction.model_validate({**common, "report": verb, "since": _since(verb, event, config)})]
     if verb == "resume":
         return [ResumeAction.model_validate({**common, "start": event.occurred_at})]
-    return []  # help: the chat source answers it; undo: not built in yet
+    if verb == "undo":
+        return [UndoAction.model_validate(common)]
+    return []  # help: the chat source answers it
 
 
 def _entry(command: ChatCommand, config: RuleFile, identity: str) -> dict[str, Any]:

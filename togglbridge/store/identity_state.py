@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -98,6 +98,26 @@ class KnownEntry:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class LastChange:
+    """The last change the bridge made in an identity's account, so that ``/toggl undo`` can take it back."""
+
+    key: str  # the action's key (a start's is its timeline entry's key too)
+    type: str  # the action's type
+    result: str  # what applying it did: created, stopped, logged, tagged, untagged
+    entry_id: int
+    tags: tuple[str, ...]  # what a tag or untag changed
+    at: float  # unix time it was applied
+
+    def to_json(self) -> str:
+        return json.dumps({**asdict(self), "tags": list(self.tags)})
+
+    @classmethod
+    def from_json(cls, raw: bytes | str) -> LastChange:
+        data = json.loads(raw)
+        return cls(**{**data, "tags": tuple(data["tags"])})
+
+
 class IdentityState:
     def __init__(self, client: redis.Redis, identity: str) -> None:
         self._redis = client
@@ -131,6 +151,19 @@ class IdentityState:
 
     def hold_bulk(self, until: float) -> None:
         self._redis.hset(self._key, "bulk_held_until", until)
+
+    # -- the last change, for a chat's undo -----------------------------------------------------------------
+
+    def last_change(self) -> LastChange | None:
+        raw = self._redis.hget(self._key, "last_change")
+        return LastChange.from_json(raw) if raw is not None else None
+
+    def set_last_change(self, change: LastChange | None, pipe: Any = None) -> None:
+        target = pipe if pipe is not None else self._redis
+        if change is None:
+            target.hdel(self._key, "last_change")
+        else:
+            target.hset(self._key, "last_change", change.to_json())
 
     # -- the running entry ----------------------------------------------------------------------------------
 
