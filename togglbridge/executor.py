@@ -345,22 +345,22 @@ class Executor:
             report.applied += 1
             report.actions.append(item_key)
             report.follow(item)
+        self._remember_last_change(state, batch, outcomes, pipe)
         pipe.execute()
-        self._remember_last_change(state, batch, outcomes)
         for (_, item, _), outcome in zip(batch, outcomes, strict=True):
             log.info("%s for %s (event %s): %s%s", item.type, identity, item.event_id, outcome.result,
                      f" entry {outcome.entry_id}" if outcome.entry_id is not None else "")  # fmt: skip
         return True
 
     def _remember_last_change(
-        self, state: IdentityState, batch: list[tuple[str, Action, float]], outcomes: list[Outcome]
+        self, state: IdentityState, batch: list[tuple[str, Action, float]], outcomes: list[Outcome], pipe: Any
     ) -> None:
         """The last change made in the account, for a chat's ``undo`` (an undo itself is not one to undo)."""
         for (key, item, _), outcome in reversed(list(zip(batch, outcomes, strict=True))):
             if item.type != "undo" and outcome.result in UNDOABLE and outcome.entry_id is not None:
                 tags = tuple(getattr(item, "tags", None) or ())
                 state.set_last_change(
-                    LastChange(key, item.type, outcome.result, outcome.entry_id, tags, time.time())
+                    LastChange(key, item.type, outcome.result, outcome.entry_id, tags, time.time()), pipe
                 )
                 return
 
