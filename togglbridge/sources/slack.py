@@ -184,15 +184,25 @@ def parse(headers: Headers, body: bytes, received_at: datetime | None = None) ->
     return [_event(key, fields["user_id"], command, text, data, occurred_at)]
 
 
-def _button_events(payload: Mapping[str, Any], body: bytes, occurred_at: datetime) -> list[Event]:
+def _clicked(payload: Mapping[str, Any]) -> tuple[Mapping[str, Any], Verb] | None:
+    """The first of our buttons a ``block_actions`` payload reports clicked, with the verb it stands for."""
     if payload.get("type") != "block_actions":
-        return []
+        return None
     actions = payload.get("actions")
     if not isinstance(actions, list):
         raise PayloadError("a block_actions payload must list its actions")
-    clicked = next((a for a in actions if isinstance(a, dict) and a.get("action_id") in BUTTON_VERBS), None)
-    if clicked is None:
-        return []  # a button of another app's message, or one we no longer send
+    for action in actions:
+        action_id = action.get("action_id") if isinstance(action, dict) else None
+        if isinstance(action_id, str) and action_id in BUTTON_VERBS:
+            return action, BUTTON_VERBS[action_id]
+    return None  # a button of another app's message, or one we no longer send
+
+
+def _button_events(payload: Mapping[str, Any], body: bytes, occurred_at: datetime) -> list[Event]:
+    found = _clicked(payload)
+    if found is None:
+        return []
+    clicked, verb = found
     user = _object(payload, "user")
     user_id = _text_field(user.get("id"), "user.id")
     if not user_id:
@@ -211,7 +221,6 @@ def _button_events(payload: Mapping[str, Any], body: bytes, occurred_at: datetim
         "api_app_id": _text_field(payload.get("api_app_id"), "api_app_id"),
     }
     data = {name: value for name, value in given.items() if value}
-    verb = BUTTON_VERBS[str(clicked["action_id"])]
     trigger = _text_field(payload.get("trigger_id"), "trigger_id")
     action_ts = _text_field(clicked.get("action_ts"), "action_ts")
     if trigger:
@@ -289,13 +298,10 @@ def answer(headers: Headers, body: bytes, verdict: Verdict) -> Reply | None:
     if fields.get("ssl_check") == "1":
         return Reply(200, {})
     if "payload" in fields:
-        payload = _interaction(fields)
-        actions = payload.get("actions") if payload.get("type") == "block_actions" else None
-        ids = [a.get("action_id") for a in actions or [] if isinstance(a, dict)]
-        verb = next((BUTTON_VERBS[i] for i in ids if i in BUTTON_VERBS), None)
-        if verb is None:
+        found = _clicked(_interaction(fields))
+        if found is None:
             return Reply(200, {})
-        return Reply(200, private(describe(ChatCommand(verb=verb))))
+        return Reply(200, private(describe(ChatCommand(verb=found[1]))))
     try:
         command = parse_chat_command(fields.get("text", ""))
     except ChatCommandError as exc:
