@@ -9,6 +9,7 @@ from togglbridge.cli.backfill import backfill_group
 from togglbridge.cli.backfill_git import backfill_git
 from togglbridge.cli.calendar import calendar_group
 from togglbridge.cli.config import config_group
+from togglbridge.cli.discord import discord_group
 from togglbridge.cli.doctor import doctor
 from togglbridge.cli.explain import explain_command
 from togglbridge.cli.git_hook import git_hook_group
@@ -44,6 +45,7 @@ for command in (
     calendar_group,
     backfill_group,
     git_hook_group,
+    discord_group,
 ):
     main.add_command(command)
 main.add_command(sim_command, name="sim")
