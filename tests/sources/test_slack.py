@@ -339,7 +339,7 @@ def test_a_malformed_request_is_a_payload_error(body: bytes, says: str) -> None:
         ({"team": ["T1"]}, "team must be an object"),
         ({"channel": {"id": "C1", "name": 5}}, "channel.name must be a string"),
         ({"trigger_id": 12}, "trigger_id must be a string"),
-        ({"user": {"id": "U\ud800"}}, "not an acceptable Slack request"),
+        ({"user": {"id": "U\ud800"}}, "not a usable chat command"),
     ],
 )
 def test_a_malformed_interaction_is_a_payload_error(changes: dict[str, Any], says: str) -> None:

@@ -21,21 +21,13 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from pydantic import ValidationError
-
-from togglbridge.chat_text import (
-    ChatCommand,
-    ChatCommandError,
-    Verb,
-    describe,
-    parse_chat_command,
-    usage,
-)
+from togglbridge.chat_text import ChatCommand, Verb, describe
 from togglbridge.events import Event
+from togglbridge.sources import chat
 from togglbridge.sources.base import (
     Handle,
     Headers,
@@ -47,10 +39,8 @@ from togglbridge.sources.base import (
     json_object,
     lower_keys,
 )
-from togglbridge.sources.kinds import PLANNED_KINDS
 from togglbridge.sources.signing import TimestampedHmac
 
-CHAT_KIND = "chat.command"
 FORM = "application/x-www-form-urlencoded"
 STOP_ACTION = "toggl_stop"
 RESUME_ACTION = "toggl_resume"
@@ -162,26 +152,22 @@ def parse(headers: Headers, body: bytes, received_at: datetime | None = None) ->
     """A slash command or a button click as a ``chat.command`` event; none for an SSL check, help, text that is
     not a command and clicks on buttons not ours."""
     fields = form(body)
-    occurred_at = received_at if received_at is not None else datetime.now(UTC)
     if fields.get("ssl_check") == "1":
         return []
     if "payload" in fields:
-        return _button_events(_interaction(fields), body, occurred_at)
+        return _button_events(_interaction(fields), body, received_at)
     if "command" not in fields:
         raise PayloadError("not a Slack slash command: missing field 'command'")
     if not fields.get("user_id"):
         raise PayloadError("not a Slack slash command: missing field 'user_id'")
     text = fields.get("text", "")
-    try:
-        command = parse_chat_command(text)
-    except ChatCommandError:
-        return []  # the immediate answer shows what to type instead
-    if command.verb == "help":
-        return []  # answered at once
+    command = chat.read(text).command
+    if command is None:
+        return []  # help, or text that is not a command: the immediate answer is all there is to say
     data = {name: fields[name] for name in COMMAND_FIELDS if fields.get(name)}
     trigger = fields.get("trigger_id")
     key = _digest("trigger", trigger) if trigger else _digest("body", body.decode("utf-8"))
-    return [_event(key, fields["user_id"], command, text, data, occurred_at)]
+    return [_event(key, fields["user_id"], command, text, data, received_at)]
 
 
 def _clicked(payload: Mapping[str, Any]) -> tuple[Mapping[str, Any], Verb] | None:
@@ -198,7 +184,7 @@ def _clicked(payload: Mapping[str, Any]) -> tuple[Mapping[str, Any], Verb] | Non
     return None  # a button of another app's message, or one we no longer send
 
 
-def _button_events(payload: Mapping[str, Any], body: bytes, occurred_at: datetime) -> list[Event]:
+def _button_events(payload: Mapping[str, Any], body: bytes, received_at: datetime | None) -> list[Event]:
     found = _clicked(payload)
     if found is None:
         return []
@@ -229,24 +215,26 @@ def _button_events(payload: Mapping[str, Any], body: bytes, occurred_at: datetim
         key = _digest("action", user_id, action_ts)
     else:
         key = _digest("body", body.decode("utf-8"))
-    return [_event(key, user_id, ChatCommand(verb=verb), verb, data, occurred_at)]
+    return [_event(key, user_id, ChatCommand(verb=verb), verb, data, received_at)]
 
 
 def _event(
-    key: str, user_id: str, command: ChatCommand, text: str, fields: dict[str, str], occurred_at: datetime
+    key: str,
+    user_id: str,
+    command: ChatCommand,
+    text: str,
+    fields: dict[str, str],
+    received_at: datetime | None,
 ) -> Event:
-    try:
-        return Event(
-            id=f"slack:{key}",
-            source="slack",
-            kind=CHAT_KIND,
-            occurred_at=occurred_at,
-            actor=user_id,
-            data={**command.to_event_data(text), "platform": "slack", **fields},
-        )
-    except ValidationError as exc:  # text that cannot be queued (a lone surrogate in the JSON of a payload)
-        where = "; ".join(".".join(map(str, e["loc"])) or "event" for e in exc.errors()[:3])
-        raise PayloadError(f"not an acceptable Slack request: {where}") from None
+    return chat.command_event(
+        platform="slack",
+        event_id=f"slack:{key}",
+        actor=user_id,
+        text=text,
+        command=command,
+        fields=fields,
+        received_at=received_at,
+    )
 
 
 # -- the immediate answer and the follow-up's address ---------------------------------------------------------
@@ -302,13 +290,10 @@ def answer(headers: Headers, body: bytes, verdict: Verdict) -> Reply | None:
         if found is None:
             return Reply(200, {})
         return Reply(200, private(describe(ChatCommand(verb=found[1]))))
-    try:
-        command = parse_chat_command(fields.get("text", ""))
-    except ChatCommandError as exc:
-        return Reply(200, private(str(exc)))
-    if command.verb == "help":
-        return Reply(200, private(usage(command.topic)))
-    return Reply(200, command_answer(command))
+    reading = chat.read(fields.get("text", ""))
+    if reading.command is None:
+        return Reply(200, private(reading.answer))  # the help, or what to type instead
+    return Reply(200, command_answer(reading.command))
 
 
 def reply_channel(headers: Headers, body: bytes) -> ReplyChannel | None:
@@ -333,7 +318,7 @@ SOURCE = Source(
     delivery_id=delivery_id,
     sign=sign,
     content_types=(FORM,),
-    kinds={CHAT_KIND: PLANNED_KINDS[CHAT_KIND]},
+    kinds=chat.KINDS,
     check_secret=check_secret,
     handle=Handle("slack", "Slack user ids (U024BE7LH).", chat=True),
     answer=answer,
