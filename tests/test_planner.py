@@ -420,8 +420,8 @@ def test_chat_start_stop_and_status() -> None:
     assert (defaulted.project, defaulted.billable) == ("Internal", None)
     stop = only_action(plan(chat("stop"), cfg))
     assert isinstance(stop, StopAction) and stop.only == "any"
-    status = plan(chat("status"), cfg)
-    assert status.actions == [] and status.matched_rules == ["builtin:chat"]
+    status = only_action(plan(chat("status"), cfg))
+    assert status.type == "report" and status.report == "status" and status.follow_up
 
 
 def test_chat_built_ins_step_aside() -> None:
