@@ -14,6 +14,7 @@ each (see ``test_github.py``). The strategies at the end feed the hostile-input 
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import os
 import uuid
@@ -24,15 +25,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
 from togglbridge.events import Event
 from togglbridge.sources import SOURCES, Source
+from togglbridge.sources.signing import public_key_hex
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 GOLDEN_SUFFIX = ".events.json"
 RECEIVED_AT = datetime(2026, 11, 2, 12, 0, 5, tzinfo=UTC)
+# Discord signs with its private key and the receiver checks with the public one: a fixed test key, made from a seed
+DISCORD_PRIVATE_KEY = hashlib.sha256(b"togglbridge discord test key").hexdigest()
+DISCORD_PUBLIC_KEY = public_key_hex(Ed25519PrivateKey.from_private_bytes(bytes.fromhex(DISCORD_PRIVATE_KEY)))
 
 
 @dataclass(frozen=True)
@@ -42,13 +48,17 @@ class Sender:
     source: Source
     secret: str
     headers: Callable[[str, str], dict[str, str]]  # (event, delivery id) -> the headers it sends
+    signing_secret: str | None = None
+    """What the sender signs with when it is not ``secret`` (Discord's private key: ``secret`` is then the
+    public key the receiver checks with)."""
 
     def signed_headers(
         self, event: str, body: bytes, delivery: str, now: datetime | None = None
     ) -> dict[str, str]:
         """The headers of a delivery of ``body``, signed as the sender signs it (``now``: the signing time)."""
         unsigned = {"Content-Type": self.source.content_types[0], **self.headers(event, delivery)}
-        return self.source.sign(unsigned, body, self.secret, now or datetime.now(UTC))
+        key = self.signing_secret or self.secret
+        return self.source.sign(unsigned, body, key, now or datetime.now(UTC))
 
 
 SENDERS: dict[str, Sender] = {
@@ -84,6 +94,25 @@ SENDERS: dict[str, Sender] = {
         SOURCES["git"],
         secret="git-hook-test-secret-0123456789",
         headers=lambda event, delivery: {"X-Togglbridge-Delivery": delivery},  # one kind of delivery: commits
+    ),
+    "slack": Sender(
+        SOURCES["slack"],
+        secret="slack-test-signing-secret-0123456789",
+        # Slack names neither the event nor the delivery in headers: both are in the form
+        headers=lambda event, delivery: {},
+    ),
+    "mattermost": Sender(
+        SOURCES["mattermost"],
+        secret="mattermost-test-token-0123456789",  # the fixtures' token field carries it too
+        # Mattermost posts a form; a fixture is its fields as a JSON object, which the source reads as well
+        # (test_mattermost.py checks that the form of each makes the same events)
+        headers=lambda event, delivery: {"Content-Type": "application/json"},
+    ),
+    "discord": Sender(
+        SOURCES["discord"],
+        secret=DISCORD_PUBLIC_KEY,
+        signing_secret=DISCORD_PRIVATE_KEY,
+        headers=lambda event, delivery: {},  # the interaction's type and id are in the body
     ),
     "gitlab": Sender(
         SOURCES["gitlab"],

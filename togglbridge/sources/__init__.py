@@ -7,7 +7,17 @@ one module, its fixtures, its tests, and one line in the list below.
 
 from __future__ import annotations
 
-from togglbridge.sources import bitbucket, generic, git_hook, gitea, github, gitlab
+from togglbridge.sources import (
+    bitbucket,
+    discord,
+    generic,
+    git_hook,
+    gitea,
+    github,
+    gitlab,
+    mattermost,
+    slack,
+)
 from togglbridge.sources.base import (
     Handle,
     PayloadError,
@@ -22,7 +32,17 @@ from togglbridge.sources.kinds import KindSchema
 from togglbridge.sources.registry import Registry
 
 REGISTRY = Registry(
-    [github.SOURCE, generic.SOURCE, git_hook.SOURCE, gitlab.SOURCE, gitea.SOURCE, bitbucket.SOURCE]
+    [
+        github.SOURCE,
+        generic.SOURCE,
+        git_hook.SOURCE,
+        gitlab.SOURCE,
+        gitea.SOURCE,
+        bitbucket.SOURCE,
+        slack.SOURCE,
+        mattermost.SOURCE,
+        discord.SOURCE,
+    ]
 )
 SOURCES = REGISTRY.sources
 """The registered sources by name (the registry's own mapping: it follows ``REGISTRY.register``)."""

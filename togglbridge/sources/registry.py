@@ -18,11 +18,7 @@ from functools import cached_property
 from togglbridge.sources.base import Handle, Source
 from togglbridge.sources.kinds import OPEN_DATA, PLANNED_KINDS, KindSchema
 
-PLANNED_HANDLES = (
-    Handle("slack", "Slack user ids (U024BE7LH).", chat=True),
-    Handle("mattermost", "Mattermost user ids.", chat=True),
-    Handle("discord", "Discord user ids.", chat=True),
-)
+PLANNED_HANDLES: tuple[Handle, ...] = ()
 PLANNED_PLATFORMS = {handle.platform: handle.platform for handle in PLANNED_HANDLES if handle.chat}
 """Which handle list the actor of an event from these (future) sources is looked up in."""
 
