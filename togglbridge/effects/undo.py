@@ -51,7 +51,7 @@ class Undo:
         known = self._state.known_entries([change.key]).get(change.key)
         if known is not None:  # a timer's entry: the timeline leaves it deleted
             self._state.set_known_entry(change.key, replace(known, deleted=True))
-        what = "the entry I started" if change.type == "start" else "the entry I logged"
+        what = "the entry I logged" if change.type == "log" else "the entry I started"
         return Outcome("deleted", change.entry_id, [f"undid {change.type}: deleted {what}"])
 
     def _go_on(self, change: LastChange, action: UndoAction, order: float) -> Outcome:
