@@ -186,3 +186,34 @@ def test_a_stranger_is_told_how_to_be_added_and_toggl_sees_nothing(
     assert tell(redis_client, event.id)
     text = chat.calls[0][2]["text"]
     assert "I don't know you yet" in text and "`slack: [U999]`" in text
+
+
+def test_a_wait_for_the_quota_is_told_and_the_story_goes_on(
+    executor: Executor, redis_client: redis.Redis, identity: str, sim: Any, recorder: tuple[Recorder, str]
+) -> None:
+    chat, url = recorder
+    sim.knobs.quota_per_hour = 0  # every request now answers 402: the hour's quota is spent
+    keep(redis_client, "chat:q", ReplyChannel("slack", url=f"{url}/q"))
+    planned(
+        redis_client, identity, action("start", identity, "chat:q", T0, description="Plan", follow_up=True)
+    )
+    report = executor.drain(identity)
+    assert report.status == "parked" and report.follow_ups == ["chat:q"]
+    assert tell(redis_client, "chat:q")
+    assert chat.calls[-1][2]["text"].startswith("Toggl's hourly quota is spent: this waits ")
+    assert redis_client.get("togglbridge:reply:chat:q") is not None  # the story goes on: the address stays
+
+
+def test_a_refusal_is_told_with_toggls_message(
+    executor: Executor, redis_client: redis.Redis, identity: str, recorder: tuple[Recorder, str]
+) -> None:
+    chat, url = recorder
+    keep(redis_client, "chat:r", ReplyChannel("slack", url=f"{url}/r"))
+    refused = action(
+        "log", identity, "chat:r", T0, description="x", duration_seconds=60, project=10**12, follow_up=True
+    )
+    planned(redis_client, identity, refused)
+    assert executor.drain(identity).dead == 1
+    assert tell(redis_client, "chat:r")
+    text = chat.calls[-1][2]["text"]
+    assert text.startswith("Toggl refused it: ") and text.endswith("Nothing was changed.")
