@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
+from pydantic import ValidationError
+
 from togglbridge.events import Event
 from togglbridge.sources.kinds import KindSchema
 
@@ -132,6 +134,24 @@ class Source:
     def variable(self) -> str:
         """The full name of the variable that enables the source."""
         return f"TOGGLBRIDGE_{self.secret_env}"
+
+
+READING_ERRORS = (KeyError, TypeError, ValueError, AttributeError, OverflowError, ValidationError)
+"""What reading a payload raises when it is not what its sender documents: caught and said as a PayloadError."""
+
+
+def payload_problem(exc: Exception, objects: str = "") -> str:
+    """What is wrong with a payload, from what reading it raised, in words safe to show the sender. ``objects``
+    names the fields that must be objects (for an AttributeError)."""
+    if isinstance(exc, KeyError):
+        return f"missing field {exc.args[0]!r}"
+    if isinstance(exc, AttributeError):
+        return f"a field that must be an object{f' ({objects})' if objects else ''} is not one"
+    if isinstance(exc, OverflowError):
+        return "a timestamp is out of range"
+    if isinstance(exc, ValidationError):
+        return "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()[:3])
+    return str(exc)
 
 
 def lower_keys(headers: Headers) -> dict[str, str]:

@@ -25,11 +25,18 @@ from datetime import UTC, datetime
 from email.utils import parseaddr
 from typing import Any
 
-from pydantic import ValidationError
-
 from togglbridge.events import ActorHandle, Event
 from togglbridge.sources import git
-from togglbridge.sources.base import Handle, Headers, PayloadError, Source, json_object, lower_keys
+from togglbridge.sources.base import (
+    READING_ERRORS,
+    Handle,
+    Headers,
+    PayloadError,
+    Source,
+    json_object,
+    lower_keys,
+    payload_problem,
+)
 from togglbridge.sources.signing import HmacHex
 
 PUSH_EVENT = "repo:push"
@@ -45,6 +52,9 @@ _REF_PREFIX = {
 
 SIGNATURE = HmacHex("X-Hub-Signature", prefix="sha256=")
 """``X-Hub-Signature: sha256=<hex HMAC-SHA256(secret, body)>``."""
+
+OBJECT_FIELDS = "actor, a change, its old or new ref, a commit's author"
+"""The fields that must be objects, named when one is not."""
 
 
 def sign(headers: Headers, body: bytes, secret: str, now: datetime) -> dict[str, str]:
@@ -69,20 +79,8 @@ def parse(headers: Headers, body: bytes, received_at: datetime | None = None) ->
         return []
     try:
         return _push_events(payload, lowered.get("x-request-uuid"), received_at)
-    except (KeyError, TypeError, ValueError, AttributeError, OverflowError, ValidationError) as exc:
-        raise PayloadError(f"not a Bitbucket push payload: {_describe(exc)}") from None
-
-
-def _describe(exc: Exception) -> str:
-    if isinstance(exc, KeyError):
-        return f"missing field {exc.args[0]!r}"
-    if isinstance(exc, AttributeError):
-        return "a field that must be an object (actor, a change, its old or new ref, a commit's author) is not one"
-    if isinstance(exc, OverflowError):
-        return "a date is out of range"
-    if isinstance(exc, ValidationError):
-        return "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()[:3])
-    return str(exc)
+    except READING_ERRORS as exc:
+        raise PayloadError(f"not a Bitbucket push payload: {payload_problem(exc, OBJECT_FIELDS)}") from None
 
 
 def _when(value: Any) -> datetime:

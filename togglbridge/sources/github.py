@@ -14,16 +14,26 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import ValidationError
-
 from togglbridge.events import ActorHandle, Event
 from togglbridge.sources import git
-from togglbridge.sources.base import Handle, Headers, PayloadError, Source, json_object, lower_keys
+from togglbridge.sources.base import (
+    READING_ERRORS,
+    Handle,
+    Headers,
+    PayloadError,
+    Source,
+    json_object,
+    lower_keys,
+    payload_problem,
+)
 from togglbridge.sources.signing import HmacHex
 
 HANDLED_EVENTS = frozenset({"push", "ping"})
 _LOGIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\[\]-]{0,99}")  # GitHub's, plus Gitea's dots and bots' [bot]
 _NOREPLY = re.compile(r"(?:[0-9]+\+)?([A-Za-z0-9][A-Za-z0-9-]*)@users\.noreply\.github\.com", re.IGNORECASE)
+
+OBJECT_FIELDS = "pusher, sender, a commit's author"
+"""The fields that must be objects, named when one is not."""
 
 
 SIGNATURE = HmacHex("X-Hub-Signature-256", prefix="sha256=")
@@ -51,20 +61,8 @@ def parse(headers: Headers, body: bytes, received_at: datetime | None = None) ->
         return []
     try:
         return _push_events(payload, lowered.get("x-github-delivery"), received_at)
-    except (KeyError, TypeError, ValueError, AttributeError, OverflowError, ValidationError) as exc:
-        raise PayloadError(f"not a GitHub push payload: {_describe(exc)}") from None
-
-
-def _describe(exc: Exception) -> str:
-    if isinstance(exc, KeyError):
-        return f"missing field {exc.args[0]!r}"
-    if isinstance(exc, AttributeError):
-        return "a field that must be an object (pusher, sender, a commit's author) is not one"
-    if isinstance(exc, OverflowError):
-        return "a timestamp is out of range"
-    if isinstance(exc, ValidationError):
-        return "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()[:3])
-    return str(exc)
+    except READING_ERRORS as exc:
+        raise PayloadError(f"not a GitHub push payload: {payload_problem(exc, OBJECT_FIELDS)}") from None
 
 
 def _when(value: Any) -> datetime:

@@ -23,11 +23,18 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import ValidationError
-
 from togglbridge.events import ActorHandle, Event
 from togglbridge.sources import git
-from togglbridge.sources.base import Handle, Headers, PayloadError, Source, json_object, lower_keys
+from togglbridge.sources.base import (
+    READING_ERRORS,
+    Handle,
+    Headers,
+    PayloadError,
+    Source,
+    json_object,
+    lower_keys,
+    payload_problem,
+)
 from togglbridge.sources.signing import SharedToken
 
 HOOKS = {"push": "Push Hook", "tag_push": "Tag Push Hook"}
@@ -66,20 +73,8 @@ def parse(headers: Headers, body: bytes, received_at: datetime | None = None) ->
         return []
     try:
         return _push_events(payload, delivery_id(headers), received_at)
-    except (KeyError, TypeError, ValueError, AttributeError, OverflowError, ValidationError) as exc:
-        raise PayloadError(f"not a GitLab push payload: {_describe(exc)}") from None
-
-
-def _describe(exc: Exception) -> str:
-    if isinstance(exc, KeyError):
-        return f"missing field {exc.args[0]!r}"
-    if isinstance(exc, AttributeError):
-        return "a field that must be an object is not one"
-    if isinstance(exc, OverflowError):
-        return "a timestamp is out of range"
-    if isinstance(exc, ValidationError):
-        return "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()[:3])
-    return str(exc)
+    except READING_ERRORS as exc:
+        raise PayloadError(f"not a GitLab push payload: {payload_problem(exc)}") from None
 
 
 def _when(value: Any) -> datetime:
