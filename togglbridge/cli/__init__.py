@@ -17,6 +17,7 @@ from togglbridge.cli.journal import journal
 from togglbridge.cli.serve import api, beat, up, worker
 from togglbridge.cli.sim import sim_command
 from togglbridge.cli.status import retry_dead, status
+from togglbridge.cli.toggl_webhooks import toggl_webhooks_group
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -46,6 +47,7 @@ for command in (
     backfill_group,
     git_hook_group,
     discord_group,
+    toggl_webhooks_group,
 ):
     main.add_command(command)
 main.add_command(sim_command, name="sim")

@@ -12,7 +12,10 @@ from togglbridge.toggl.endpoints.clients import ClientEndpoints
 from togglbridge.toggl.endpoints.projects import ProjectEndpoints
 from togglbridge.toggl.endpoints.tags import TagEndpoints
 from togglbridge.toggl.endpoints.time_entries import TimeEntryEndpoints
+from togglbridge.toggl.endpoints.webhooks import WebhookEndpoints
 
 
-class TogglClient(AccountEndpoints, TimeEntryEndpoints, ProjectEndpoints, ClientEndpoints, TagEndpoints):
+class TogglClient(
+    AccountEndpoints, TimeEntryEndpoints, ProjectEndpoints, ClientEndpoints, TagEndpoints, WebhookEndpoints
+):
     """A synchronous client for Toggl Track v9, through the gateway or directly."""

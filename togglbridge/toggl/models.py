@@ -101,6 +101,24 @@ class Tag(TogglModel):
     name: str
 
 
+class EventFilter(TogglModel):
+    entity: str  # time_entry, project, client, tag, ... or "*"
+    action: str  # created, updated, deleted, or "*"
+
+
+class WebhookSubscription(TogglModel):
+    """A webhooks API v1 subscription: Toggl posts the workspace's changes that match its filters to its URL."""
+
+    subscription_id: int
+    workspace_id: int
+    user_id: int | None = None
+    enabled: bool = True
+    description: str = ""
+    event_filters: list[EventFilter] = Field(default_factory=list)
+    url_callback: str = ""
+    validated_at: datetime | None = None
+
+
 class BulkUpdateFailure(TogglModel):
     id: int
     message: str

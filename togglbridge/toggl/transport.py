@@ -184,10 +184,17 @@ class Transport:
         self.close()
 
     def request(
-        self, method: str, path: str, *, params: Mapping[str, Any] | None = None, json_body: Any = None
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json_body: Any = None,
+        prefix: str = API_PREFIX,
     ) -> Any:
-        """Send one request below ``/api/v9`` and return the decoded JSON (None for an empty body)."""
-        api_path = API_PREFIX + path
+        """Send one request below ``prefix`` (``/api/v9``; the webhooks API is ``/webhooks/api/v1`` on the same
+        host) and return the decoded JSON (None for an empty body)."""
+        api_path = prefix + path
         if self._pace is not None:
             self._pace()  # may raise Paced: nothing was sent
         query = {k: v for k, v in (params or {}).items() if v is not None}
