@@ -234,6 +234,19 @@ class UndoAction(_ActionBase):
     within_seconds: int = Field(default=600, gt=0)
 
 
+class LearnAction(_ActionBase):
+    """Remember what Toggl's own webhook said of an entry changed in Toggl (the running entry, its subject), so
+    the next stop, status or rule needs no GET. Sends nothing to Toggl."""
+
+    type: Literal["learn"] = "learn"
+    entry_id: int
+    workspace_id: int
+    running: bool
+    deleted: bool = False
+    start: UtcDatetime | None = None
+    description: str = ""
+
+
 class ReportAction(_ActionBase):
     """Read, change nothing: what runs and today's total (``status``), or the totals per project since ``since``
     (``today``, ``week``), for the person who asked in a chat. Applied in turn with the identity's other actions, so
@@ -255,6 +268,7 @@ Action = Annotated[
     | WithdrawAction
     | ResumeAction
     | UndoAction
+    | LearnAction
     | ReportAction,
     Field(discriminator="type"),
 ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 import redis
@@ -17,6 +18,8 @@ from togglbridge.actions import FOLLOWED_UP_KINDS
 from togglbridge.config import Config
 from togglbridge.events import Event
 from togglbridge.rules.planner import plan
+from togglbridge.rules.toggl_changes import ECHO, LOOPING, is_entry_change
+from togglbridge.store import echoes
 from togglbridge.store.enqueue import forget_planned
 from togglbridge.store.journal import Journal, record
 from togglbridge.store.outbox import Outbox
@@ -37,6 +40,30 @@ def plan_record(result: Any) -> str:
     )
 
 
+def _as_rules_see_it(client: redis.Redis, config: Config, event: Event) -> Event:
+    """A change made in Toggl, flagged when it is the bridge's own (an echo) or one of too many to the same entry
+    (a loop): rules step aside for both (``rules.toggl_changes``)."""
+    if not is_entry_change(event) or not isinstance(event.data.get("entry_id"), int):
+        return event
+    entry_id = int(event.data["entry_id"])
+    created_by_us = (
+        event.kind == "toggl.entry_created" and event.data.get("created_with") == config.defaults.created_with
+    )
+    changed_at = _time(event.data.get("at")) or event.occurred_at.timestamp()
+    if created_by_us or echoes.is_echo(client, entry_id, changed_at):
+        return event.model_copy(update={"data": {**event.data, ECHO: True}})
+    if echoes.too_many_changes(client, entry_id):
+        return event.model_copy(update={"data": {**event.data, LOOPING: True}})
+    return event
+
+
+def _time(value: Any) -> float | None:
+    try:
+        return datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp() if value else None
+    except ValueError:
+        return None
+
+
 def dispatch(
     client: redis.Redis,
     journal: Journal,
@@ -53,6 +80,7 @@ def dispatch(
     identities: set[str] = set()
     pipe = client.pipeline(transaction=True)
     for event in events:
+        event = _as_rules_see_it(client, config, event)
         result = plan(event, config)
         identities |= outbox.put(result.actions, pipe)
         journal.append(event.id, plan_record(result), pipe=pipe)

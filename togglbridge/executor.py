@@ -30,7 +30,7 @@ from redis.exceptions import LockError
 
 from togglbridge.actions import Action
 from togglbridge.effects import UNDOABLE, Effects, Outcome, batch_kind
-from togglbridge.store import keys
+from togglbridge.store import echoes, keys
 from togglbridge.store.attempts import Attempts
 from togglbridge.store.dead_letters import DeadLetters
 from togglbridge.store.identity_state import IdentityState, LastChange
@@ -346,6 +346,7 @@ class Executor:
             report.actions.append(item_key)
             report.follow(item)
         self._remember_last_change(state, batch, outcomes, pipe)
+        echoes.note_writes(pipe, echoes.written_entries(requests, _created(outcomes)))
         pipe.execute()
         for (_, item, _), outcome in zip(batch, outcomes, strict=True):
             log.info("%s for %s (event %s): %s%s", item.type, identity, item.event_id, outcome.result,
@@ -410,6 +411,10 @@ class Executor:
 
 # Toggl's words when it refuses an id: "Project with ID 1 isn't present in workspace 2", "Time entry not found".
 _STALE_WORDS = re.compile(r"project|workspace|entry|task|client|not found|isn't present|does not exist", re.I)
+
+
+def _created(outcomes: list[Outcome]) -> list[int | None]:
+    return [o.entry_id for o in outcomes if o.result in ("created", "adopted", "logged")]
 
 
 def _may_be_stale_knowledge(error: TogglError) -> bool:

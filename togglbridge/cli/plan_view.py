@@ -11,6 +11,7 @@ from rich.text import Text
 
 from togglbridge.actions import (
     Action,
+    LearnAction,
     LogAction,
     MoveAction,
     ReportAction,
@@ -156,6 +157,9 @@ def describe_action(action: Action) -> list[str]:
         return ["what ran last, again", f"start: {action.start.isoformat()}"]
     if isinstance(action, UndoAction):
         return [f"the last change, if made within {action.within_seconds // 60} minutes"]
+    if isinstance(action, LearnAction):
+        state = "deleted" if action.deleted else "running" if action.running else "not running"
+        return [f"entry {action.entry_id}: {state}", "nothing is sent to Toggl"]
     if isinstance(action, WithdrawAction):
         finished = "deleted" if action.finished == "delete" else "kept"
         return [
@@ -194,6 +198,8 @@ def brief_action(action: Action) -> str:
         return "resume what ran last"
     if isinstance(action, UndoAction):
         return "undo the last change"
+    if isinstance(action, LearnAction):
+        return f"learn entry {action.entry_id}"
     return f"{action.type} ({getattr(action, 'target', 'subject')} entry)"
 
 

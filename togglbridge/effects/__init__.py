@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from togglbridge.actions import (
     Action,
+    LearnAction,
     LogAction,
     MoveAction,
     ReportAction,
@@ -99,6 +100,8 @@ class Effects:
             return self._resume(action, order)
         if isinstance(action, UndoAction):
             return self._undo.undo(action, order)
+        if isinstance(action, LearnAction):
+            return self._knowledge.learn(action)
         if isinstance(action, MoveAction):
             return self._entries.move(action)
         if isinstance(action, WithdrawAction):

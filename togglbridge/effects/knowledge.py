@@ -16,6 +16,8 @@ import time
 from datetime import datetime, timedelta
 from typing import Any
 
+from togglbridge.actions import LearnAction
+from togglbridge.effects.outcome import Outcome
 from togglbridge.store.identity_state import UNKNOWN, IdentityState, Running, Unknown
 from togglbridge.store.ledger import Ledger
 from togglbridge.toggl.client import TogglClient
@@ -87,6 +89,23 @@ class Knowledge:
     def refresh_running(self) -> Running | None:
         self._state.set_running(UNKNOWN)
         return self.running()
+
+    def learn(self, action: LearnAction) -> Outcome:
+        """What Toggl's webhook said of an entry: the running entry as it is now, and the entry behind the event's
+        subject, so that rules can change it (``target: subject``). No request."""
+        known = self._state.running()
+        if action.running and action.start is not None:
+            self._state.set_running(
+                Running(action.entry_id, action.workspace_id, action.start, action.description)
+            )
+        elif isinstance(known, Running) and known.id == action.entry_id:
+            self._state.set_running(
+                None
+            )  # stopped or deleted in Toggl: nothing of the bridge's knowledge runs
+        if action.subject and not action.deleted:
+            self._state.set_subject_entry(action.subject, action.entry_id)
+        state = "deleted" if action.deleted else "running" if action.running else "not running"
+        return Outcome("learned", action.entry_id, [f"entry {action.entry_id} is {state}"])
 
     def forget_if_running(self, entry_id: int) -> None:
         known = self._state.running()

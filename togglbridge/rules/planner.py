@@ -3,7 +3,8 @@
 Pure and deterministic: no I/O, no clock, no environment; the same event and file always give the same plan, and no
 event data can make it raise. Rules run in file order; a matching rule with ``stop: true`` ends the evaluation.
 Then the built-ins, unless such a rule took the event: the ``/toggl`` commands (``rules.chatops``) and the
-follow-up of a meeting's entry when the meeting moves or is cancelled (``rules.meetings``).
+follow-up of a meeting's entry when the meeting moves or is cancelled (``rules.meetings``). A change made in Toggl
+itself is learned first, and an echo of the bridge's own change reaches no rule (``rules.toggl_changes``).
 The Plan explains itself: every rule, matched or not, with the comparisons its condition made.
 """
 
@@ -24,6 +25,7 @@ from togglbridge.rules.meetings import BUILTIN_CALENDAR_RULE, FOLLOWED_KINDS, me
 from togglbridge.rules.rule import Rule
 from togglbridge.rules.rule_file import RuleFile
 from togglbridge.rules.templates import template_variables
+from togglbridge.rules.toggl_changes import BUILTIN_TOGGL_RULE, learn_actions, rules_step_aside
 
 KIND_MISMATCH = "kind "  # how a `skipped` reason starts when the rule's `on` does not take the event's kind
 
@@ -69,6 +71,10 @@ def plan(event: Event, config: RuleFile, *, now: datetime | None = None) -> Plan
     actions: list[Action] = []
     errors: list[str] = []
     stopped_by: str | None = None
+    learned = learn_actions(event, identity) if identity is not None else []
+    if learned:  # first: a rule acting on the entry finds it known
+        results.append(RuleResult(name=BUILTIN_TOGGL_RULE, matched=True, actions=[a.key for a in learned]))
+        actions += learned
     for rule in config.rules:
         try:
             result, produced = _run_rule(rule, event, config, identity, zone, stopped_by)
@@ -151,6 +157,9 @@ def _run_rule(
 def _why_skipped(rule: Rule, event: Event, identity: str | None, stopped_by: str | None) -> str | None:
     if not rule.enabled:
         return "disabled (enabled: false)"
+    aside = rules_step_aside(event)
+    if aside is not None:
+        return aside
     if stopped_by is not None:
         return f"not evaluated: rule '{stopped_by}' matched first and has stop: true"
     if not rule.matches_kind(event.kind):

@@ -94,6 +94,16 @@ def session_entries(identity: str, group: str) -> str:
     return f"{PREFIX}:sessions:{identity}:{group}:entries"
 
 
+ECHOES = f"{PREFIX}:echoes"
+"""Sorted set: Toggl entry id -> unix time the bridge last wrote it, so its webhook echo is told from a person's
+change (``store/echoes.py``)."""
+
+
+def entry_changes(entry_id: int) -> str:
+    """Counter, one hour: changes made in Toggl to an entry that rules saw, to cut a looping rule pair off."""
+    return f"{PREFIX}:entry-changes:{entry_id}"
+
+
 def reply(event_id: str) -> str:
     """String, 15 minutes: where a chat command's follow-up goes (``store/replies.py``): a secret of the moment."""
     return f"{PREFIX}:reply:{event_id}"
