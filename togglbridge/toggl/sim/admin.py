@@ -4,7 +4,8 @@ No auth, not counted in the stats, not subject to knobs:
 
     GET   /_sim/stats            counters (total, by_route, by_credential, by_status)
     POST  /_sim/stats/reset      zero the counters
-    GET   /_sim/state            every user, workspace, entry (deleted too), project, client and tag
+    GET   /_sim/state            every user, workspace, entry (deleted too), project, client and tag; webhook
+                                 subscriptions (no secrets) and the deliveries queued or sent, with their status
     POST  /_sim/reset            forget all state, counters and limit windows (knobs and clock stay)
     GET   /_sim/knobs            current knobs
     PATCH /_sim/knobs            set knobs from a JSON object, e.g. {"autostop": false}; 400 on unknown/bad ones
@@ -50,7 +51,7 @@ async def handle(sim: Simulator, request: Request) -> Response:
             dump = sim.state.dump(
                 running_minus_one=sim.knobs.running_duration_minus_one, admin=sim.knobs.admin
             )
-        return _json({**dump, "clock": _clock(sim)})
+        return _json({**dump, "webhook_deliveries": sim.webhooks.deliveries(), "clock": _clock(sim)})
     if key == ("POST", "/_sim/reset"):
         sim.reset()
         return _json({"ok": True})

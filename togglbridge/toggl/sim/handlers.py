@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 from togglbridge.toggl.sim import catalog, entries
 from togglbridge.toggl.sim.errors import Forbidden, Invalid
 from togglbridge.toggl.sim.models import (
+    Project,
     TimeEntry,
     Workspace,
     render_client,
@@ -54,6 +55,22 @@ def _entry_json(
         written=written,
         meta_user=ctx.state.users[entry.user_id] if meta else None,
     )
+
+
+def _entry_event(ctx: RequestContext, action: str, entry: TimeEntry) -> None:
+    """Publish a time entry change to webhook subscribers: the entry as a read shows it, plus `created_with`."""
+    ws = ctx.state.workspaces[entry.workspace_id]
+
+    def render() -> dict[str, Any]:
+        out = render_entry(entry, ws, running_minus_one=ctx.knobs.running_duration_minus_one)
+        out["created_with"] = entry.created_with
+        return out
+
+    ctx.emit("time_entry", action, entry.workspace_id, render)
+
+
+def _project_event(ctx: RequestContext, action: str, project: Project, ws: Workspace) -> None:
+    ctx.emit("project", action, ws.id, lambda: render_project(project, ws))
 
 
 def _positive_int(query: Mapping[str, str], name: str, default: int) -> int:
@@ -115,20 +132,29 @@ def get_time_entry(ctx: RequestContext) -> Reply:
 
 def create_time_entry(ctx: RequestContext) -> Reply:
     ws = _ws(ctx)
+    was_running = list(ctx.state.running[ctx.user.id].values())
     entry = entries.create_entry(ctx.state, ws, ctx.user, ctx.json(), ctx.now, autostop=ctx.knobs.autostop)
+    # An entry stopped by auto-stop was updated by this request too, and before the new one was created.
+    for stopped in was_running:
+        if not stopped.running:
+            _entry_event(ctx, "updated", stopped)
+    _entry_event(ctx, "created", entry)
     return Reply(_entry_json(ctx, entry, meta=ctx.flag("meta"), written=True))
 
 
 def stop_time_entry(ctx: RequestContext) -> Reply:
     ws = _ws(ctx)
     entry = entries.get_workspace_entry(ctx.state, ctx.user, ws, ctx.params["id"])
-    return Reply(_entry_json(ctx, entries.stop_entry(ctx.state, entry, ctx.now), written=True))
+    stopped = entries.stop_entry(ctx.state, entry, ctx.now)
+    _entry_event(ctx, "updated", stopped)
+    return Reply(_entry_json(ctx, stopped, written=True))
 
 
 def update_time_entry(ctx: RequestContext) -> Reply:
     ws = _ws(ctx)
     entry = entries.get_workspace_entry(ctx.state, ctx.user, ws, ctx.params["id"])
     entries.update_entry(ctx.state, ws, ctx.user, entry, ctx.json(), ctx.now)
+    _entry_event(ctx, "updated", entry)
     return Reply(_entry_json(ctx, entry, meta=ctx.flag("meta"), written=True))
 
 
@@ -136,6 +162,7 @@ def delete_time_entry(ctx: RequestContext) -> Reply:
     ws = _ws(ctx)
     entry = entries.get_workspace_entry(ctx.state, ctx.user, ws, ctx.params["id"])
     entries.delete_entry(ctx.state, entry, ctx.now)
+    _entry_event(ctx, "deleted", entry)
     return EMPTY
 
 
@@ -143,7 +170,10 @@ def bulk_patch_time_entries(ctx: RequestContext) -> Reply:
     ws = _ws(ctx)
     ids = entries.parse_bulk_ids(ctx.params["ids"])
     changes = entries.parse_patch_ops(ctx.json())
-    return Reply(entries.bulk_patch(ctx.state, ws, ctx.user, ids, changes, ctx.now))
+    result = entries.bulk_patch(ctx.state, ws, ctx.user, ids, changes, ctx.now)
+    for entry_id in result["success"]:
+        _entry_event(ctx, "updated", ctx.state.entries[entry_id])
+    return Reply(result)
 
 
 # -- projects -----------------------------------------------------------------------------------------------
@@ -169,6 +199,7 @@ def create_project(ctx: RequestContext) -> Reply:
     ws = _ws(ctx)
     _require_admin(ctx, "create projects")
     project = catalog.create_project(ctx.state, ws, ctx.user, ctx.json_object(), ctx.now)
+    _project_event(ctx, "created", project, ws)
     return Reply(render_project(project, ws))
 
 
@@ -176,6 +207,7 @@ def update_project(ctx: RequestContext) -> Reply:
     ws = _ws(ctx)
     _require_admin(ctx, "update projects")
     project = catalog.update_project(ctx.state, ws, ctx.user, ctx.params["pid"], ctx.json_object(), ctx.now)
+    _project_event(ctx, "updated", project, ws)
     return Reply(render_project(project, ws))
 
 
@@ -183,7 +215,13 @@ def delete_project(ctx: RequestContext) -> Reply:
     ws = _ws(ctx)
     _require_admin(ctx, "delete projects")
     mode = ctx.query.get("teDeletionMode", "unassign")
-    catalog.delete_project(ctx.state, ws, ctx.params["pid"], ctx.now, mode=mode)
+    project = catalog.get_project(ws, ctx.params["pid"])
+    affected = [e for e in ctx.state.entries_in(ws) if e.project_id == project.id]
+    catalog.delete_project(ctx.state, ws, project.id, ctx.now, mode=mode)
+    # Its entries changed with it: deleted, or unassigned (an update), as the request asked.
+    for entry in affected:
+        _entry_event(ctx, "deleted" if entry.deleted else "updated", entry)
+    _project_event(ctx, "deleted", project, ws)
     return EMPTY
 
 

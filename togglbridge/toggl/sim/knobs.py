@@ -48,6 +48,17 @@ class SimKnobs:
     unix time (what Toggl answers today). Requests may send -1 either way."""
     admin: bool = True
     """The caller is a workspace admin. When False, creating/updating/deleting projects and tags is 403."""
+    webhook_delay_seconds: float = 0.0
+    """Real seconds a webhook delivery (or ping) waits before it is sent, as Toggl's queue lags behind the API."""
+    webhook_redeliver: bool = False
+    """Send every event delivery twice, the second a redelivery with the same body (so the same event_id), as
+    an at-least-once sender does; receivers must deduplicate."""
+    webhook_max_attempts: int = 4
+    """Tries per delivery before it is marked failed (a non-2xx answer or a connection error fails a try)."""
+    webhook_retry_seconds: float = 1.0
+    """Real seconds before the first retry; each later retry waits twice as long. Tests set it near 0."""
+    webhook_timeout_seconds: float = 10.0
+    """How long one try waits for the receiver's answer."""
 
     def update(self, values: Mapping[str, Any]) -> None:
         """Set several knobs from JSON-ish values, all or none, so a bad admin request changes nothing."""
@@ -65,10 +76,21 @@ class SimKnobs:
         return dataclasses.asdict(self)
 
 
-_BOOL_KNOBS = frozenset({"autostop", "running_duration_minus_one", "admin"})
+_BOOL_KNOBS = frozenset({"autostop", "running_duration_minus_one", "admin", "webhook_redeliver"})
 _OPTIONAL_INT_KNOBS = frozenset({"quota_per_hour", "me_quota_per_hour"})
-_INT_KNOBS = frozenset({"bucket_capacity", "seed"})
-_FLOAT_KNOBS = frozenset({"error_rate", "throttle_rate", "latency_ms", "latency_jitter_ms"})
+_INT_KNOBS = frozenset({"bucket_capacity", "seed", "webhook_max_attempts"})
+_FLOAT_KNOBS = frozenset(
+    {
+        "error_rate",
+        "throttle_rate",
+        "latency_ms",
+        "latency_jitter_ms",
+        "webhook_delay_seconds",
+        "webhook_retry_seconds",
+        "webhook_timeout_seconds",
+    }
+)
+_POSITIVE_KNOBS = frozenset({"webhook_max_attempts", "webhook_timeout_seconds"})
 _FRACTION_KNOBS = frozenset({"error_rate", "throttle_rate"})
 
 
@@ -84,6 +106,8 @@ def _coerce_knob(name: str, value: Any) -> Any:
         raise ValueError(f"knob {name} takes a number, got {value!r}")
     if value < 0:
         raise ValueError(f"knob {name} must not be negative, got {value!r}")
+    if name in _POSITIVE_KNOBS and value == 0:
+        raise ValueError(f"knob {name} must be positive, got {value!r}")
     if name in _INT_KNOBS or name in _OPTIONAL_INT_KNOBS:
         if value != int(value):
             raise ValueError(f"knob {name} takes a whole number, got {value!r}")

@@ -127,6 +127,50 @@ class TimeEntry:
         return self.server_deleted_at is not None
 
 
+@dataclass(slots=True)
+class Subscription:
+    """A webhooks subscription (Toggl Webhooks API v1): where and what to send for one workspace."""
+
+    id: int
+    workspace_id: int
+    user_id: int
+    url_callback: str
+    event_filters: list[dict[str, str]]
+    secret: str
+    description: str
+    enabled: bool
+    validation_code: str
+    """Sent in the ping while the subscription is not validated; echoing it back validates the subscription."""
+    created_at: float
+    updated_at: float
+    validated_at: float | None = None
+
+    def wants(self, entity: str, action: str) -> bool:
+        """Whether an event passes one of the filters (`*` matches any entity or any action)."""
+        return any(f["entity"] in ("*", entity) and f["action"] in ("*", action) for f in self.event_filters)
+
+
+def render_subscription(sub: Subscription, *, pending: bool = False, secret: bool = True) -> dict[str, Any]:
+    """A subscription as the Webhooks API answers it: the secret is echoed (`secret=False` for the admin view)."""
+    out: dict[str, Any] = {
+        "subscription_id": sub.id,
+        "workspace_id": sub.workspace_id,
+        "user_id": sub.user_id,
+        "enabled": sub.enabled,
+        "description": sub.description,
+        "event_filters": [dict(f) for f in sub.event_filters],
+        "url_callback": sub.url_callback,
+        "secret": sub.secret,
+        "validated_at": None if sub.validated_at is None else format_precise(sub.validated_at),
+        "has_pending_events": pending,
+        "created_at": format_precise(sub.created_at),
+        "updated_at": format_precise(sub.updated_at),
+    }
+    if not secret:
+        del out["secret"]
+    return out
+
+
 def name_key(name: str) -> str:
     """The key under which names must be unique in a workspace (Toggl compares them case-insensitively)."""
     return name.strip().casefold()

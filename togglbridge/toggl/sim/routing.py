@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from togglbridge.toggl.sim.errors import Invalid
 from togglbridge.toggl.sim.fields import require_object
@@ -22,7 +22,10 @@ from togglbridge.toggl.sim.knobs import SimKnobs
 from togglbridge.toggl.sim.models import User
 from togglbridge.toggl.sim.state import SimState
 
-STRING_PARAMS = frozenset({"ids"})
+if TYPE_CHECKING:
+    from togglbridge.toggl.sim.delivery import Dispatcher
+
+STRING_PARAMS = frozenset({"ids", "code"})
 
 
 @dataclass(slots=True)
@@ -36,6 +39,24 @@ class RequestContext:
     query: Mapping[str, str]
     body: bytes
     now: int
+    hooks: Dispatcher | None = None
+    """Where changes are published to webhook subscribers (None: nobody listens, e.g. in unit tests)."""
+    method: str = "GET"
+    path: str = ""
+    """The request's path as Toggl sees it (`/api/v9/...`, also for gateway requests), for the events' metadata."""
+
+    def emit(self, entity: str, action: str, workspace_id: int, render: Callable[[], dict[str, Any]]) -> None:
+        """Tell webhook subscribers of a change made by this request; `render` gives the entity's JSON."""
+        if self.hooks is not None:
+            self.hooks.publish(
+                workspace_id=workspace_id,
+                entity=entity,
+                action=action,
+                render=render,
+                creator_id=self.user.id,
+                method=self.method,
+                path=self.path,
+            )
 
     def json(self) -> Any:
         """The body as JSON; a missing or malformed body is Toggl's 400 with a plain string."""

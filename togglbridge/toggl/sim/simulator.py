@@ -2,6 +2,8 @@
 
 Paths: `/toggl-track/api/v9/...` (gateway: `Authorization: Bearer <key>`, optional `Maton-Connection`) and
 `/api/v9/...` (direct: HTTP basic `<token>:api_token`). Admin routes for tests live under `/_sim/` (see admin.py).
+The Webhooks API v1 answers under `/webhooks/api/v1/...` and `/toggl-track/webhooks/api/v1/...` through the same
+pipeline (see webhooks.py); changes made through the API are sent to its subscribers (see delivery.py).
 
 Each API request goes through these steps, in this order, and the first that answers wins:
 
@@ -41,6 +43,7 @@ from starlette.responses import Response
 from starlette.routing import Route as StarletteRoute
 
 from togglbridge.toggl.sim import admin
+from togglbridge.toggl.sim.delivery import Dispatcher
 from togglbridge.toggl.sim.errors import SimError
 from togglbridge.toggl.sim.handlers import ROUTES
 from togglbridge.toggl.sim.identity import (
@@ -59,12 +62,15 @@ from togglbridge.toggl.sim.persistence import load_state, save_state
 from togglbridge.toggl.sim.routing import Reply, RequestContext, Route, Router
 from togglbridge.toggl.sim.state import SimState
 from togglbridge.toggl.sim.stats import UNMATCHED, SimStats
+from togglbridge.toggl.sim.webhooks import WEBHOOK_ROUTES
 
 AUTH_FAILED = "Incorrect username and/or password"
 CLIENT_GONE = 499  # nginx's "client closed request": never seen by anyone, only returned to uvicorn
 THROTTLE_RETRY_AFTER = "1"  # seconds an injected 429 asks the caller to wait
 INJECTED = {500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable"}
 _METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+WEBHOOKS_DIRECT_PREFIX = "/webhooks/api/v1"
+WEBHOOKS_GATEWAY_PREFIX = "/toggl-track/webhooks/api/v1"
 
 
 def json_body(payload: Any) -> bytes:
@@ -102,6 +108,15 @@ class Simulator:
         self._quotas = HourlyQuotas()
         self._me_quotas = HourlyQuotas()
         self._router = Router(ROUTES)
+        self._webhook_router = Router(WEBHOOK_ROUTES)
+        self.webhooks = Dispatcher(
+            self.lock,
+            state=lambda: self.state,
+            knobs=lambda: self.knobs,
+            now=self.clock.time,
+            changed=self._save,
+        )
+        """Sends webhook deliveries; tests wait for them with `sim.webhooks.wait_idle(timeout)`."""
         self._seed = self.knobs.seed
         self._error_rng = random.Random(self._seed)
         self._jitter_rng = random.Random(self._seed)
@@ -114,6 +129,7 @@ class Simulator:
     def reset(self) -> None:
         """Forget all users, entries, catalog, counters and limit windows. Knobs and clock stay as they are."""
         with self.lock:
+            self.webhooks.close()
             self.state.clear()
             self.stats.reset()
             self._buckets.clear()
@@ -163,17 +179,24 @@ class Simulator:
         if path.startswith("/_sim"):
             return await admin.handle(self, request)
         await self._delay()
+        router, v9 = self._router, True
         if path.startswith(GATEWAY_PREFIX):
             shape, rest = PathShape.GATEWAY, path[len(GATEWAY_PREFIX) :]
         elif path.startswith(DIRECT_PREFIX):
             shape, rest = PathShape.DIRECT, path[len(DIRECT_PREFIX) :]
+        elif path.startswith(WEBHOOKS_GATEWAY_PREFIX):
+            shape, rest = PathShape.GATEWAY, path[len(WEBHOOKS_GATEWAY_PREFIX) :]
+            router, v9 = self._webhook_router, False
+        elif path.startswith(WEBHOOKS_DIRECT_PREFIX):
+            shape, rest = PathShape.DIRECT, path[len(WEBHOOKS_DIRECT_PREFIX) :]
+            router, v9 = self._webhook_router, False
         else:
             return self._unmatched()
         if rest and not rest.startswith("/"):
             return self._unmatched()
-        matched = self._router.match(request.method, rest)
+        matched = router.match(request.method, rest)
         if matched is None:
-            allowed = self._router.allowed_methods(rest)
+            allowed = router.allowed_methods(rest)
             if allowed:
                 self.stats.record(UNMATCHED, None, 405)
                 return text_response(405, "Method Not Allowed", {"Allow": ", ".join(allowed)})
@@ -192,14 +215,22 @@ class Simulator:
             return Response(status_code=CLIENT_GONE)
         with self.lock:
             known = len(self.state.users)
-            response, user_id = self._answer(route, params, credential, request, body)
+            # Events name the path Toggl itself saw: the gateway forwards to /api/v9.
+            toggl_path = (DIRECT_PREFIX if v9 else WEBHOOKS_DIRECT_PREFIX) + rest
+            response, user_id = self._answer(route, params, credential, request, body, toggl_path)
             if request.method != "GET" or len(self.state.users) != known:
                 self._save()
         self.stats.record(route.label, user_id, response.status_code)
         return response
 
     def _answer(
-        self, route: Route, params: dict[str, Any], credential: Credential, request: Request, body: bytes
+        self,
+        route: Route,
+        params: dict[str, Any],
+        credential: Credential,
+        request: Request,
+        body: bytes,
+        toggl_path: str,
     ) -> tuple[Response, int]:
         """Steps 3-8 under the lock; returns the response and the caller's user id (for the counters)."""
         knobs = self.knobs
@@ -228,6 +259,9 @@ class Simulator:
             query=request.query_params,
             body=body,
             now=now,
+            hooks=self.webhooks,
+            method=request.method,
+            path=toggl_path,
         )
         try:
             reply = route.handler(ctx)

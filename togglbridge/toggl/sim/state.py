@@ -15,12 +15,14 @@ from typing import Any
 from togglbridge.toggl.sim.errors import Forbidden
 from togglbridge.toggl.sim.identity import Credential, derive_ids
 from togglbridge.toggl.sim.models import (
+    Subscription,
     TimeEntry,
     User,
     Workspace,
     render_client,
     render_entry,
     render_project,
+    render_subscription,
     render_tag,
     render_user,
     render_workspace,
@@ -31,6 +33,7 @@ FIRST_ENTRY_ID = 4_000_000_001
 FIRST_PROJECT_ID = 200_000_001
 FIRST_CLIENT_ID = 60_000_001
 FIRST_TAG_ID = 17_000_001
+FIRST_SUBSCRIPTION_ID = 90_001
 
 NO_ACCESS = "User does not have access to this resource."
 
@@ -58,6 +61,9 @@ class SimState:
         self._next_project_id = FIRST_PROJECT_ID
         self._next_client_id = FIRST_CLIENT_ID
         self._next_tag_id = FIRST_TAG_ID
+        self.subscriptions: dict[int, Subscription] = {}
+        """Webhooks subscriptions by id, every workspace's (few per workspace, so lookups just scan)."""
+        self._next_subscription_id = FIRST_SUBSCRIPTION_ID
 
     # -- users and workspaces -------------------------------------------------------------------------------
 
@@ -151,6 +157,13 @@ class SimState:
         self._next_tag_id += 1
         return self._next_tag_id - 1
 
+    def new_subscription_id(self) -> int:
+        self._next_subscription_id += 1
+        return self._next_subscription_id - 1
+
+    def subscriptions_of(self, workspace_id: int) -> list[Subscription]:
+        return [s for s in self.subscriptions.values() if s.workspace_id == workspace_id]
+
     def next_ids(self) -> dict[str, int]:
         """The next id of each kind, so that a restored state never hands out an id twice."""
         return {
@@ -158,6 +171,7 @@ class SimState:
             "project": self._next_project_id,
             "client": self._next_client_id,
             "tag": self._next_tag_id,
+            "subscription": self._next_subscription_id,
         }
 
     def set_next_ids(self, next_ids: dict[str, int]) -> None:
@@ -165,6 +179,8 @@ class SimState:
         self._next_project_id = int(next_ids["project"])
         self._next_client_id = int(next_ids["client"])
         self._next_tag_id = int(next_ids["tag"])
+        # Files written before webhooks existed have no subscription counter.
+        self._next_subscription_id = int(next_ids.get("subscription", FIRST_SUBSCRIPTION_ID))
 
     # -- entry indexes ------------------------------------------------------------------------------------
 
@@ -231,6 +247,10 @@ class SimState:
             ],
             "clients": [render_client(c) for ws in self.workspaces.values() for c in ws.clients.values()],
             "tags": [render_tag(t) for ws in self.workspaces.values() for t in ws.tags.values()],
+            # Without secrets: the admin state is for looking, and may end up in logs.
+            "webhook_subscriptions": [
+                render_subscription(s, secret=False) for s in self.subscriptions.values()
+            ],
         }
 
 
