@@ -13,6 +13,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -24,7 +25,8 @@ from starlette.routing import Route
 
 from tests.sim.support import API_KEY, CONNECTION, START, create_entry, direct_client
 from togglbridge.serving import serve_in_thread
-from togglbridge.toggl.sim import Simulator
+from togglbridge.toggl.sim import SimClock, Simulator
+from togglbridge.toggl.sim import serve_in_thread as serve_sim
 
 WAIT = 10.0  # seconds: generous, only reached when something is broken
 SECRET = "a-shared-secret"
@@ -409,3 +411,20 @@ def test_the_webhook_knobs_are_checked(url: str) -> None:
     assert httpx.patch(url + "/_sim/knobs", json={"webhook_redeliver": "yes"}).status_code == 400
     changed = httpx.patch(url + "/_sim/knobs", json={"webhook_delay_seconds": 0.01})
     assert changed.json()["webhook_delay_seconds"] == 0.01
+
+
+def test_subscriptions_survive_a_restart_with_a_state_file(tmp_path: Path) -> None:
+    state_file = tmp_path / "sim.json"
+    first = Simulator(clock=SimClock(START), state_file=state_file)
+    with serve_sim(first) as url:
+        wid = first.user_for(api_key=API_KEY, connection=CONNECTION).default_workspace_id
+        headers = {"Authorization": f"Bearer {API_KEY}", "Maton-Connection": CONNECTION}
+        with httpx.Client(
+            base_url=url + "/toggl-track/webhooks/api/v1", headers=headers, timeout=10
+        ) as hooks:
+            sub = subscribe(hooks, wid, "http://127.0.0.1:9/nowhere")
+    assert first.webhooks.wait_idle(WAIT)
+    again = Simulator(clock=SimClock(START), state_file=state_file)
+    kept = again.state.subscriptions[sub["subscription_id"]]
+    assert (kept.secret, kept.url_callback, kept.workspace_id) == (SECRET, "http://127.0.0.1:9/nowhere", wid)
+    assert again.state.new_subscription_id() > sub["subscription_id"]

@@ -1,7 +1,8 @@
 """The simulator's state in a file, so that a restarted simulator still knows every id a client remembered.
 
 The file is one JSON document: users (by the digest of their credential, never the secret), workspaces with their
-projects, clients and tags, every entry (deleted ones too) and the id counters. Writes go to a temporary file in the
+projects, clients and tags, every entry (deleted ones too), the webhook subscriptions (queued deliveries are not
+kept) and the id counters. Writes go to a temporary file in the
 same directory, then `os.replace` it over the old one: a crash mid-write leaves the previous state whole.
 Deleting the file resets the simulator.
 """
@@ -16,7 +17,16 @@ from typing import Any
 
 import orjson
 
-from togglbridge.toggl.sim.models import Client, Project, Tag, TimeEntry, User, Workspace, name_key
+from togglbridge.toggl.sim.models import (
+    Client,
+    Project,
+    Subscription,
+    Tag,
+    TimeEntry,
+    User,
+    Workspace,
+    name_key,
+)
 from togglbridge.toggl.sim.state import SimState
 
 FORMAT = "togglbridge-sim-state"
@@ -71,6 +81,7 @@ def snapshot(state: SimState) -> dict[str, Any]:
         ],
         "workspaces": [_workspace_data(ws) for ws in state.workspaces.values()],
         "entries": list(state.entries.values()),
+        "subscriptions": list(state.subscriptions.values()),
     }
 
 
@@ -85,6 +96,10 @@ def restore(data: dict[str, Any]) -> SimState:
         state.workspaces[row["id"]] = _workspace(row)
     for row in data["entries"]:
         state.add_entry(TimeEntry(**row))
+    # Files written before webhooks existed have no subscriptions.
+    for row in data.get("subscriptions", []):
+        sub = Subscription(**row)
+        state.subscriptions[sub.id] = sub
     state.adopt_organizations(data["organizations"])
     state.set_next_ids(data["next_ids"])
     return state
