@@ -94,7 +94,7 @@ def test_what_a_template_may_read(template: str) -> None:
     )
 
 
-@pytest.mark.parametrize("on", ['"*"', "build.finished", "[git.commit, deploy.*]", "toggl.entry_created"])
+@pytest.mark.parametrize("on", ['"*"', "build.finished", "[git.commit, deploy.*]"])
 def test_kinds_whose_data_nobody_declares_are_not_checked(on: str) -> None:
     parse_config(
         f"rules:\n  - name: r\n    on: {on}\n    if: {{anything.at.all: 1}}\n    do: [{{tag: {{tags: ['{{{{ x.y }}}}']}}}}]\n"

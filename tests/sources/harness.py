@@ -123,6 +123,12 @@ SENDERS: dict[str, Sender] = {
             "Idempotency-Key": delivery,
         },
     ),
+    "toggl": Sender(
+        SOURCES["toggl"],
+        secret="toggl-test-webhook-secret",
+        # Toggl names neither the event nor the delivery in headers: metadata and event_id are in the body
+        headers=lambda event, delivery: {},
+    ),
 }
 
 

@@ -17,6 +17,7 @@ from togglbridge.sources import (
     gitlab,
     mattermost,
     slack,
+    toggl,
 )
 from togglbridge.sources.base import (
     Handle,
@@ -42,6 +43,7 @@ REGISTRY = Registry(
         slack.SOURCE,
         mattermost.SOURCE,
         discord.SOURCE,
+        toggl.SOURCE,
     ]
 )
 SOURCES = REGISTRY.sources

@@ -99,7 +99,6 @@ PLANNED_KINDS: dict[str, KindSchema] = {
     "calendar.changed": _CALENDAR.extended("previous_start", "previous_end", "previous_title", "changes"),
     "calendar.cancelled": _CALENDAR.extended("cancel_reason", "cancel_stage"),
     "chat.command": _CHAT_COMMAND,
-    "toggl.entry_created": OPEN_DATA,
 }
-"""The kinds the planner already handles whose sources (calendar feeds, chat platforms, Toggl's own webhooks) are
+"""The kinds the planner already handles whose sources (calendar feeds, chat platforms) are
 not registered yet: declared here, once, until each moves to its source's declaration."""
