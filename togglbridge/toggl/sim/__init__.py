@@ -8,6 +8,9 @@
 
 `Simulator(state_file=path)` keeps its state in a file across restarts (delete the file to reset it).
 
+It also serves Toggl's Webhooks API v1 and sends signed deliveries of time entry and project changes to
+validated subscribers (webhooks.py, delivery.py); `sim.webhooks.wait_idle(timeout)` waits until all are sent.
+
 Tests, benchmarks and the bridge's embedded default (no Toggl credentials given) all run against it.
 See simulator.py for the order in which auth, limits, quota and injected errors apply.
 """

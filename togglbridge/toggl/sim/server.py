@@ -41,6 +41,7 @@ def banner(root: str, state_file: Path | None) -> str:
             f"Toggl simulator ({kept}; nothing reaches the real Toggl)",
             f"  gateway: {root}{GATEWAY_PREFIX}   (Authorization: Bearer <any key>, Maton-Connection: <id>)",
             f"  direct:  {root}{DIRECT_PREFIX}   (basic auth <any token>:api_token)",
+            f"  webhooks: {root}/webhooks/api/v1/subscriptions/<workspace id>   (and under /toggl-track)",
             f"  admin:   {root}/_sim/stats, /_sim/state, /_sim/knobs",
         ]
     )
