@@ -362,5 +362,7 @@ def test_a_rule_on_toggl_kinds_is_checked_against_their_fields() -> None:
         "    if: {created_with: {not: togglbridge}, running: false}\n"
         "    do: [{tag: {tags: ['{{ project }}']}}]\n"
     )
-    with pytest.raises(ConfigError, match="'descripton' is not a field of toggl.entry_created"):
-        parse_config("rules:\n  - name: r\n    on: toggl.entry_created\n    if: {descripton: {exists: true}}\n")
+    with pytest.raises(ConfigError, match=r"'descripton' is not a field of toggl\.entry_created"):
+        parse_config(
+            "rules:\n  - name: r\n    on: toggl.entry_created\n    if: {descripton: {exists: true}}\n"
+        )
