@@ -81,3 +81,19 @@ def test_the_writes_the_bridge_made_are_read_from_its_requests() -> None:
         RequestRecord("PUT", "/api/v9/workspaces/9/time_entries/8", 409, 1.0),
     ]
     assert echoes.written_entries(records, [11, None]) == {5, 6, 11}
+
+
+def test_a_project_change_is_learned_by_name() -> None:
+    made = Event(id="toggl:p1", source="toggl", kind="toggl.project_created", occurred_at=WHEN, actor="6",
+                 data={"project_id": 501, "name": "Meetings", "workspace_id": 9, "active": True})  # fmt: skip
+    (learn,) = plan(made, CONFIG).actions
+    assert isinstance(learn, LearnAction)
+    assert (learn.entry_id, learn.project_id, learn.project_name, learn.deleted) == (
+        None,
+        501,
+        "Meetings",
+        False,
+    )
+    gone = made.model_copy(update={"kind": "toggl.project_deleted", "id": "toggl:p2"})
+    (forget,) = plan(gone, CONFIG).actions
+    assert isinstance(forget, LearnAction) and forget.deleted

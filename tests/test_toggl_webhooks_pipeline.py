@@ -116,3 +116,11 @@ def test_a_manual_entry_gets_the_rules_changes_once_and_a_stop_in_the_app_is_kno
 
         wait_for(lambda: IdentityState(pipeline.redis, identity).running() is None, timeout=60,
                  what="the stop made in the app to be known")  # fmt: skip
+        # The project the rule made came back as a webhook too: its id is known by name without a listing.
+        wait_for(lambda: IdentityState(pipeline.redis, identity).project_id("Meetings") == done["project_id"],
+                 timeout=60, what="the project's id learned")  # fmt: skip
+
+        removed = CliRunner().invoke(main, ["toggl-webhooks", "unsubscribe", "--url", pipeline.url], env=env)
+        assert removed.exit_code == 0 and "removed subscription" in removed.output, removed.output
+        again = CliRunner().invoke(main, ["toggl-webhooks", "unsubscribe", "--url", pipeline.url], env=env)
+        assert "no subscription matched" in again.output

@@ -235,16 +235,19 @@ class UndoAction(_ActionBase):
 
 
 class LearnAction(_ActionBase):
-    """Remember what Toggl's own webhook said of an entry changed in Toggl (the running entry, its subject), so
-    the next stop, status or rule needs no GET. Sends nothing to Toggl."""
+    """Remember what Toggl's own webhook said of a change made in Toggl: an entry (the running entry, the entry
+    behind the subject) or a project (its id by name), so the next stop, status, rule or project lookup needs no
+    GET. Sends nothing to Toggl."""
 
     type: Literal["learn"] = "learn"
-    entry_id: int
+    entry_id: int | None = Field(default=None, description="An entry's change; None: a project's.")
     workspace_id: int
-    running: bool
+    running: bool = False
     deleted: bool = False
     start: UtcDatetime | None = None
     description: str = ""
+    project_id: int | None = Field(default=None, description="A project's change: its id and name.")
+    project_name: str | None = None
 
 
 class ReportAction(_ActionBase):

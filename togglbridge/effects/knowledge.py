@@ -93,6 +93,8 @@ class Knowledge:
     def learn(self, action: LearnAction) -> Outcome:
         """What Toggl's webhook said of an entry: the running entry as it is now, and the entry behind the event's
         subject, so that rules can change it (``target: subject``). No request."""
+        if action.entry_id is None:
+            return self._learn_project(action)
         known = self._state.running()
         if action.running and action.start is not None:
             self._state.set_running(
@@ -106,6 +108,14 @@ class Knowledge:
             self._state.set_subject_entry(action.subject, action.entry_id)
         state = "deleted" if action.deleted else "running" if action.running else "not running"
         return Outcome("learned", action.entry_id, [f"entry {action.entry_id} is {state}"])
+
+    def _learn_project(self, action: LearnAction) -> Outcome:
+        name = action.project_name or ""
+        if action.deleted:
+            self._state.learn_project(name, None)
+            return Outcome("learned", None, [f"project {name!r} ({action.project_id}) was deleted"])
+        self._state.learn_project(name, action.project_id)
+        return Outcome("learned", None, [f"project {name!r} is {action.project_id}"])
 
     def forget_if_running(self, entry_id: int) -> None:
         known = self._state.running()

@@ -298,6 +298,13 @@ class IdentityState:
         pipe.hset(self._key, "projects_loaded_at", time.time())
         pipe.execute()
 
+    def learn_project(self, name: str, project_id: int | None) -> None:
+        """One project's id by name, from Toggl's word (a webhook), not a listing: None forgets the name."""
+        if project_id is None:
+            self._redis.hdel(keys.projects(self.identity), name.casefold())
+        else:
+            self._redis.hset(keys.projects(self.identity), name.casefold(), project_id)
+
     def projects_loaded_at(self) -> float | None:
         raw = self._redis.hget(self._key, "projects_loaded_at")
         return float(raw) if raw is not None else None
