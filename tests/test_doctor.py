@@ -142,3 +142,47 @@ def test_doctor_checks_the_embedded_redis_with_a_round_trip(
     code, output = doctor()
     assert code == 0, output
     assert "✓ redis" in output and "embedded" in output and " ms)" in output
+
+
+def test_doctor_says_whether_each_identitys_toggl_webhook_subscription_is_active(
+    monkeypatch: pytest.MonkeyPatch, sim_url: str
+) -> None:
+    """With Toggl's webhooks enabled, a workspace with no subscription fails, naming the command that makes one;
+    one the receiver validated is reported active (the receiver here: a tiny server answering the ping)."""
+    import httpx
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    from togglbridge.serving import serve_in_thread as serve_app
+
+    async def answer(request: Request) -> JSONResponse:
+        body = await request.json()
+        return JSONResponse({"validation_code": body.get("validation_code")})
+
+    monkeypatch.setenv("TOGGLBRIDGE_GATEWAY_URL", f"{sim_url}/toggl-track")
+    monkeypatch.setenv("TOGGLBRIDGE_GATEWAY_KEY", "k")
+    monkeypatch.setenv("TOGGLBRIDGE_TOGGL_WEBHOOK_SECRET", "a-toggl-webhook-secret-0123456789")
+    code, output = doctor()
+    assert code == 1 and "✗ identity me webhooks" in output and "toggl-webhooks subscribe" in output
+
+    headers = {"Authorization": "Bearer k"}
+    me = httpx.get(f"{sim_url}/toggl-track/api/v9/me", headers=headers).json()
+    with serve_app(
+        Starlette(routes=[Route("/hooks/toggl", answer, methods=["POST"])]), name="receiver"
+    ) as url:
+        made = httpx.post(
+            f"{sim_url}/toggl-track/webhooks/api/v1/subscriptions/{me['default_workspace_id']}",
+            headers=headers,
+            json={"url_callback": f"{url}/hooks/toggl", "event_filters": [{"entity": "time_entry", "action": "*"}],
+                  "secret": "a-toggl-webhook-secret-0123456789", "enabled": True, "description": "togglbridge"},
+        )  # fmt: skip
+        assert made.status_code == 200, made.text
+        import time
+
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and "is active" not in doctor()[1]:
+            time.sleep(0.2)
+        code, output = doctor()
+    assert "✓ identity me webhooks" in output and "is active" in output, output

@@ -167,6 +167,10 @@ def _check_toggl(settings: Settings, config: Config, report: Report) -> None:
         return
     where = settings.gateway_url if settings.toggl_mode == "gateway" else settings.toggl_api_url
     checks: list[tuple[str, Callable[[], TogglClient]]] = []
+    workspaces_of = {
+        f"identity {name}": identity.workspace_id or config.defaults.workspace_id
+        for name, identity in config.identities.items()
+    }
     for name, identity in config.identities.items():
         credential = identity.toggl
         if credential is not None and credential.token_env:
@@ -197,6 +201,39 @@ def _check_toggl(settings: Settings, config: Config, report: Report) -> None:
         report.ok(
             f"{what}" if what != "toggl" else "toggl",
             f"via {settings.toggl_mode} ({where}): workspaces {names}",
+        )
+        if what in workspaces_of and os.environ.get(f"{ENV_PREFIX}{SOURCES['toggl'].secret_env}"):
+            _check_subscription(what, workspaces_of[what], make_client, report)
+
+
+def _check_subscription(
+    what: str, workspace_id: int | None, make_client: Callable[[], TogglClient], report: Report
+) -> None:
+    """With Toggl's webhooks enabled: whether the identity's workspace has an active subscription to the bridge."""
+    try:
+        with make_client() as client:
+            workspace = workspace_id or client.me().default_workspace_id
+            subscriptions = client.webhook_subscriptions(workspace) if workspace else []
+    except TogglError as exc:
+        report.fail(f"{what} webhooks", f"Toggl refused to list the subscriptions: {exc}")
+        return
+    ours = [s for s in subscriptions if s.url_callback.rstrip("/").endswith("/hooks/toggl")]
+    active = [s for s in ours if s.enabled and s.validated_at is not None]
+    if active:
+        report.ok(
+            f"{what} webhooks", f"subscription {active[0].subscription_id} of workspace {workspace} is active"
+        )
+    elif ours:
+        report.fail(
+            f"{what} webhooks",
+            f"subscription {ours[0].subscription_id} is {'disabled' if not ours[0].enabled else 'not validated'}: "
+            "is the receiver reachable? Run togglbridge toggl-webhooks subscribe again once it is.",
+        )
+    else:
+        report.fail(
+            f"{what} webhooks",
+            f"workspace {workspace} has no subscription to the bridge: run togglbridge toggl-webhooks subscribe --url "
+            "<the bridge's public address>",
         )
 
 
