@@ -35,6 +35,11 @@ rules:
     do:
       - update: {{target: subject, project: Meetings}}
       - tag: {{tags: [meeting], target: subject}}
+  - name: quick calls are stopped by the bridge
+    on: toggl.entry_created
+    if: {{description: Quick call}}
+    do:
+      - stop: {{}}
 """
 
 
@@ -119,6 +124,16 @@ def test_a_manual_entry_gets_the_rules_changes_once_and_a_stop_in_the_app_is_kno
         # The project the rule made came back as a webhook too: its id is known by name without a listing.
         wait_for(lambda: IdentityState(pipeline.redis, identity).project_id("Meetings") == done["project_id"],
                  timeout=60, what="the project's id learned")  # fmt: skip
+
+        # Started in the app, then stopped by a rule: the bridge knows what runs from the webhook, so the stop is
+        # one request and it never asks Toggl what runs.
+        quick = as_the_app(pipeline.sim_url, identity, "POST", f"/workspaces/{workspace}/time_entries", {
+            "description": "Quick call", "start": "2026-11-30T10:00:00Z", "duration": -1, "workspace_id": workspace,
+            "created_with": "Toggl Track",
+        })  # fmt: skip
+        wait_for(lambda: as_the_app(pipeline.sim_url, identity, "GET", f"/me/time_entries/{quick['id']}")["stop"],
+                 timeout=60, what="the rule's stop")  # fmt: skip
+        assert sim.stats.count("GET", "/me/time_entries/current") == 0
 
         removed = CliRunner().invoke(main, ["toggl-webhooks", "unsubscribe", "--url", pipeline.url], env=env)
         assert removed.exit_code == 0 and "removed subscription" in removed.output, removed.output
