@@ -300,7 +300,7 @@ def _event(
         occurred_at=occurred_at,
         actor=calendar,
         data={**occurrence.data(calendar, mode), **(extra or {})},
-        subject=occurrence.key,
+        subject=f"{calendar}|{occurrence.key}",  # two calendars may hold one invitation: each its own entry
         priority=priority,
     )
 
