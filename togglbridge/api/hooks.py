@@ -107,14 +107,14 @@ async def _answer(source: str, spec: Source | None, request: Request) -> Answer:
     except SourceError as exc:
         return _error(exc.status, str(exc))
     queue: EventQueue = request.app.state.event_queue
+    event_ids = [e.id for e in events]
+    if events:  # before the events are queued: a fast worker's follow-up must find where to go
+        await _keep_reply_channel(request, spec, headers, body, event_ids)
     try:
         accepted = await queue.accept(source, spec.delivery_id(headers), events)
     except redis.exceptions.RedisError as exc:
         log.error("could not enqueue a %s delivery: %s", source, type(exc).__name__)
         return _error(503, "the queue is unavailable; retry later")
-    event_ids = [e.id for e in events]
-    if events and not accepted.duplicate:
-        await _keep_reply_channel(request, spec, headers, body, event_ids)
     if accepted.duplicate:
         answer = Answer(200, {"status": "duplicate", "accepted": 0}, "duplicate")
     elif not events:
@@ -146,9 +146,9 @@ def _shaped(spec: Source, headers: Mapping[str, str], body: bytes, verdict: Verd
     """The source's own reply when it asks for one (a handshake, a chat answer); else the usual one."""
     try:
         reply = spec.answer(headers, body, verdict)
-    except Exception:  # the events are queued: a failing answer hook must not make the sender retry
+        if reply is None:
+            return usual
+        return Answer(reply.status, reply.body, usual.reason, usual.events)
+    except Exception:  # the events are queued: a failing answer (or one JSON cannot carry) must not be a 500
         log.exception("the %s source's answer failed; sending the usual reply", spec.name)
         return usual
-    if reply is None:
-        return usual
-    return Answer(reply.status, reply.body, usual.reason, usual.events)

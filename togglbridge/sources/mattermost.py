@@ -114,7 +114,7 @@ def parse(headers: Headers, body: bytes, received_at: datetime | None = None) ->
     passed_on = {name: value for name in PASSED_ON if (value := _text_field(payload, name)) is not None}
     trigger = _text_field(payload, "trigger_id")
     # The trigger id opens dialogs for a while: the id holds its hash, stable on a redelivery, never the id.
-    key = hashlib.sha256(trigger.encode() if trigger else body).hexdigest()[:32]
+    key = hashlib.sha256(trigger.encode("utf-8", "surrogatepass") if trigger else body).hexdigest()[:32]
     return [
         chat.command_event(
             platform=PLATFORM,

@@ -124,7 +124,7 @@ def _interaction(fields: Mapping[str, str]) -> dict[str, Any]:
 
 
 def _digest(*parts: str) -> str:
-    return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:32]
+    return hashlib.sha256("\x1f".join(parts).encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
 def _text_field(value: Any, name: str) -> str | None:
