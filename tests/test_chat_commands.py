@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 import pytest
 import redis
 
@@ -208,3 +209,20 @@ def test_undo_takes_back_the_last_change_once_and_only_when_recent(
     first, second = shape(sim, sim_url, identity)
     assert first == ("Deep work", "2026-11-25T15:35", "2026-11-25T15:50", ["chat"])
     assert second == ("Deep work", "2026-11-25T15:50", None, ["chat"])
+
+
+def test_undo_never_reaches_past_a_change_it_cannot_take_back(
+    chat: Chat, sim: Simulator, sim_url: str, identity: str
+) -> None:
+    """Started from chat, then switched by hand in the app; a chat stop stops the app's timer; undo must not
+    delete the entry started from chat, which is real time tracked."""
+    chat.say("start Standup", NOW)
+    (mine,) = entries(sim, sim_url, identity)
+    headers = {"Authorization": "Bearer simulator", "Maton-Connection": identity}
+    base = f"{sim_url}/toggl-track/api/v9/workspaces/{mine['workspace_id']}/time_entries"
+    httpx.patch(f"{base}/{mine['id']}/stop", headers=headers).raise_for_status()
+    httpx.post(base, headers=headers, json={"description": "Coding", "start": "2026-11-25T15:40:00Z", "duration": -1,
+               "workspace_id": mine["workspace_id"], "created_with": "Toggl Track"}).raise_for_status()  # fmt: skip
+    chat.say("stop", NOW + timedelta(minutes=20))
+    assert chat.say("undo", NOW + timedelta(minutes=21)) == "Nothing I did in the last 10 minutes to undo."
+    assert [e["description"] for e in entries(sim, sim_url, identity)] == ["Standup", "Coding"]

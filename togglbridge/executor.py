@@ -356,14 +356,20 @@ class Executor:
     def _remember_last_change(
         self, state: IdentityState, batch: list[tuple[str, Action, float]], outcomes: list[Outcome], pipe: Any
     ) -> None:
-        """The last change made in the account, for a chat's ``undo`` (an undo itself is not one to undo)."""
+        """The last change made in the account, for a chat's ``undo``. A change undo cannot take back (an update,
+        a stop of a timer started elsewhere) clears it: undo must never reach past it to an older one."""
         for (key, item, _), outcome in reversed(list(zip(batch, outcomes, strict=True))):
-            if item.type != "undo" and outcome.result in UNDOABLE and outcome.entry_id is not None:
+            if item.type == "undo" or outcome.result in UNCHANGED:
+                continue
+            # a timer started or stopped elsewhere was involved: which entry did what is not the bridge's to undo
+            foreign = any("elsewhere" in note for note in outcome.notes)
+            if outcome.result in UNDOABLE and outcome.entry_id is not None and not foreign:
                 tags = tuple(getattr(item, "tags", None) or ())
-                state.set_last_change(
-                    LastChange(key, item.type, outcome.result, outcome.entry_id, tags, time.time()), pipe
-                )
-                return
+                change = LastChange(key, item.type, outcome.result, outcome.entry_id, tags, time.time())
+                state.set_last_change(change, pipe)
+            else:
+                state.set_last_change(None, pipe)
+            return
 
     def _backoff(self, key: str, retry_after: float | None) -> float:
         """Exponential backoff with full jitter, never shorter than what the server asked for."""
@@ -411,6 +417,10 @@ class Executor:
 
 # Toggl's words when it refuses an id: "Project with ID 1 isn't present in workspace 2", "Time entry not found".
 _STALE_WORDS = re.compile(r"project|workspace|entry|task|client|not found|isn't present|does not exist", re.I)
+
+
+UNCHANGED = frozenset({"skipped", "reported", "learned"})
+"""Results that changed nothing in the account."""
 
 
 def _created(outcomes: list[Outcome]) -> list[int | None]:

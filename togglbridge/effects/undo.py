@@ -44,9 +44,12 @@ class Undo:
         return self._retag(change)
 
     def _delete(self, change: LastChange) -> Outcome:
-        workspace_id = self._knowledge.workspace()
+        try:  # its own workspace: a rule may have made it in another than the identity's default
+            entry = self._client.time_entry(change.entry_id)
+        except NotFoundError:
+            return Outcome("skipped", change.entry_id, ["the entry was deleted already"])
         with suppress(NotFoundError):  # deleted meanwhile: the same end
-            self._client.delete_time_entry(workspace_id, change.entry_id)
+            self._client.delete_time_entry(entry.workspace_id, change.entry_id)
         self._knowledge.forget_if_running(change.entry_id)
         known = self._state.known_entries([change.key]).get(change.key)
         if known is not None:  # a timer's entry: the timeline leaves it deleted
