@@ -46,21 +46,29 @@ def follow_up(
     discord_api_url: str,
 ) -> bool:
     """Tell the person what became of ``event_id``, if the story has news; True when something was sent."""
-    channel = replies.channel_of(client, event_id)
-    if channel is None:
-        return False  # not a chat command, its address expired, or its story was told already
     summary = journal.summary(event_id) or {}
     outcome = summary.get("outcome")
-    if outcome not in FINAL and outcome != "parked":
+    records = journal.event(event_id)
+    final = outcome in ("no identity", "no action") or (outcome in FINAL and _all_finished(records))
+    if not final and outcome != "parked":
         return False  # more to come: the last action's news tells the whole story
-    message = story(client, journal.event(event_id), summary)
+    # The final story is told once: the first worker to claim the address tells it.
+    channel = replies.claim(client, event_id) if final else replies.channel_of(client, event_id)
+    if channel is None:
+        return False  # not a chat command, its address expired, or its story was told already
+    message = story(client, records, summary)
     if message is None:
-        replies.forget(client, event_id)
         return False
-    sent = deliver(http, channel, message, visibility=visibility, discord_api_url=discord_api_url)
-    if outcome in FINAL:
-        replies.forget(client, event_id)
-    return sent
+    return deliver(http, channel, message, visibility=visibility, discord_api_url=discord_api_url)
+
+
+def _all_finished(records: list[dict[str, Any]]) -> bool:
+    """Whether every planned action has its end (applied, skipped or refused): a refusal of one is not the end
+    of the others."""
+    planned = next((r for r in records if r.get("stage") == "planned"), {})
+    expected = {str(a.get("key")) for a in planned.get("actions") or []}
+    ended = {str(r.get("action")) for r in records if r.get("stage") in ("applied", "skipped", "dead")}
+    return expected <= ended
 
 
 def story(client: redis.Redis, records: list[dict[str, Any]], summary: dict[str, Any]) -> str | None:
@@ -187,7 +195,7 @@ def deliver(
             if channel.platform == "slack":
                 body["replace_original"] = False
             response = http.post(channel.url or "", json=body, timeout=TIMEOUT_SECONDS)
-    except httpx.HTTPError as exc:
+    except Exception as exc:  # a network failure, or an address the sender made up that httpx cannot use
         log.warning("could not send the %s follow-up: %s", channel.platform, type(exc).__name__)
         return False
     if response.is_error:

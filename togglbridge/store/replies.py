@@ -29,5 +29,11 @@ def channel_of(client: Any, event_id: str) -> ReplyChannel | None:
     return ReplyChannel.from_json(raw) if raw is not None else None
 
 
+def claim(client: Any, event_id: str) -> ReplyChannel | None:
+    """Take the channel for good (GETDEL): of two workers telling the same final story, one gets it."""
+    raw = client.getdel(keys.reply(event_id))
+    return ReplyChannel.from_json(raw) if raw is not None else None
+
+
 def forget(client: Any, event_id: str) -> None:
     client.delete(keys.reply(event_id))
