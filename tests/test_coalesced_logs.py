@@ -182,3 +182,21 @@ def test_a_session_entry_deleted_by_hand_stays_deleted(
         r for r in Journal(redis_client, cap=1000).event("git:acme/webapp:b") if r["stage"] == "applied"
     ]
     assert record["result"] == "skipped" and "deleted in Toggl" in record["notes"][0]
+
+
+@pytest.mark.integration
+def test_a_piece_bridging_a_deleted_session_and_a_kept_one_changes_neither(
+    executor: Executor,
+    redis_client: redis.Redis,
+    sim: Simulator,
+    sim_url: str,
+    identity: str,
+    toggl: TogglClient,
+) -> None:
+    enqueue(redis_client, commit(identity, "a", 0), commit(identity, "c", 90))
+    executor.drain(identity)
+    first, second = entries(sim, sim_url, identity)
+    toggl.delete_time_entry(first["workspace_id"], first["id"])  # the person deleted the first session
+    enqueue(redis_client, commit(identity, "b", 25, minutes=55))  # 09:25-10:20 bridges both
+    assert executor.drain(identity).dead == 0
+    assert shape(sim, sim_url, identity) == [("acme/webapp: c", "10:30", "10:40", ["c"])]

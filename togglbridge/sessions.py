@@ -147,6 +147,12 @@ def plan_sessions(
         if not session.keys & new_keys:
             continue
         owners = sorted((e for e in entries if e.keys & session.keys), key=lambda e: (e.start, e.id))
+        deleted = next((e for e in owners if e.deleted), None)
+        if deleted is not None:
+            # A person deleted part of this session in Toggl: it stays deleted, and nothing they kept is merged
+            # into it or away.
+            plans.append(Plan(session, deleted, ()))
+            continue
         keep = owners[0] if owners else None
         plans.append(Plan(session, keep, tuple(owners[1:])))
     return plans

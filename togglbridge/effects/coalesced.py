@@ -46,7 +46,8 @@ class CoalescedLogs:
             notes: list[str] = []
             entry = self._make_so(plan, workspace_id, batch_keys, pieces, notes)
             kept.append(entry)
-            for merged in plan.merged:
+            # A person deleted (part of) this session in Toggl: nothing they kept is merged away into it.
+            for merged in () if entry.deleted else plan.merged:
                 if not merged.deleted:
                     with suppress(NotFoundError):  # deleted meanwhile: the same end
                         self._client.delete_time_entry(merged.workspace_id, merged.id)
