@@ -195,7 +195,7 @@ def test_a_piece_bridging_a_deleted_session_and_a_kept_one_changes_neither(
 ) -> None:
     enqueue(redis_client, commit(identity, "a", 0), commit(identity, "c", 90))
     executor.drain(identity)
-    first, second = entries(sim, sim_url, identity)
+    first, _kept = entries(sim, sim_url, identity)
     toggl.delete_time_entry(first["workspace_id"], first["id"])  # the person deleted the first session
     enqueue(redis_client, commit(identity, "b", 25, minutes=55))  # 09:25-10:20 bridges both
     assert executor.drain(identity).dead == 0
