@@ -87,3 +87,15 @@ def test_a_coalescing_log_groups_by_rule_and_repository() -> None:
     action = only_action(plan(commit(repo={"full_name": "acme/webapp"}), config(rules)))
     assert (action.coalesce_seconds, action.coalesce_group) == (1200, "sessions|acme/webapp")
     assert only_action(plan(commit(), config(LOG_RULES))).coalesce_group is None
+
+
+def test_only_messages_shaped_as_git_writes_merges_are_merges() -> None:
+    from togglbridge.sources.git import looks_like_merge
+
+    for merge in ("Merge branch 'x' into main", "Merge branches 'a' and 'b'", "Merge pull request #12 from a/b",
+                  "Merge pull request 'Add x' (#3) from y into main", "Merge remote-tracking branch 'origin/main'",
+                  "Merge 1234567abc into main", "Merge tag 'v1.0'"):  # fmt: skip
+        assert looks_like_merge(merge), merge
+    for normal in ("Merge branch protection rules into settings", "Merge tag parsing into the lexer",
+                   "Merge commit history views", "Merged the two parsers"):  # fmt: skip
+        assert not looks_like_merge(normal), normal

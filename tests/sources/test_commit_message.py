@@ -53,3 +53,10 @@ def test_issue_keys_come_from_the_branch_then_the_message_once_each(
     message: str, branch: str | None, issues: list[str]
 ) -> None:
     assert read_message(message, branch).issues == issues
+
+
+def test_punctuation_after_a_directive_and_reverts() -> None:
+    assert read_message("Fix login #time 1h.").time_spent == "1h"
+    assert read_message("Fix login #time 1h.").message == "Fix login."
+    reverted = read_message('Revert "Fix X #time 2h"\n\nThis reverts commit abc.')
+    assert reverted.time_spent is None and reverted.message.startswith('Revert "Fix X #time 2h"')

@@ -18,11 +18,12 @@ from dataclasses import dataclass
 
 _AMOUNT = r"\d+(?:\.\d+)?\s*[wdhm]"
 _SPENT = rf"{_AMOUNT}(?:\s*{_AMOUNT})*"
-_SMART_TIME = re.compile(rf"(?i)(?<![\w#])#time\s+(?P<spent>{_SPENT})(?![\w.])")
+_SMART_TIME = re.compile(rf"(?i)(?<![\w#])#time\s+(?P<spent>{_SPENT})(?!\w|\.\d)")
 _TOGGL_TIME = re.compile(rf"(?i)\[toggl\s+(?P<spent>{_SPENT})\s*\]")
 _AMOUNTS = re.compile(r"(?i)(\d+(?:\.\d+)?)\s*([wdhm])")
 _ISSUE = re.compile(r"(?<![\w-])(?:[A-Z][A-Z0-9]{1,9}-[1-9]\d*|#[1-9]\d*)(?![\dA-Za-z_])")
 _SPACES = re.compile(r"[ \t]{2,}")
+_BEFORE_STOP = re.compile(r"[ \t]+([.,;:!?])")  # "Fix login #time 1h." reads "Fix login." once the directive goes
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +37,8 @@ class Directives:
 
 
 def read_message(message: str, branch: str | None = None) -> Directives:
+    if message.startswith('Revert "'):  # quotes the reverted commit's directives: no time was spent on those
+        return Directives(None, message, list(dict.fromkeys([*_issues(branch or ""), *_issues(message)])))
     spent: list[str] = []
 
     def take(match: re.Match[str]) -> str:
@@ -44,7 +47,8 @@ def read_message(message: str, branch: str | None = None) -> Directives:
 
     cleaned = _TOGGL_TIME.sub(take, _SMART_TIME.sub(take, message))
     if spent:
-        cleaned = "\n".join(_SPACES.sub(" ", line).strip() for line in cleaned.splitlines()).strip()
+        lines = (_BEFORE_STOP.sub(r"\1", _SPACES.sub(" ", line)).strip() for line in cleaned.splitlines())
+        cleaned = "\n".join(lines).strip()
     else:
         cleaned = message
     issues = list(dict.fromkeys([*_issues(branch or ""), *_issues(cleaned)]))

@@ -31,7 +31,11 @@ def commit_id(repo_full_name: str, sha: str) -> str:
     return f"git:{repo_full_name}:{sha}"
 
 
-MERGE_MESSAGE = re.compile(r"^Merge (branch|pull request|remote-tracking branch|tag|commit|[0-9a-f]{7,40}) ")
+MERGE_MESSAGE = re.compile(
+    r"^Merge (?:(?:branch|branches|remote-tracking branch|tag|commit) '"  # git's own: Merge branch 'x' into main
+    r"|pull request (?:#\d+|'[^']*' \(#\d+\)) from "  # GitHub's, and Gitea's Merge pull request 'title' (#3) from
+    r"|[0-9a-f]{7,40} into )"  # a merge of a commit by its sha
+)
 """How git and the forges word a merge commit's first line, for senders that do not list a commit's parents."""
 
 
