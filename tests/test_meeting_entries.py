@@ -261,3 +261,19 @@ def test_nothing_to_follow_without_an_entry(
     apply(executor, redis_client, identity, withdrawn(identity))
     record = outcome(redis_client, "standup:cancelled")
     assert record["result"] == "skipped" and record["notes"] == ["no entry for this subject"]
+
+
+def test_an_entry_tagged_by_hand_is_left_alone(
+    executor: Executor,
+    redis_client: redis.Redis,
+    sim: Simulator,
+    sim_url: str,
+    identity: str,
+    toggl: TogglClient,
+) -> None:
+    apply(executor, redis_client, identity, logged(identity))
+    (entry,) = entries(sim, sim_url, identity)
+    toggl.update_time_entry(entry["workspace_id"], entry["id"], tags=["billed"], tag_action="add")
+    apply(executor, redis_client, identity, withdrawn(identity))
+    assert [e["id"] for e in entries(sim, sim_url, identity)] == [entry["id"]]
+    assert any("tags" in note for note in outcome(redis_client, "standup:cancelled")["notes"])

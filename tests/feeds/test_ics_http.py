@@ -350,3 +350,15 @@ def test_a_calendar_file_is_read_and_an_untouched_one_is_not(tmp_path) -> None:
             with pytest.raises(FeedError) as raised:
                 fetch(unused, url, Validators(), label=LABEL)
             assert reason in raised.value.reason and not raised.value.retryable
+
+
+def test_a_calendar_address_that_is_not_a_regular_file_is_refused_without_hanging(tmp_path) -> None:
+    import os
+
+    fifo = tmp_path / "feed.ics"
+    os.mkfifo(fifo)  # reading it would wait forever for a writer
+    with httpx.Client() as unused:
+        for url in (fifo.as_uri(), tmp_path.as_uri(), "file:///tmp/a%00b.ics"):
+            with pytest.raises(FeedError) as raised:
+                fetch(unused, url, Validators(), label=LABEL)
+            assert not raised.value.retryable

@@ -119,8 +119,17 @@ def test_a_missing_header_is_refused_naming_it(missing: str) -> None:
 )
 def test_a_tampered_delivery_is_refused(tamper: Any) -> None:
     headers, body = tamper(*signed(load("ping")))
-    with pytest.raises(SignatureError, match="does not match the body"):
+    with pytest.raises(SignatureError, match=r"does not match the body|from now|not a unix time"):
         SOURCE.verify(headers, body, PUBLIC, NOW)
+
+
+def test_a_captured_request_replayed_later_is_refused() -> None:
+    from datetime import timedelta
+
+    headers, body = signed(load("ping"))
+    SOURCE.verify(headers, body, PUBLIC, NOW + timedelta(minutes=4))
+    with pytest.raises(SignatureError, match="from now"):
+        SOURCE.verify(headers, body, PUBLIC, NOW + timedelta(minutes=6))
 
 
 def test_a_configured_key_that_is_not_a_key_is_refused_and_caught_at_start() -> None:

@@ -205,8 +205,8 @@ class Entries:
 
 
 def changed_by_hand(known: KnownEntry, current: TimeEntry) -> str:
-    """What of the entry differs from what the bridge last wrote ("" when nothing): its description, start or
-    stop. A running entry the bridge did not stop was stopped by a person, or by another timer they started."""
+    """What of the entry differs from what the bridge last wrote ("" when nothing): its description, start, stop
+    or tags. A running entry the bridge did not stop was stopped by a person, or by another timer they started."""
     changed = []
     if (current.description or "") != known.description:
         changed.append("description")
@@ -217,6 +217,8 @@ def changed_by_hand(known: KnownEntry, current: TimeEntry) -> str:
             changed.append("stopped")
     elif current.is_running or current.stop is None or not _same(current.stop, known.stop):
         changed.append("stop")
+    if set(current.tags) != set(known.tags):
+        changed.append("tags")
     return ", ".join(changed)
 
 

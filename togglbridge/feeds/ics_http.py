@@ -254,18 +254,21 @@ def _validators_of(response: httpx.Response, body: bytes) -> Validators:
 def _read_file(url: str, validators: Validators, *, label: str, max_bytes: int) -> FetchResult:
     """A calendar file on this machine (an export, or what a sync tool keeps current): its modification time and
     size stand for an ETag, so an untouched file is not even read."""
-    path = Path(url2pathname(urlsplit(url.strip()).path))
     try:
+        path = Path(url2pathname(urlsplit(url.strip()).path))
         stat = path.stat()
+        if not path.is_file():  # a FIFO or a device would hang or never end
+            raise FeedError(label, "is not a regular file", retryable=False)
         stamp = f"file:{stat.st_mtime_ns}:{stat.st_size}"
         if stamp == validators.etag:
             return Unchanged(validators)
-        if stat.st_size > max_bytes:
+        with path.open("rb") as file:
+            body = file.read(max_bytes + 1)
+        if len(body) > max_bytes:
             raise FeedError(label, _too_large(max_bytes), retryable=False)
-        body = path.read_bytes()
     except FileNotFoundError:
         raise FeedError(label, "not found (no such file)", retryable=False) from None
-    except (IsADirectoryError, PermissionError) as exc:
+    except (OSError, ValueError) as exc:  # a directory, no permission, a loop of links, a NUL in the address
         raise FeedError(label, f"cannot be read ({type(exc).__name__})", retryable=False) from None
     if not body.removeprefix(b"\xef\xbb\xbf").lstrip().upper().startswith(CALENDAR_START):
         raise FeedError(

@@ -19,7 +19,7 @@ event.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -40,7 +40,7 @@ from togglbridge.sources.base import (
 from togglbridge.sources.signing import Ed25519Signature
 
 PLATFORM = "discord"
-SIGNATURE = Ed25519Signature()
+SIGNATURE = Ed25519Signature(tolerance=timedelta(minutes=5))  # a captured request cannot be replayed later
 """``X-Signature-Ed25519`` (hex) over ``X-Signature-Timestamp`` + body, with the application's public key."""
 
 PING, APPLICATION_COMMAND = 1, 2  # interaction types
