@@ -412,3 +412,15 @@ def test_the_command_line_installs_reports_and_uninstalls_without_showing_the_se
 def test_status_outside_a_repository_fails_with_a_message(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["git-hook", "status", "--repo", str(tmp_path)])
     assert result.exit_code == 1 and "not inside a git repository" in result.output
+
+
+def test_the_commit_the_hook_saw_is_sent_even_when_another_came_before_the_sender_started(repo: Path) -> None:
+    """A script or a rebase makes commits faster than the detached sender starts: each sender sends the commit its
+    hook saw (passed by sha), not whatever HEAD is by then."""
+    first = commit(repo, "First")
+    second = commit(repo, "Second")
+    client.send(repo, closed_port_url(), sha=first, branch="main")
+    client.send(repo, closed_port_url(), sha=second, branch="main")
+    spooled = client.read_spool(client.state_dir(repo))
+    assert [c["sha"] for c in spooled] == [first, second]
+    assert {c["branch"] for c in spooled} == {"main"}

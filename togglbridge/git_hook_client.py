@@ -128,7 +128,7 @@ def _counts(repo: Path, sha: str, parents: list[str]) -> dict[str, int]:
     return counts
 
 
-def read_commit(repo: Path, rev: str = "HEAD") -> dict[str, Any]:
+def read_commit(repo: Path, rev: str = "HEAD", branch: str | None = None) -> dict[str, Any]:
     """The commit as ``POST /hooks/git`` takes it; raises ValueError when the repository has no full name."""
     named = repository_of(repo)
     if named is None:
@@ -141,7 +141,8 @@ def read_commit(repo: Path, rev: str = "HEAD") -> dict[str, Any]:
     sha, parents_text, author_name, author_email, committed_at, message = fields.split("\x00", 5)
     parents = parents_text.split()
     message = message.rstrip("\n")  # %B ends with a newline git adds; a push's message has none
-    branch = git_or_none(repo, "symbolic-ref", "--quiet", "--short", "HEAD") if rev == "HEAD" else None
+    if branch is None and rev == "HEAD":
+        branch = git_or_none(repo, "symbolic-ref", "--quiet", "--short", "HEAD")
     return {
         "sha": sha,
         "parents": parents,
@@ -349,8 +350,16 @@ def send_spool(directory: Path, repo: Path, url: str, timeout: float = TIMEOUT_S
     return sent
 
 
-def send(repo: Path, url: str, timeout: float = TIMEOUT_SECONDS) -> int:
-    """The hook's work: spool HEAD, then send the spool. Never raises (it runs with nobody watching)."""
+def send(
+    repo: Path,
+    url: str,
+    timeout: float = TIMEOUT_SECONDS,
+    *,
+    sha: str | None = None,
+    branch: str | None = None,
+) -> int:
+    """The hook's work: spool the commit (``sha`` as the hook saw HEAD, else HEAD now), then send the spool.
+    Never raises (it runs with nobody watching)."""
     try:
         directory = state_dir(repo)
     except (OSError, subprocess.CalledProcessError):
@@ -358,7 +367,7 @@ def send(repo: Path, url: str, timeout: float = TIMEOUT_SECONDS) -> int:
     try:
         with locked(directory):
             try:
-                spool(directory, read_commit(repo))
+                spool(directory, read_commit(repo, sha or "HEAD", branch or None))
             except (ValueError, subprocess.CalledProcessError) as exc:
                 log(directory, "error", f"the commit could not be read: {exc}")
             return send_spool(directory, repo, url, timeout)
@@ -369,16 +378,23 @@ def send(repo: Path, url: str, timeout: float = TIMEOUT_SECONDS) -> int:
 
 
 def main(argv: list[str], out: TextIO = sys.stdout) -> int:
-    """``send --url URL [--repo PATH]``: what the hook runs; exits 0 whatever happens."""
+    """``send --url URL [--repo PATH] [--sha SHA] [--branch NAME]``: what the hook runs; exits 0 whatever happens."""
     if not argv or argv[0] != "send":
-        out.write("usage: python -m togglbridge.git_hook_client send --url URL [--repo PATH]\n")
+        out.write(
+            "usage: python -m togglbridge.git_hook_client send --url URL [--repo PATH] [--sha SHA] [--branch NAME]\n"
+        )
         return 2
     options = dict(zip(argv[1::2], argv[2::2], strict=False))
     url = options.get("--url")
     if not url:
         out.write("send needs --url\n")
         return 2
-    send(Path(options.get("--repo", ".")), url)
+    send(
+        Path(options.get("--repo", ".")),
+        url,
+        sha=options.get("--sha") or None,
+        branch=options.get("--branch"),
+    )
     return 0
 
 

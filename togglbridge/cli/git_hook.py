@@ -79,6 +79,8 @@ def hook_script(url: str, python: str) -> str:
     """The hook: the chained one first (its status cannot fail a commit: post-commit runs after it), then the
     client detached with every stream closed, so that neither git nor whatever runs git waits for the send."""
     command = shlex.join([python, "-m", "togglbridge.git_hook_client", "send", "--url", url])
+    # The commit and its branch are read here, before the sender detaches: by the time it has started, a script
+    # or a rebase may have made the next commit, and HEAD would name that one twice.
     return f"""#!/bin/sh
 {MARKER}
 {URL_LINE}{url}
@@ -89,7 +91,9 @@ chained="$(dirname "$0")/{CHAINED_NAME}"
 if [ -x "$chained" ]; then
     "$chained" "$@"
 fi
-nohup {command} </dev/null >/dev/null 2>&1 &
+sha="$(git rev-parse HEAD 2>/dev/null)"
+branch="$(git symbolic-ref --quiet --short HEAD 2>/dev/null)"
+nohup {command} --sha "$sha" --branch "$branch" </dev/null >/dev/null 2>&1 &
 exit 0
 """
 
