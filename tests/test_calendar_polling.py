@@ -195,3 +195,34 @@ def test_a_caldav_calendar_is_polled_with_its_sync_token_and_a_deleted_meeting_i
             poll_calendar(redis_client, queue, config, calendar, http=http, now=later, environ=environ)
             assert redis_client.llen(QUEUE_INGEST) == queued  # nothing changed, nothing new
     assert "team-secret-path" not in str(feed_fields(redis_client, "team").get("last_error"))
+
+
+def test_leaving_out_more_is_no_cancellation(redis_client, tmp_path: Path) -> None:
+    """A calendar that stops including all-day events forgets them quietly: no calendar.cancelled (which would
+    delete their entries), and their triggers go."""
+    import httpx
+
+    from togglbridge.calendars import poll_calendar
+    from togglbridge.config import parse_config
+    from togglbridge.queues import QUEUE_INGEST, TASK_PLAN
+    from togglbridge.store.enqueue import EventQueue
+    from togglbridge.store.schedule import Schedule
+    from workers.app import app
+
+    now = datetime.now(UTC).replace(microsecond=0)
+    day = now.strftime("%Y%m%d")
+    feed = tmp_path / "work.ics"
+    feed.write_text(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\nBEGIN:VEVENT\r\nUID:offsite@acme.io\r\n"
+        f"DTSTAMP:{day}T000000Z\r\nDTSTART;VALUE=DATE:{day}\r\nSUMMARY:Offsite\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+    environ = {"WORK_CALENDAR_FOR_TEST": feed.as_uri()}
+    queue = EventQueue(redis_client, app, task=TASK_PLAN, queue=QUEUE_INGEST, journal_cap=100)
+    triggers = Schedule(redis_client, "togglbridge:triggers")
+    for include, expected in (("[all_day]", 2), ("[]", 0)):
+        config = parse_config(RULES.replace("poll_every: 1m}", f"poll_every: 1m, include: {include}}}"))
+        (calendar,) = config.calendars
+        with httpx.Client() as http:
+            poll_calendar(redis_client, queue, config, calendar, http=http, now=now, environ=environ)
+        assert triggers.pending() == expected
+    assert redis_client.llen(QUEUE_INGEST) == 0  # nothing was cancelled

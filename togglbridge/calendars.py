@@ -101,6 +101,15 @@ def poll_calendar(
     for skipped in reading.skipped:
         log.warning("calendar %r: skipped %s: %s", calendar.name, skipped.uid or "the feed", skipped.reason)
     known = {} if mode_changed else _known(stored)
+    if reread and not mode_changed:
+        # What the new include leaves out was not cancelled: forget it quietly (its triggers go, its entries stay).
+        declined_counts = "declined" in calendar.include
+        still = {
+            o.key for o in reading.occurrences if o.active or (declined_counts and o.status != "cancelled")
+        }
+        left_out = [o for key, o in known.items() if key not in still]
+        cancel_triggers(client, [t for o in left_out for t in _all_trigger_ids(calendar, o)])
+        known = {key: o for key, o in known.items() if key in still}
     changes = compare(
         known,
         reading.occurrences,
