@@ -144,3 +144,17 @@ def test_a_backfill_logs_the_commits_once(repo: Path, redis_url: str, tmp_path: 
         again = backfill(repo, config, env=env)
         assert again.returncode == 0 and again.stdout.count("applied already (entry") == 3, again.stdout
         assert len(logged()) == 3
+
+
+def test_going_back_further_than_the_ledger_remembers_needs_force(repo: Path, tmp_path: Path) -> None:
+    config = tmp_path / "rules.yaml"
+    config.write_text(RULES)
+    args = ["backfill", "git", "--repo", str(repo), "--config", str(config), "--since", "2025-01-01"]
+    refused = CliRunner().invoke(main, args)
+    assert refused.exit_code == 2 and "remembers what it applied for 60 days" in refused.output
+    assert (
+        CliRunner()
+        .invoke(main, [*args, "--dry-run"], env={"TOGGLBRIDGE_DATA_DIR": str(tmp_path / "d")})
+        .exit_code
+        == 0
+    )

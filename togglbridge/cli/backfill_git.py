@@ -25,6 +25,7 @@ from togglbridge.events import Event
 from togglbridge.git_repo import GitError, LocalCommit
 from togglbridge.rules.planner import plan
 from togglbridge.sources import git
+from togglbridge.store.ledger import DONE_TTL_SECONDS
 
 SOURCE = "git"  # the local hook's name: both read commits from a repository, not from a forge
 
@@ -51,6 +52,11 @@ SOURCE = "git"  # the local hook's name: both read commits from a repository, no
     help="The name the forge knows the repository by (default: from the origin remote).",
 )
 @click.option("--dry-run", is_flag=True, help="Show the entries it would make; send nothing.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Go back further than the bridge remembers what it applied (60 days): such commits may be logged again.",
+)
 @config_option
 def backfill_git(
     repo: Path,
@@ -60,6 +66,7 @@ def backfill_git(
     branch: str | None,
     repo_name: str | None,
     dry_run: bool,
+    force: bool,
     config_file: Path | None,
 ) -> None:
     """Commits of a local repository made between --since and --until (both included, in the rule file's
@@ -67,7 +74,15 @@ def backfill_git(
     they are applied and a table of what became of each. Commits the bridge logged already are skipped."""
     config = rule_file_or_exit(config_file or default_config_path())
     out = Console(highlight=False)
-    last = until.date() if until else datetime.now(config.defaults.zone).date()
+    today = datetime.now(config.defaults.zone).date()
+    last = until.date() if until else today
+    remembered = today - timedelta(seconds=DONE_TTL_SECONDS) + timedelta(days=1)
+    if since.date() < remembered and not force and not dry_run:
+        raise click.BadParameter(
+            f"the bridge remembers what it applied for {DONE_TTL_SECONDS // 86400} days: commits before {remembered} "
+            "that it logged then (from a push or the hook) would be logged again. Start on that day, or give --force.",
+            param_hint="--since",
+        )
     if last < since.date():
         raise click.BadParameter(
             f"the last day ({last}) is before the first ({since.date()})", param_hint="--until"
