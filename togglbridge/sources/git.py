@@ -27,8 +27,10 @@ Json = Any
 
 
 def commit_id(repo_full_name: str, sha: str) -> str:
-    """The event id of a commit, the same from every sender and every push that carries it."""
-    return f"git:{repo_full_name}:{sha}"
+    """The event id of a commit, the same from every sender and every push that carries it. The forges treat
+    repository names without regard to case (a clone of ``acme/webapp`` pushes to ``Acme/WebApp``), so the id
+    does too."""
+    return f"git:{repo_full_name.casefold()}:{sha}"
 
 
 MERGE_MESSAGE = re.compile(
