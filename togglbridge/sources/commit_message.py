@@ -23,9 +23,8 @@ _TOGGL_TIME = re.compile(rf"(?i)\[toggl\s+(?P<spent>{_SPENT})\s*\]")
 _AMOUNTS = re.compile(r"(?i)(\d+(?:\.\d+)?)\s*([wdhm])")
 _ISSUE = re.compile(r"(?<![\w-])(?:[A-Z][A-Z0-9]{1,9}-[1-9]\d*|#[1-9]\d*)(?![\dA-Za-z_])")
 _SPACES = re.compile(r"[ \t]{2,}")
-_BEFORE_STOP = re.compile(
-    r"[ \t]+([.,;:!?])"
-)  # "Fix login #time 1h." reads "Fix login." once the directive goes
+# "Fix login #time 1h." reads "Fix login." once the directive goes.
+_BEFORE_STOP = re.compile(r"[ \t]+([.,;:!?])")
 
 
 @dataclass(frozen=True, slots=True)
