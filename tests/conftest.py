@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import random
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +16,12 @@ import pytest
 import redis
 from hypothesis import settings
 
+from togglbridge.executor import Executor
+from togglbridge.settings import Settings
+from togglbridge.store.journal import Journal
 from togglbridge.store.redis_server import RedisServer, ping, start_embedded
+from togglbridge.toggl.access import IdentityAccount, SettingsAccess
+from togglbridge.toggl.client import TogglClient
 from togglbridge.toggl.sim import Simulator, serve_in_thread
 
 LOCAL_REDIS_URL = "redis://127.0.0.1:6379/15"
@@ -97,3 +103,33 @@ def restore_knobs(sim: Simulator) -> Iterator[None]:
     yield
     for knob in dataclasses.fields(saved):
         setattr(sim.knobs, knob.name, getattr(saved, knob.name))
+
+
+# -- one simulated Toggl account per test, applied to by a real executor on the real Redis --------------------
+# (modules that need more accounts, like tests/test_executor.py, define their own)
+
+
+@pytest.fixture
+def identity(request: pytest.FixtureRequest) -> str:
+    """A fresh simulated account per test: the identity's name is its connection id."""
+    return f"{request.node.name[:40]}-{random.randrange(10**9)}"
+
+
+@pytest.fixture
+def access(sim_url: str, identity: str) -> Iterator[SettingsAccess]:
+    settings = Settings(_env_file=None, gateway_key=None, toggl_api_token=None)
+    made = SettingsAccess(settings, {identity: IdentityAccount()}, simulator_url=sim_url)
+    yield made
+    made.close()
+
+
+@pytest.fixture
+def executor(redis_client: redis.Redis, access: SettingsAccess) -> Executor:
+    return Executor(redis_client, access, Journal(redis_client, cap=1000), rng=random.Random(7))
+
+
+@pytest.fixture
+def toggl(access: SettingsAccess, identity: str) -> Iterator[TogglClient]:
+    """The identity's account as a person in Toggl's app would change it: beside the bridge."""
+    with access.client(identity, lambda r: None) as client:
+        yield client

@@ -3,8 +3,6 @@ tag, untag, status, today, week and resume (start and stop: tests/test_follow_up
 
 from __future__ import annotations
 
-import random
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -12,7 +10,7 @@ import httpx
 import pytest
 import redis
 
-from tests.test_executor import entries, simulator_settings
+from tests.test_executor import entries
 from togglbridge.config import Config, parse_config
 from togglbridge.dispatch import dispatch
 from togglbridge.events import Event
@@ -20,7 +18,6 @@ from togglbridge.executor import Executor
 from togglbridge.follow_ups import story
 from togglbridge.rules.planner import plan
 from togglbridge.store.journal import Journal
-from togglbridge.toggl.access import IdentityAccount, SettingsAccess
 from togglbridge.toggl.sim import Simulator
 
 pytestmark = pytest.mark.integration
@@ -31,11 +28,6 @@ NOW = datetime(2026, 11, 25, 15, 30, tzinfo=UTC)  # a Wednesday, 16:30 in Berlin
 @pytest.fixture(autouse=True)
 def _restore_knobs(restore_knobs: None, sim_url: str) -> None:
     """Every test here starts with the simulator's default knobs (and the simulator serving)."""
-
-
-@pytest.fixture
-def identity(request: pytest.FixtureRequest) -> str:
-    return f"{request.node.name[:40]}-{random.randrange(10**9)}"
 
 
 @pytest.fixture
@@ -50,13 +42,6 @@ chat: {{tags: [chat]}}
 rules: []
 """
     )
-
-
-@pytest.fixture
-def executor(redis_client: redis.Redis, sim_url: str, identity: str) -> Iterator[Executor]:
-    access = SettingsAccess(simulator_settings(), {identity: IdentityAccount()}, simulator_url=sim_url)
-    yield Executor(redis_client, access, Journal(redis_client, cap=1000), rng=random.Random(7))
-    access.close()
 
 
 class Chat:

@@ -4,19 +4,16 @@ over real HTTP and a real Redis, through the executor."""
 from __future__ import annotations
 
 import itertools
-import random
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
 import redis
 
-from tests.test_executor import T0, action, enqueue, entries, simulator_settings
+from tests.test_executor import T0, action, enqueue, entries
 from togglbridge.executor import Executor
 from togglbridge.sessions import Piece, plan_sessions, sessions
 from togglbridge.store.journal import Journal
-from togglbridge.toggl.access import IdentityAccount, SettingsAccess
 from togglbridge.toggl.client import TogglClient
 from togglbridge.toggl.sim import Simulator
 
@@ -55,29 +52,6 @@ def test_a_piece_bridging_two_sessions_keeps_the_earlier_entry_and_merges_the_la
 @pytest.fixture(autouse=True)
 def _restore_knobs(restore_knobs: None, sim_url: str) -> None:
     """Every test here starts with the simulator's default knobs (and the simulator serving)."""
-
-
-@pytest.fixture
-def identity(request: pytest.FixtureRequest) -> str:
-    return f"{request.node.name[:40]}-{random.randrange(10**9)}"
-
-
-@pytest.fixture
-def access(sim_url: str, identity: str) -> Iterator[SettingsAccess]:
-    made = SettingsAccess(simulator_settings(), {identity: IdentityAccount()}, simulator_url=sim_url)
-    yield made
-    made.close()
-
-
-@pytest.fixture
-def executor(redis_client: redis.Redis, access: SettingsAccess) -> Executor:
-    return Executor(redis_client, access, Journal(redis_client, cap=1000), rng=random.Random(7))
-
-
-@pytest.fixture
-def toggl(access: SettingsAccess, identity: str) -> Iterator[TogglClient]:
-    with access.client(identity, lambda r: None) as client:
-        yield client
 
 
 def commit(identity: str, name: str, minute: int, *, repo: str = "acme/webapp", minutes: int = 10) -> Any:

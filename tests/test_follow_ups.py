@@ -5,7 +5,6 @@ server, a real Redis."""
 from __future__ import annotations
 
 import asyncio
-import random
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -18,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from tests.test_executor import T0, action, enqueue, simulator_settings
+from tests.test_executor import T0, action, enqueue
 from togglbridge.config import parse_config
 from togglbridge.dispatch import dispatch
 from togglbridge.events import Event
@@ -28,7 +27,6 @@ from togglbridge.serving import serve_in_thread
 from togglbridge.sources.base import ReplyChannel
 from togglbridge.store import replies
 from togglbridge.store.journal import Journal, record
-from togglbridge.toggl.access import IdentityAccount, SettingsAccess
 
 pytestmark = pytest.mark.integration
 
@@ -55,18 +53,6 @@ def recorder() -> Iterator[tuple[Recorder, str]]:
 @pytest.fixture(autouse=True)
 def _restore_knobs(restore_knobs: None, sim_url: str) -> None:
     """Every test here starts with the simulator's default knobs (and the simulator serving)."""
-
-
-@pytest.fixture
-def identity(request: pytest.FixtureRequest) -> str:
-    return f"{request.node.name[:40]}-{random.randrange(10**9)}"
-
-
-@pytest.fixture
-def executor(redis_client: redis.Redis, sim_url: str, identity: str) -> Iterator[Executor]:
-    access = SettingsAccess(simulator_settings(), {identity: IdentityAccount()}, simulator_url=sim_url)
-    yield Executor(redis_client, access, Journal(redis_client, cap=1000), rng=random.Random(7))
-    access.close()
 
 
 def planned(client: redis.Redis, identity: str, *actions: Any) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -27,30 +26,6 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(autouse=True)
 def _restore_knobs(restore_knobs: None, sim_url: str) -> None:
     """Every test here starts with the simulator's default knobs (and the simulator serving)."""
-
-
-@pytest.fixture
-def identity(request: pytest.FixtureRequest) -> str:
-    return f"{request.node.name[:40]}-{random.randrange(10**9)}"
-
-
-@pytest.fixture
-def access(sim_url: str, identity: str) -> Iterator[SettingsAccess]:
-    made = SettingsAccess(simulator_settings(), {identity: IdentityAccount()}, simulator_url=sim_url)
-    yield made
-    made.close()
-
-
-@pytest.fixture
-def executor(redis_client: redis.Redis, access: SettingsAccess) -> Executor:
-    return Executor(redis_client, access, Journal(redis_client, cap=1000), rng=random.Random(7))
-
-
-@pytest.fixture
-def toggl(access: SettingsAccess, identity: str) -> Iterator[TogglClient]:
-    """The identity's account as a person in Toggl's app would change it: beside the bridge."""
-    with access.client(identity, lambda r: None) as client:
-        yield client
 
 
 def stages(redis_client: redis.Redis, event_id: str) -> list[str]:

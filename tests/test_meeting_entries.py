@@ -3,18 +3,15 @@ and left alone once a person changed it. Against the simulator over real HTTP an
 
 from __future__ import annotations
 
-import random
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
 import redis
 
-from tests.test_executor import T0, action, enqueue, entries, simulator_settings
+from tests.test_executor import T0, action, enqueue, entries
 from togglbridge.executor import Executor
 from togglbridge.store.journal import Journal
-from togglbridge.toggl.access import IdentityAccount, SettingsAccess
 from togglbridge.toggl.client import TogglClient
 from togglbridge.toggl.sim import Simulator
 
@@ -26,30 +23,6 @@ MEETING = "standup@acme.io|2026-11-02T09:00:00Z"
 @pytest.fixture(autouse=True)
 def _restore_knobs(restore_knobs: None, sim_url: str) -> None:
     """Every test here starts with the simulator's default knobs (and the simulator serving)."""
-
-
-@pytest.fixture
-def identity(request: pytest.FixtureRequest) -> str:
-    return f"{request.node.name[:40]}-{random.randrange(10**9)}"
-
-
-@pytest.fixture
-def access(sim_url: str, identity: str) -> Iterator[SettingsAccess]:
-    made = SettingsAccess(simulator_settings(), {identity: IdentityAccount()}, simulator_url=sim_url)
-    yield made
-    made.close()
-
-
-@pytest.fixture
-def executor(redis_client: redis.Redis, access: SettingsAccess) -> Executor:
-    return Executor(redis_client, access, Journal(redis_client, cap=1000), rng=random.Random(7))
-
-
-@pytest.fixture
-def toggl(access: SettingsAccess, identity: str) -> Iterator[TogglClient]:
-    """The identity's account as a person in Toggl's app would change it: beside the bridge."""
-    with access.client(identity, lambda r: None) as client:
-        yield client
 
 
 def outcome(redis_client: redis.Redis, event_id: str) -> dict[str, Any]:
