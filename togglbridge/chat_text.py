@@ -20,6 +20,7 @@ no clock, so the planner resolves them later, in the rule file's timezone.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal, get_args
@@ -204,17 +205,31 @@ def describe(command: ChatCommand) -> str:
 
 
 def _entry(command: ChatCommand, untitled: str) -> str:
-    """The entry's description, project, tags and billable, as a phrase; ``untitled`` when it has no description."""
-    parts = [f"\u201c{command.description}\u201d" if command.description else untitled]
-    if command.project is not None:
-        parts.append("@" + _shown(command.project))
-    if command.tags:
-        parts.append(_tags(command.tags))
+    """The command's entry as a phrase; ``untitled`` when it has no description."""
+    return entry_phrase(
+        command.description, command.project, command.tags, command.billable, untitled=untitled
+    )
+
+
+def entry_phrase(
+    description: str,
+    project: str | int | None,
+    tags: Sequence[str],
+    billable: bool | None = None,
+    *,
+    untitled: str = "(no description)",
+) -> str:
+    """An entry as chat answers show it: “Write report” @Acme #writing, billable."""
+    parts = [f"\u201c{description}\u201d" if description else untitled]
+    if project is not None:
+        parts.append("@" + _shown(str(project)))
+    if tags:
+        parts.append(_tags(tags))
     text = " ".join(part for part in parts if part)
-    return text + ", billable" if command.billable else text
+    return text + ", billable" if billable else text
 
 
-def _tags(tags: list[str]) -> str:
+def _tags(tags: Sequence[str]) -> str:
     return " ".join("#" + _shown(tag) for tag in tags)
 
 

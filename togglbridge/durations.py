@@ -36,6 +36,12 @@ def parse_duration(value: object) -> int:
     raise ValueError(f"expected {DURATION_HELP}, got {value!r}")
 
 
+def hours_minutes(seconds: float) -> str:
+    """Time tracked, as chat answers show it: ``3900`` -> "1h 05m", ``1200`` -> "20m" (whole minutes)."""
+    hours, minutes = divmod(max(0, int(seconds)) // 60, 60)
+    return f"{hours}h {minutes:02d}m" if hours else f"{minutes}m"
+
+
 def format_duration(seconds: float) -> str:
     """``5400`` -> "1h 30m"; under a minute, seconds: "45s"; whole hours: "2h"."""
     total = round(seconds)

@@ -23,6 +23,8 @@ from togglbridge.actions import (
     TagAction,
     UntagAction,
 )
+from togglbridge.chat_text import entry_phrase
+from togglbridge.durations import hours_minutes
 from togglbridge.sources.base import ReplyChannel
 from togglbridge.store import keys, replies, text
 from togglbridge.store.identity_state import KnownEntry
@@ -121,18 +123,18 @@ def _applied(client: redis.Redis, identity: str, action: Action | None, record: 
     if isinstance(action, ResumeAction) and notes:
         return f"Resumed {notes[0].removeprefix('resumed ')}."
     if isinstance(action, StartAction):
-        return f"Started {_entry(action.description, action.project, action.tags)}."
+        return f"Started {entry_phrase(action.description, action.project, action.tags)}."
     if isinstance(action, LogAction):
-        minutes = (action.duration_seconds or 0) // 60
-        return f"Logged {_hm(minutes)} {_entry(action.description, action.project, action.tags)}."
+        spent = hours_minutes(action.duration_seconds or 0)
+        return f"Logged {spent} {entry_phrase(action.description, action.project, action.tags)}."
     if isinstance(action, TagAction | UntagAction):
         verb = "Tagged" if isinstance(action, TagAction) else "Untagged"
         return f"{verb} your running entry {' '.join('#' + tag for tag in action.tags)}."
     if result == "stopped":
         entry = _known_entry(client, identity, record.get("entry_id"))
         if entry is not None and entry.stop is not None:
-            minutes = int((entry.stop - entry.start).total_seconds()) // 60
-            return f"Stopped {_entry(entry.description, None, list(entry.tags))} after {_hm(minutes)}."
+            ran = hours_minutes((entry.stop - entry.start).total_seconds())
+            return f"Stopped {entry_phrase(entry.description, None, entry.tags)} after {ran}."
         return "Stopped your running entry."
     return f"Done ({result})."
 
@@ -144,19 +146,6 @@ def _skipped(action: Action | None, notes: list[str]) -> str:
         return "Nothing to do."
     note = notes[0][:1].upper() + notes[0][1:]
     return note if note.endswith((".", "!", "?")) else note + "."
-
-
-def _entry(description: str, project: str | int | None, tags: list[str]) -> str:
-    words = [f"“{description or '(no description)'}”"]
-    if project is not None:
-        words.append(f"@{project}")
-    words += [f"#{tag}" for tag in tags]
-    return " ".join(words)
-
-
-def _hm(minutes: int) -> str:
-    hours, rest = divmod(minutes, 60)
-    return f"{hours}h {rest:02d}m" if hours else f"{rest}m"
 
 
 def _wait(record: dict[str, Any]) -> str:

@@ -7,6 +7,8 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 
 from togglbridge.actions import ReportAction
+from togglbridge.chat_text import entry_phrase
+from togglbridge.durations import hours_minutes
 from togglbridge.effects.knowledge import Knowledge
 from togglbridge.effects.outcome import Outcome
 from togglbridge.toggl.client import TogglClient
@@ -30,29 +32,21 @@ class Reports:
                 running = self._client.current_time_entry()  # began before the day: not among today's
             lines = [
                 _running_line(running, now) if running else "Nothing is running.",
-                f"Today: {_hm(total)}.",
+                f"Today: {hours_minutes(total)}.",
             ]
             return Outcome("reported", running.id if running else None, lines)
         by_project: dict[str, int] = defaultdict(int)
         for entry in entries:
             by_project[entry.project_name or "(no project)"] += entry.elapsed_seconds(now)
         period = "Today" if action.report == "today" else "This week"
-        lines = [f"{period}: {_hm(total)}."]
+        lines = [f"{period}: {hours_minutes(total)}."]
         lines += [
-            f"{name}: {_hm(seconds)}" for name, seconds in sorted(by_project.items(), key=lambda kv: -kv[1])
+            f"{name}: {hours_minutes(seconds)}"
+            for name, seconds in sorted(by_project.items(), key=lambda kv: -kv[1])
         ]
         return Outcome("reported", None, lines)
 
 
 def _running_line(entry: TimeEntry, now: datetime) -> str:
-    what = f"“{entry.description or '(no description)'}”"
-    if entry.project_name:
-        what += f" @{entry.project_name}"
-    if entry.tags:
-        what += " " + " ".join(f"#{tag}" for tag in entry.tags)
-    return f"Running: {what} for {_hm(entry.elapsed_seconds(now))}."
-
-
-def _hm(seconds: int) -> str:
-    hours, minutes = divmod(max(0, seconds) // 60, 60)
-    return f"{hours}h {minutes:02d}m" if hours else f"{minutes}m"
+    what = entry_phrase(entry.description or "", entry.project_name, entry.tags)
+    return f"Running: {what} for {hours_minutes(entry.elapsed_seconds(now))}."
