@@ -60,7 +60,7 @@ def poll_calendar(
     """Poll one calendar; returns when it is next due."""
     stored = feed_fields(client, calendar.name)
     every = timedelta(seconds=calendar.poll_every)
-    missing = [variable for variable in calendar.variables if not environ.get(variable, "").strip()]
+    missing = unset_variables(calendar, environ)
     if missing:  # costs nothing to look again: the variables may be set when the workers restart
         _failed(
             client,
@@ -145,13 +145,18 @@ def poll_calendar(
     return now + every
 
 
+def unset_variables(calendar: Calendar, environ: Mapping[str, str]) -> list[str]:
+    """The calendar's variables (address, CalDAV account) that are unset or empty."""
+    return [variable for variable in calendar.variables if not environ.get(variable, "").strip()]
+
+
 def read_calendar_text(
     calendar: Calendar, *, http: httpx.Client, environ: Mapping[str, str] = os.environ
 ) -> str:
     """The calendar's whole feed, read afresh and touching nothing the poller keeps (its validators, sync token,
     known occurrences): for a preview or a backfill. Raises ``FeedError``, or ``KeyError`` naming an unset
     variable."""
-    missing = [variable for variable in calendar.variables if not environ.get(variable, "").strip()]
+    missing = unset_variables(calendar, environ)
     if missing:
         raise KeyError(missing[0])
     fetched = _fetch(calendar, {}, http=http, environ=environ)

@@ -17,6 +17,7 @@ import click
 import redis
 from pydantic import SecretStr
 
+from togglbridge.calendars import unset_variables
 from togglbridge.cli.common import console, redacted_url
 from togglbridge.config import Config, ConfigError, load_config
 from togglbridge.demo import demo_secrets_in_use
@@ -139,7 +140,7 @@ def _check_named_variables(settings: Settings, config: Config, report: Report) -
     for calendar in config.calendars:
         if not calendar.enabled:
             continue
-        missing = [variable for variable in calendar.variables if not os.environ.get(variable, "").strip()]
+        missing = unset_variables(calendar, os.environ)
         if not missing:
             report.ok(f"calendar {calendar.name}", f"address in {calendar.address_env}")
         else:
