@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 
 ENV_PREFIX = "TOGGLBRIDGE_"
 
+MIN_DASHBOARD_TOKEN_CHARS = 16
+
 TogglMode = Literal["gateway", "direct", "simulator"]
 
 
@@ -95,6 +97,11 @@ class Settings(BaseSettings):
         default=AnyHttpUrl("https://discord.com/api/v10"),
         description="Discord's API, where chat follow-ups and the /toggl command's registration go.",
     )
+    dashboard_token: SecretStr | None = Field(
+        default=None,
+        description="Opens the dashboard (/ui, by a login page), /metrics and /api/* (as a Bearer token). Unset: "
+        "they answer 404. At least 16 characters.",
+    )
     clock_start: datetime | None = Field(
         default=None,
         description="For demos and tests: the calendar clock (polls, meeting triggers) starts at this instant and "
@@ -103,12 +110,22 @@ class Settings(BaseSettings):
 
     # The sources' secrets are not settings: each source names its own variable (togglbridge.sources.secrets).
 
-    @field_validator("gateway_key", "toggl_api_token", "simulator_url", mode="before")
+    @field_validator("gateway_key", "toggl_api_token", "simulator_url", "dashboard_token", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         """``VAR=`` in a .env or compose file means "not set", not "the empty secret"."""
         if isinstance(value, str) and not value.strip():
             return None
+        return value
+
+    @field_validator("dashboard_token")
+    @classmethod
+    def _a_strong_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < MIN_DASHBOARD_TOKEN_CHARS:
+            raise ValueError(
+                f"expected at least {MIN_DASHBOARD_TOKEN_CHARS} characters, e.g. from "
+                "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
+            )
         return value
 
     @field_validator("toggl_rate_limit", "gateway_rate_limit")

@@ -10,12 +10,14 @@ from typing import Any
 import redis
 import redis.asyncio
 from celery import Celery
-from fastapi import FastAPI, Query
+from fastapi import Depends, FastAPI, Query
 from fastapi.responses import JSONResponse
 
 from togglbridge import __version__
+from togglbridge.api.access import OperatorAccess, require_operator
 from togglbridge.api.hooks import router as hooks_router
 from togglbridge.api.journal import router as journal_router
+from togglbridge.api.metrics import router as metrics_router
 from togglbridge.settings import Settings
 from togglbridge.sources.secrets import SourceSecrets
 from togglbridge.status import collect_status, ping_workers
@@ -58,8 +60,11 @@ def create_app(
     app = FastAPI(title="togglbridge", version=__version__, lifespan=lifespan)
     app.state.settings = settings
     app.state.secrets = secrets
+    app.state.access = OperatorAccess(settings.dashboard_token)
+    operators_only = [Depends(require_operator)]
     app.include_router(hooks_router)
-    app.include_router(journal_router)
+    app.include_router(journal_router, dependencies=operators_only)
+    app.include_router(metrics_router)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:
@@ -76,7 +81,10 @@ def create_app(
         return JSONResponse({"status": "ready"})
 
     @app.get(
-        "/api/deliveries", tags=["journal"], responses={400: {"description": "A status filter it cannot use"}}
+        "/api/deliveries",
+        tags=["journal"],
+        dependencies=operators_only,
+        responses={400: {"description": "A status filter it cannot use"}},
     )
     async def recent_deliveries(
         limit: int = Query(50, ge=1, le=deliveries.DELIVERIES_KEPT),
@@ -94,7 +102,7 @@ def create_app(
             {"deliveries": deliveries.matching(kept, limit=limit, status=status, source=source)}
         )
 
-    @app.get("/api/status", tags=["journal"])
+    @app.get("/api/status", tags=["journal"], dependencies=operators_only)
     def status(
         workers: bool = Query(False, description="Also ping the Celery workers (waits about 1.5 s)."),
     ) -> dict[str, Any]:
