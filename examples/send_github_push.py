@@ -6,7 +6,7 @@
 
 The secret is TOGGLBRIDGE_GITHUB_SECRET, or the demo secret that `make run` uses when that is unset. Commit times
 fall on the last weekday at 10:00 (Europe/Berlin), inside the example rule file's working hours, so the demo
-logs time on any day. Then look at:  GET http://127.0.0.1:8080/api/journal  and  togglbridge status
+logs time on any day. Then look at the dashboard (the link `make run` prints) or `togglbridge status`.
 """
 
 from __future__ import annotations

@@ -22,6 +22,7 @@ from fastapi.testclient import TestClient
 from httpx import Response
 from hypothesis import strategies as st
 
+from tests.access_support import DASHBOARD_TOKEN, OPERATOR_HEADERS
 from tests.sources.harness import FIXTURES, SENDERS, json_values, nested
 from togglbridge.actions import ACTION_ADAPTER
 from togglbridge.api.factory import build_receiver
@@ -55,14 +56,18 @@ Headers = list[tuple[bytes, bytes]]
 def hostile_receiver(redis_url: str) -> FastAPI:
     """The receiver with every source's test secret and a small body limit."""
     secrets = SourceSecrets.of(**{sender.source.name: sender.secret for sender in SENDERS.values()})
-    settings = Settings(_env_file=None, redis_url=redis_url, max_body_bytes=MAX_BODY_BYTES)
+    settings = Settings(
+        _env_file=None, redis_url=redis_url, max_body_bytes=MAX_BODY_BYTES, dashboard_token=DASHBOARD_TOKEN
+    )
     return build_receiver(settings, redis_url, secrets)
 
 
 @pytest.fixture
 def receiver(redis_url: str) -> Iterator[TestClient]:
     """The receiver in-process; an exception escaping a handler is raised here, with its traceback."""
-    with TestClient(hostile_receiver(redis_url), raise_server_exceptions=True) as client:
+    with TestClient(
+        hostile_receiver(redis_url), raise_server_exceptions=True, headers=OPERATOR_HEADERS
+    ) as client:
         yield client
 
 

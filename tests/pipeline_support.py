@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 import redis
 
+from tests.access_support import DASHBOARD_TOKEN, OPERATOR_HEADERS
 from togglbridge.api.factory import build_receiver
 from togglbridge.serving import serve_in_thread
 from togglbridge.settings import Settings
@@ -90,7 +91,7 @@ def running_pipeline(
         try:
             time.sleep(1)
             assert worker.poll() is None and beat.poll() is None, "the worker or beat did not start"
-            settings = Settings(_env_file=None, redis_url=redis_url)
+            settings = Settings(_env_file=None, redis_url=redis_url, dashboard_token=DASHBOARD_TOKEN)
             receiver = build_receiver(
                 settings, redis_url, SourceSecrets.of(**{"github": GITHUB_SECRET, **(source_secrets or {})})
             )

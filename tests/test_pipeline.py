@@ -13,6 +13,7 @@ import httpx
 import psutil
 import pytest
 
+from tests.access_support import OPERATOR_HEADERS
 from tests.pipeline_support import (
     Pipeline,
     entries_of,
@@ -71,16 +72,20 @@ def test_a_signed_push_becomes_entries_with_its_fate_in_the_journal(pipeline: Pi
     assert sorted(e["description"] for e in entries) == ["webapp: Commit 0", "webapp: Commit 1"]
     assert {e["duration"] for e in entries} == {600}
 
-    journal = httpx.get(f"{pipeline.url}/api/journal", params={"limit": 10}).json()["events"]
+    journal = httpx.get(f"{pipeline.url}/api/journal", headers=OPERATOR_HEADERS, params={"limit": 10}).json()[
+        "events"
+    ]
     commits = [e for e in journal if e["event_id"].startswith("git:acme/webapp:")]
     assert commits and all(e["outcome"] == "applied" for e in commits[:2])
     assert commits[0]["identity"] == identity and commits[0]["kind"] == "git.commit"
     assert "entry" in commits[0]["summary"]
     applied_only = httpx.get(
-        f"{pipeline.url}/api/journal", params={"outcome": "applied", "identity": identity}
+        f"{pipeline.url}/api/journal",
+        params={"outcome": "applied", "identity": identity},
+        headers=OPERATOR_HEADERS,
     )
     assert {e["event_id"] for e in applied_only.json()["events"]} == {e["event_id"] for e in commits}
-    full = httpx.get(f"{pipeline.url}/api/journal/{commits[0]['event_id']}").json()
+    full = httpx.get(f"{pipeline.url}/api/journal/{commits[0]['event_id']}", headers=OPERATOR_HEADERS).json()
     stages = [r["stage"] for r in full["records"]]
     assert stages[:2] == ["received", "planned"] and "applied" in stages
     applied = next(r for r in full["records"] if r["stage"] == "applied")
@@ -160,7 +165,11 @@ def test_an_exhausted_quota_parks_the_work_then_completes_after_the_reset(pipeli
             )
         except AssertionError:
             print(json.dumps(collect_status(pipeline.redis), indent=1))
-            journal = httpx.get(f"{pipeline.url}/api/journal", params={"limit": 8, "records": "true"})
+            journal = httpx.get(
+                f"{pipeline.url}/api/journal",
+                headers=OPERATOR_HEADERS,
+                params={"limit": 8, "records": "true"},
+            )
             for event in journal.json()["events"]:
                 for r in event["records"]:
                     print(
@@ -186,7 +195,9 @@ def test_a_toggl_400_lands_in_the_dead_letters_with_its_message(pipeline: Pipeli
     )
     assert letters[0]["status"] == 400
     assert "999999" in letters[0]["message"]
-    journal = httpx.get(f"{pipeline.url}/api/journal", params={"limit": 50}).json()["events"]
+    journal = httpx.get(f"{pipeline.url}/api/journal", headers=OPERATOR_HEADERS, params={"limit": 50}).json()[
+        "events"
+    ]
     failed = [e for e in journal if e["event_id"] == letters[0]["event_id"]]
     assert failed and failed[0]["outcome"] == "failed"
     assert "999999" in failed[0]["summary"]  # Toggl's message, in the event's one line

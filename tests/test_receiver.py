@@ -14,6 +14,7 @@ import pytest
 import redis
 from fastapi.testclient import TestClient
 
+from tests.access_support import DASHBOARD_TOKEN, OPERATOR_HEADERS
 from togglbridge.api.factory import build_receiver
 from togglbridge.queues import QUEUE_INGEST, TASK_PLAN
 from togglbridge.settings import Settings
@@ -32,8 +33,8 @@ PING = (Path(__file__).parent / "fixtures" / "github" / "ping__default.json").re
 def make_client(redis_url: str, secrets: SourceSecrets | None = None, **settings: object) -> TestClient:
     """The receiver with both sources enabled (or the ``secrets`` given)."""
     given = secrets if secrets is not None else SourceSecrets.of(github=GITHUB_SECRET, generic=WEBHOOK_SECRET)
-    built = Settings(_env_file=None, redis_url=redis_url, **settings)  # type: ignore[arg-type]
-    return TestClient(build_receiver(built, redis_url, given))
+    built = Settings(_env_file=None, redis_url=redis_url, **({"dashboard_token": DASHBOARD_TOKEN} | settings))  # type: ignore[arg-type]
+    return TestClient(build_receiver(built, redis_url, given), headers=OPERATOR_HEADERS)
 
 
 @pytest.fixture

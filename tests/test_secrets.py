@@ -74,6 +74,8 @@ WEBHOOK_KEY = f"stdwh-{MARKER}-0123456789abcdef".encode()  # the key; the settin
 WEBHOOK_SECRET = "whsec_" + base64.b64encode(WEBHOOK_KEY).decode()
 SOURCE_SECRETS = SourceSecrets.of(github=GITHUB_SECRET, generic=WEBHOOK_SECRET)
 TOGGL_TOKEN = f"toggltoken-{MARKER}-0f9e8d7c6b5a"
+DASHBOARD_TOKEN = f"dashtoken-{MARKER}-3b9a70c1e2d4"
+OPERATOR_HEADERS = {"Authorization": f"Bearer {DASHBOARD_TOKEN}"}
 TOKEN_ENV = "TB_SECRETS_TEST_DANA_TOKEN"  # the identity's token_env: a name, not a secret
 GATEWAY_CONNECTION = "conn-carol"
 
@@ -84,6 +86,7 @@ SECRETS: dict[str, bytes] = {
     "Standard Webhooks key": WEBHOOK_KEY,
     "Toggl token": TOGGL_TOKEN.encode(),
     "Toggl basic auth": f"{TOGGL_TOKEN}:api_token".encode(),
+    "dashboard token": DASHBOARD_TOKEN.encode(),
 }
 
 
@@ -424,11 +427,12 @@ def test_no_secret_leaks_from_a_deployment_with_a_worker_process(
             gateway_key=GATEWAY_KEY,
             gateway_url=f"{sim_url}/toggl-track",
             log_level="DEBUG",
+            dashboard_token=DASHBOARD_TOKEN,
         )
         receiver = build_receiver(settings, redis_url, SOURCE_SECRETS)
         with (
             serve_in_thread(receiver, lifespan="on", name="receiver", log_level="debug") as url,
-            httpx.Client(base_url=url, timeout=10) as http,
+            httpx.Client(base_url=url, timeout=10, headers=OPERATOR_HEADERS) as http,
         ):
 
             def send(path: str, body: bytes, headers: dict[str, str]) -> httpx.Response:
@@ -567,12 +571,13 @@ def test_no_secret_leaks_from_in_process_planning_and_execution(
         _env_file=None,
         redis_url=redis_url,
         simulator_url=sim_url,
+        dashboard_token=DASHBOARD_TOKEN,
         **credentials,
     )
     assert settings.toggl_mode == toggl_mode
     evidence = Evidence()
     receiver = build_receiver(settings, redis_url, SOURCE_SECRETS)
-    with TestClient(receiver) as client:
+    with TestClient(receiver, headers=OPERATOR_HEADERS) as client:
 
         def keep(response: httpx.Response) -> None:
             response.read()

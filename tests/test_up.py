@@ -82,8 +82,15 @@ def live_entries(up: Up) -> list[dict[str, Any]]:
     return [e for e in state["time_entries"] if e.get("server_deleted_at") is None]
 
 
+def operator_headers(up: Up) -> dict[str, str]:
+    """``up`` on 127.0.0.1 opens the dashboard with a token of its own, kept in the data dir."""
+    token = (Path(up.env["TOGGLBRIDGE_DATA_DIR"]) / "dashboard-token").read_text().strip()
+    return {"Authorization": f"Bearer {token}"}
+
+
 def dead_letters(up: Up) -> int:
-    return int(httpx.get(f"{up.base}/api/status", timeout=5).json()["dead_letters"]["count"])
+    status = httpx.get(f"{up.base}/api/status", headers=operator_headers(up), timeout=5)
+    return int(status.json()["dead_letters"]["count"])
 
 
 def test_up_serves_applies_a_push_and_stops_on_sigterm(tmp_path: Path) -> None:
@@ -93,10 +100,14 @@ def test_up_serves_applies_a_push_and_stops_on_sigterm(tmp_path: Path) -> None:
         wait_for(lambda: len(live_entries(up)) == 3, timeout=60, what="the push's 3 commits")
         assert dead_letters(up) == 0
         assert not list(tmp_path.glob("celerybeat-schedule*"))  # the beat is RedBeat, not a local file
+        assert httpx.get(f"{up.base}/api/status", timeout=5).status_code == 401  # no token, no data
     text = up.output()
     assert "SIMULATOR" in text  # the banner says entries go to the simulator
     assert "entries go to the simulator at" in text
     assert SECRET not in text
+    token_file = tmp_path / "data" / "dashboard-token"
+    assert f"Dashboard: {up.base}/ui/login#token={token_file.read_text().strip()}" in text
+    assert token_file.stat().st_mode & 0o777 == 0o600
 
 
 def test_a_restart_goes_on_where_it_stopped_and_fresh_starts_over(tmp_path: Path) -> None:
@@ -105,6 +116,7 @@ def test_a_restart_goes_on_where_it_stopped_and_fresh_starts_over(tmp_path: Path
         wait_for(lambda: len(live_entries(first)) == 3, timeout=60, what="the first push")
 
     with running_up(tmp_path) as second:
+        assert operator_headers(second) == operator_headers(first)  # sessions outlive a restart
         assert len(live_entries(second)) == 3  # the simulator kept its account, like Toggl would
         send_push(second)
         wait_for(lambda: len(live_entries(second)) == 6, timeout=60, what="the push after a restart")

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import os
 import shutil
 import sys
 from contextlib import ExitStack
 from pathlib import Path
+from secrets import token_urlsafe
 from typing import Any
 
 import click
@@ -22,12 +24,14 @@ from togglbridge.cli.common import (
     settings_or_exit,
     setup_logging,
 )
-from togglbridge.settings import Settings
+from togglbridge.settings import MIN_DASHBOARD_TOKEN_CHARS, Settings
 from togglbridge.sources.secrets import SourceSecrets
 from togglbridge.store import keys
 from togglbridge.store.redis_server import RedisServer, resolve_redis
 
 SIMULATOR_STATE_FILE = "simulator.json"  # in the data dir, beside the embedded Redis: both or neither
+# In the data dir: one token across restarts, so sessions survive them.
+DASHBOARD_TOKEN_FILE = "dashboard-token"  # noqa: S105  (a file name)
 
 BEAT_STOP_SECONDS = 5.0
 
@@ -70,6 +74,55 @@ def _publish_simulator_url(server: RedisServer, sim_url: str, stack: ExitStack) 
         client.close()
 
     stack.callback(withdraw)
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _local_dashboard_token(settings: Settings, host: str) -> bool:
+    """On a loopback address with no token set, open the dashboard with a token of its own, kept in the data dir
+    (readable by its owner only) so that a restart keeps it. Anywhere else the operator sets the token."""
+    if settings.dashboard_token is not None or not _is_loopback(host):
+        return False
+    path = settings.data_dir / DASHBOARD_TOKEN_FILE
+    token = path.read_text().strip() if path.is_file() else ""
+    if len(token) < MIN_DASHBOARD_TOKEN_CHARS:
+        token = token_urlsafe(32)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as file:
+            file.write(token + "\n")
+    os.environ["TOGGLBRIDGE_DASHBOARD_TOKEN"] = token
+    return True
+
+
+def _dashboard_banner(settings: Settings, url: str, generated: bool) -> None:
+    if settings.dashboard_token is None:
+        console.print(
+            "Dashboard (/ui), /metrics and /api: off. Set TOGGLBRIDGE_DASHBOARD_TOKEN to open them.",
+            highlight=False,
+            soft_wrap=True,  # a link broken across lines is no link
+        )
+        return
+    if generated:
+        # The token travels after '#': a browser never sends that part, so it reaches no access log.
+        link = f"{url}/ui/login#token={settings.dashboard_token.get_secret_value()}"
+        console.print(
+            f"Dashboard: {link}\n  (the token is in {settings.data_dir / DASHBOARD_TOKEN_FILE}; "
+            'curl -H "Authorization: Bearer $(cat <that file>)" for /api and /metrics)',
+            highlight=False,
+            soft_wrap=True,  # a link broken across lines is no link
+        )
+    else:
+        console.print(
+            f"Dashboard: {url}/ui (sign in with TOGGLBRIDGE_DASHBOARD_TOKEN)", highlight=False, soft_wrap=True
+        )
 
 
 def _simulator_banner(sim_url: str) -> None:
@@ -132,6 +185,7 @@ def up(host: str, port: int, config_file: Path | None, concurrency: int, fresh: 
             _publish_simulator_url(server, sim_url, stack)
         where = "embedded" if server.is_embedded else "external"
         console.print(f"Redis ({where}): {redacted_url(server.url)}")
+        generated_token = _local_dashboard_token(settings, host)
         settings = settings_or_exit()
         announce(settings, secrets)
         receiver = _receiver_app(settings, server.url, secrets)
@@ -145,6 +199,7 @@ def up(host: str, port: int, config_file: Path | None, concurrency: int, fresh: 
             f"{len(config.identities)} identities, {len(config.rules)} rules.",
             highlight=False,
         )
+        _dashboard_banner(settings, url, generated_token)
         configure(app, server.url)
         import workers.tasks  # noqa: F401  (registers the tasks)
 
