@@ -91,7 +91,9 @@ def running_pipeline(
         try:
             time.sleep(1)
             assert worker.poll() is None and beat.poll() is None, "the worker or beat did not start"
-            settings = Settings(_env_file=None, redis_url=redis_url, dashboard_token=DASHBOARD_TOKEN)
+            settings = Settings(
+                _env_file=None, redis_url=redis_url, dashboard_token=DASHBOARD_TOKEN, config_file=config_file
+            )
             receiver = build_receiver(
                 settings, redis_url, SourceSecrets.of(**{"github": GITHUB_SECRET, **(source_secrets or {})})
             )

@@ -11,7 +11,8 @@ import pytest
 
 from togglbridge.config import Config, parse_config
 from togglbridge.events import ActorHandle, Event
-from togglbridge.rules.identities import identity_candidates, no_identity_note, resolve_identity
+from togglbridge.rules.identities import identify, identity_candidates, no_identity_note, resolve_identity
+from togglbridge.rules.planner import plan
 from togglbridge.sources.github import SOURCE as GITHUB
 
 FIXTURES = Path(__file__).parent / "fixtures" / "github"
@@ -108,3 +109,16 @@ def test_any_source_can_give_handles_of_another_platform() -> None:
     commit = event("gitlab", "bob@private.example", ActorHandle(platform="gitlab", handle="bob"))
     bob = parse_config("identities:\n  bob: {gitlab: [bob]}\n  ann: {emails: [ann@x.io]}\n")
     assert resolve_identity(commit, bob) == "bob"
+
+
+def test_the_plan_says_why_an_event_is_an_identitys() -> None:
+    push, _commit = github_events("push__with_new_branch")
+    assert identify(push, config(GITHUB_LOGIN_ONLY)) == (
+        "coder",
+        "'Codertocat' is listed under coder's github",
+    )
+    nobody = config("identities:\n  stranger: {github: [someone]}")
+    assert identify(push, nobody) == (None, None)
+    assert (
+        plan(push, config(GITHUB_LOGIN_ONLY)).identity_reason == "'Codertocat' is listed under coder's github"
+    )

@@ -33,6 +33,7 @@ def plan_record(result: Any) -> str:
     return record(
         "planned",
         identity=result.identity,
+        identity_reason=result.identity_reason,
         rules=data.get("rules", []),
         actions=[{"key": a["key"], "type": a["type"], "rule": a["rule"]} for a in data.get("actions", [])],
         errors=data.get("errors", []),

@@ -18,6 +18,7 @@ from togglbridge.api.access import OperatorAccess, require_operator
 from togglbridge.api.hooks import router as hooks_router
 from togglbridge.api.journal import router as journal_router
 from togglbridge.api.metrics import router as metrics_router
+from togglbridge.api.ui import mount_dashboard
 from togglbridge.settings import Settings
 from togglbridge.sources.secrets import SourceSecrets
 from togglbridge.status import collect_status, ping_workers
@@ -65,6 +66,8 @@ def create_app(
     app.include_router(hooks_router)
     app.include_router(journal_router, dependencies=operators_only)
     app.include_router(metrics_router)
+    app.state.celery_app = celery_app
+    mount_dashboard(app, settings)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:
@@ -118,4 +121,5 @@ def create_app(
             last_ping[:] = [(time.monotonic(), ping_workers(celery_app))]
         return last_ping[0][1]
 
+    app.state.recent_ping = recent_ping
     return app

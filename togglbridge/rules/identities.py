@@ -23,20 +23,27 @@ IDENTITY_LIST = {"email": "emails", "alias": "aliases"}
 
 def resolve_identity(event: Event, config: RuleFile) -> str | None:
     """The identity ``event`` belongs to, or None."""
+    return identify(event, config)[0]
+
+
+def identify(event: Event, config: RuleFile) -> tuple[str | None, str | None]:
+    """The identity ``event`` belongs to and why, in words ("actor 'a@b.io' is under alice's emails"), or
+    (None, None)."""
     if event.kind.startswith("calendar."):
         for name in (event.data.get("calendar"), event.actor):
             calendar = config.calendar(name) if isinstance(name, str) else None
             if calendar is not None:
-                return calendar.identity
+                return calendar.identity, f"the event comes from {calendar.identity}'s calendar {name!r}"
     for where, handle in identity_candidates(event):
         identity = config.identity_for_handle(where, handle)
         if identity is not None:
-            return identity
+            listed = IDENTITY_LIST.get(where, where)
+            return identity, f"{handle!r} is listed under {identity}'s {listed}"
     if len(config.identities) == 1:
         name, only = next(iter(config.identities.items()))
         if not only.handles():
-            return name
-    return None
+            return name, f"{name} is the only identity and lists no handle, so every event is theirs"
+    return None, None
 
 
 def identity_candidates(event: Event) -> list[Candidate]:

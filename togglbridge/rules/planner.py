@@ -20,7 +20,7 @@ from togglbridge.events import Event, UtcDatetime
 from togglbridge.rules.building import ActionContext, ActionError, build_action
 from togglbridge.rules.chatops import BUILTIN_CHAT_RULE, chat_actions, chat_applies, chat_command
 from togglbridge.rules.conditions import ConditionCheck, Scope
-from togglbridge.rules.identities import no_identity_note, resolve_identity
+from togglbridge.rules.identities import identify, no_identity_note
 from togglbridge.rules.meetings import BUILTIN_CALENDAR_RULE, FOLLOWED_KINDS, meeting_actions, meeting_applies
 from togglbridge.rules.rule import Rule
 from togglbridge.rules.rule_file import RuleFile
@@ -52,6 +52,7 @@ class Plan(BaseModel):
 
     event: Event
     identity: str | None
+    identity_reason: str | None = Field(default=None, description="Why the event is the identity's.")
     actions: list[Action] = Field(default_factory=list)
     rules: list[RuleResult] = Field(default_factory=list)
     errors: list[str] = Field(default_factory=list)
@@ -65,7 +66,7 @@ class Plan(BaseModel):
 
 def plan(event: Event, config: RuleFile, *, now: datetime | None = None) -> Plan:
     """The actions ``event`` calls for under ``config``. ``now`` is only recorded (planning never reads a clock)."""
-    identity = resolve_identity(event, config)
+    identity, identity_reason = identify(event, config)
     zone = config.defaults.zone
     results: list[RuleResult] = []
     actions: list[Action] = []
@@ -108,6 +109,7 @@ def plan(event: Event, config: RuleFile, *, now: datetime | None = None) -> Plan
     return Plan(
         event=event,
         identity=identity,
+        identity_reason=identity_reason,
         actions=actions,
         rules=results,
         errors=errors,

@@ -72,6 +72,22 @@ class DeadLetters:
     def count(self) -> int:
         return int(self._redis.llen(keys.DEAD_LETTERS))
 
+    def retry_one(self, key: str) -> str | None:
+        """Put the dead letter of action ``key`` back in its identity's outbox; returns the identity to kick, or
+        None when no letter has that key (retried already, or replaced)."""
+        for raw in self._redis.lrange(keys.DEAD_LETTERS, 0, -1):
+            found = json.loads(text(raw))
+            if found.get("key") != key:
+                continue
+            action = ACTION_ADAPTER.validate_python(found["action"])
+            pipe = self._redis.pipeline(transaction=True)
+            Outbox(self._redis).put([action], pipe)
+            pipe.lrem(keys.DEAD_LETTERS, 1, text(raw))
+            pipe.hdel(BY_KEY, key)
+            removed = pipe.execute()[-2]
+            return str(found["identity"]) if removed else None
+        return None
+
     def retry(self) -> list[str]:
         """Put every dead letter back into its identity's outbox; returns the identities to kick."""
         outbox = Outbox(self._redis)

@@ -1,0 +1,47 @@
+"""The dashboard at ``/ui``: server-rendered pages (Jinja2), a stylesheet and a little script shipped in the
+package, no build step and nothing from a CDN. Off (404) unless ``TOGGLBRIDGE_DASHBOARD_TOKEN`` is set."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.responses import RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+
+from togglbridge.api.ui.login import router as login_router
+from togglbridge.api.ui.pages import router as pages_router
+from togglbridge.api.ui.rendering import HERE, SignInFirst
+from togglbridge.api.ui.rule_file import RuleFileReader
+from togglbridge.settings import Settings
+
+# Everything the pages load is their own: no inline script, no other origin, never inside another site's frame.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+)
+
+
+class _PageHeaders(BaseHTTPMiddleware):
+    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+        response = await call_next(request)
+        if request.url.path.startswith("/ui"):
+            response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+            response.headers["X-Frame-Options"] = "DENY"
+            response.headers["X-Content-Type-Options"] = "nosniff"
+            response.headers["Referrer-Policy"] = "same-origin"
+        return response
+
+
+def mount_dashboard(app: FastAPI, settings: Settings) -> None:
+    app.state.rule_file = RuleFileReader(settings.config_file)
+    app.include_router(login_router, include_in_schema=False)
+    app.include_router(pages_router, include_in_schema=False)
+    if settings.dashboard_token is not None:
+        app.mount("/ui/static", StaticFiles(directory=HERE / "static"), name="ui-static")
+    app.add_middleware(_PageHeaders)
+
+    @app.exception_handler(SignInFirst)
+    async def sign_in_first(request: Request, exc: SignInFirst) -> Response:
+        return RedirectResponse(f"/ui/login?next={quote(exc.path, safe='')}", status_code=303)
