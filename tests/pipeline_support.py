@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import redis
 
-from tests.access_support import DASHBOARD_TOKEN, OPERATOR_HEADERS
+from tests.access_support import DASHBOARD_TOKEN
 from togglbridge.api.factory import build_receiver
 from togglbridge.serving import serve_in_thread
 from togglbridge.settings import Settings

@@ -239,5 +239,5 @@ def test_signing_out_ends_the_session_in_this_browser(client: TestClient) -> Non
 def test_a_weak_token_fails_at_start() -> None:
     from togglbridge.settings import SettingsError, load_settings
 
-    with pytest.raises(SettingsError, match="TOGGLBRIDGE_DASHBOARD_TOKEN: .*at least 16 characters"):
+    with pytest.raises(SettingsError, match=r"TOGGLBRIDGE_DASHBOARD_TOKEN: .*at least 16 characters"):
         load_settings(_env_file=None, dashboard_token="short")
