@@ -92,7 +92,11 @@ def running_pipeline(
             time.sleep(1)
             assert worker.poll() is None and beat.poll() is None, "the worker or beat did not start"
             settings = Settings(
-                _env_file=None, redis_url=redis_url, dashboard_token=DASHBOARD_TOKEN, config_file=config_file
+                _env_file=None,
+                redis_url=redis_url,
+                dashboard_token=DASHBOARD_TOKEN,
+                config_file=config_file,
+                simulator_url=sim_url,
             )
             receiver = build_receiver(
                 settings, redis_url, SourceSecrets.of(**{"github": GITHUB_SECRET, **(source_secrets or {})})

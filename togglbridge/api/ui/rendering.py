@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import quote
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
@@ -67,6 +68,8 @@ def _seconds(value: float | None) -> str:
 
 
 TEMPLATES.env.filters["ago"] = _ago
+# An event id in a link's path: readable (git:acme/webapp:3f35...), and anything else escaped.
+TEMPLATES.env.filters["in_path"] = lambda value: quote(str(value), safe="/:@")
 TEMPLATES.env.filters["shown"] = shown_value
 TEMPLATES.env.filters["duration"] = _seconds
 TEMPLATES.env.filters["other_kind_rules"] = _other_kind_rules
