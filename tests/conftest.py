@@ -26,7 +26,10 @@ from togglbridge.toggl.sim import Simulator, serve_in_thread
 
 LOCAL_REDIS_URL = "redis://127.0.0.1:6379/15"
 
-pytest_plugins = ["tests.hostile_support"]  # the hostile-input tests' receiver, for tests/ and tests/sources/
+pytest_plugins = [
+    "tests.hostile_support",  # the hostile-input tests' receiver, for tests/ and tests/sources/
+    "tests.browser_support",  # a headless Chromium for the dashboard's tests
+]
 
 # In CI the property tests replay a fixed set of examples (a red CI must mean a change broke something);
 # developers' runs explore new ones.

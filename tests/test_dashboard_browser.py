@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from tests.access_support import DASHBOARD_TOKEN
-from tests.browser_support import browser, screenshot  # noqa: F401, F811  (the browser fixture)
+from tests.browser_support import screenshot
 from tests.pipeline_support import Pipeline, push_body, running_pipeline, send_push, wait_for
 from togglbridge.store import keys
 from togglbridge.store.dead_letters import DeadLetters
@@ -216,7 +216,9 @@ def test_the_rule_tester_explains_a_raw_delivery_and_a_broken_one(page: Any, bri
     page.click("form.tester button[type=submit]")
     result = page.locator("#tester-result")
     result.wait_for()
-    assert "git.commit" in result.inner_text() and "commits" in result.locator("table.rules").last.inner_text()
+    assert (
+        "git.commit" in result.inner_text() and "commits" in result.locator("table.rules").last.inner_text()
+    )
     assert author in result.inner_text() or "no identity" in result.inner_text()
     screenshot(page, "tester")
     # The form keeps what was pasted, so a fix is one edit away.
