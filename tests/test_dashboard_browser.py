@@ -145,6 +145,7 @@ def test_a_dead_letter_is_retried_from_its_page_once_its_cause_is_fixed(page: An
     assert send_push(bridge, broken).status_code == 202
     letters = DeadLetters(bridge.redis)
     wait_for(lambda: letters.count() == 1, timeout=60, what="the refused action's dead letter")
+    (refused,) = letters.all()
     page.goto(f"{bridge.url}/ui/dead-letters")
     row = page.locator("table.letters tbody tr")
     assert row.count() == 1 and "Project" in row.locator("td.error").inner_text()
@@ -171,6 +172,10 @@ def test_a_dead_letter_is_retried_from_its_page_once_its_cause_is_fixed(page: An
     assert letters.count() == 0
     page.locator("#letters p.empty").wait_for()  # the page saw it go, without a reload
     screenshot(page, "dead-letters-retried")
+    page.goto(f"{bridge.url}/ui/events/{refused['event_id']}")
+    assert page.locator("h1 .badge").inner_text() == "applied"  # died once, then applied: no failure now
+    steps = [step.inner_text().split()[1] for step in page.locator("p.step").all()]
+    assert steps == ["healed", "dead", "applied"]  # refused, learned again and refused, then retried by hand
 
 
 def test_every_page_renders_on_a_desktop_a_phone_and_in_dark_mode(browser: Any, bridge: Pipeline) -> None:

@@ -232,3 +232,13 @@ def test_an_applied_record_with_a_description_shows_it(redis_client: redis.Redis
 def test_a_filter_rejects_an_unknown_outcome() -> None:
     with pytest.raises(ValueError, match="no action"):
         JournalFilter(outcome="done")
+
+
+def test_a_dead_action_retried_with_success_is_no_longer_a_failure(journalled: Journal) -> None:
+    assert journalled.summary("failed")["outcome"] == "failed"  # type: ignore[index]
+    apply(journalled, "failed", 0, 125)  # the dead letter, retried once its cause was fixed
+    summary = journalled.summary("failed")
+    assert summary is not None and summary["outcome"] == "applied"
+    assert summary["summary"] == "created entry 125"
+    die(journalled, "failed", 0, "refused again")
+    assert journalled.summary("failed")["outcome"] == "failed"  # type: ignore[index]

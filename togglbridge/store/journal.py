@@ -30,6 +30,7 @@ SUMMARY_PREFIX = keys.journal_summary("")
 
 OUTCOMES = ("queued", "applied", "pending", "parked", "failed", "no identity", "no action")
 PAGE_SIZE = 200  # events read per Redis round-trip while a query walks the index
+FAILED_PREFIX = "failed: "  # how the summary line of an action that died begins
 RESULT_LINE_CHARS = 200  # an action's one-line result is cut here (a Toggl message can be long)
 
 # KEYS[1] the event's records, KEYS[2] its summary; ARGV[1] how many records, then the records, then
@@ -104,7 +105,10 @@ def _summary_changes(data: dict[str, Any]) -> list[tuple[str, str, Any]]:
         changes += [("i", "finished", 1), ("s", f"r:{action}", f"skipped: {data.get('reason', '')}")]
     elif stage == "dead":
         status = f"{data['status']} " if data.get("status") is not None else ""
-        changes += [("i", "dead", 1), ("s", f"r:{action}", f"failed: {status}{data.get('message', '')}")]
+        changes += [
+            ("i", "dead", 1),
+            ("s", f"r:{action}", f"{FAILED_PREFIX}{status}{data.get('message', '')}"),
+        ]
     elif stage == "parked":
         changes += [("i", "parked", 1), ("s", f"r:{action}", f"parked: {data.get('reason', '')}")]
     elif stage == "held":
@@ -256,7 +260,8 @@ def _summarize(event_id: str, received: dict[str, Any], fields: dict[str, str]) 
     expected = int(fields.get("expected", "0"))
     finished = int(fields.get("finished", "0"))
     results = [fields[name] for name in sorted(fields) if name.startswith("r:")]
-    if int(fields.get("dead", "0")):
+    # An action's line holds its latest result: one that died and then, retried, succeeded is no failure.
+    if any(result.startswith(FAILED_PREFIX) for result in results):
         state = "failed"
     elif not planned:
         state = "queued"
