@@ -20,6 +20,10 @@ from togglbridge.api.ui.rendering import render, signed_in_session
 router = APIRouter()
 
 HOME = "/ui/events"
+FOREIGN_ORIGIN = (
+    "Refused: the form was not sent from this dashboard's own address. Behind a proxy, pass the Host header "
+    "(or X-Forwarded-Host) through."
+)
 
 
 def _safe_next(target: str | None) -> str:
@@ -50,7 +54,10 @@ def login(
             {"next": target, "error": "Too many wrong tokens from this address: wait a minute."},
             status_code=429,
         )
-    if not same_origin(request) or not access.token_matches(token.strip()):
+    if not same_origin(request):
+        access.failed_login(client)
+        return render(request, "login.html", {"next": target, "error": FOREIGN_ORIGIN}, status_code=403)
+    if not access.token_matches(token.strip()):
         access.failed_login(client)
         return render(
             request, "login.html", {"next": target, "error": "That is not the token."}, status_code=401
