@@ -45,6 +45,13 @@ def event_priority(event: Event, rule_priority: Priority | None = None) -> Prior
     return event.priority or rule_priority or default_priority(event.kind)
 
 
+def received(actions: list[Action], at: datetime | None) -> list[Action]:
+    """The actions marked with when their delivery was accepted (as they are when that is not known)."""
+    if at is None:
+        return actions
+    return [action.model_copy(update={"received_at": at}) for action in actions]
+
+
 def action_key(event_id: str, rule: str, index: int) -> str:
     """The idempotency key: the same event, rule and position in the rule always give the same key."""
     return f"{event_id}|{rule}|{index}"
@@ -66,6 +73,11 @@ class _ActionBase(BaseModel):
     priority: Priority = "normal"
     follow_up: bool = Field(
         default=False, description="Someone waits in a chat for what became of it: a worker tells them."
+    )
+    received_at: UtcDatetime | None = Field(
+        default=None,
+        description="When the receiver accepted the delivery that carried the event, for the delivery-to-Toggl "
+        "latency metric; None when not known (planned before it was kept, or not from a delivery).",
     )
 
 

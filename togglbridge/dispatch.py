@@ -2,24 +2,25 @@
 
 Planning is pure (``rules.planner.plan``); this module only writes its result to Redis, in one transaction per
 batch, and returns the identities that now have work. Planning an event twice queues nothing new: actions are
-keyed by their idempotency keys.
+keyed by their idempotency keys. The same transaction counts each event the first time it is planned, by outcome
+(``store.metrics``).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import redis
 
-from togglbridge.actions import FOLLOWED_UP_KINDS
+from togglbridge.actions import FOLLOWED_UP_KINDS, received
 from togglbridge.config import Config
 from togglbridge.events import Event
 from togglbridge.rules.planner import plan
 from togglbridge.rules.toggl_changes import ECHO, LOOPING, is_entry_change
-from togglbridge.store import echoes
+from togglbridge.store import echoes, metrics
 from togglbridge.store.enqueue import forget_planned
 from togglbridge.store.journal import Journal, record
 from togglbridge.store.outbox import Outbox
@@ -73,23 +74,30 @@ def dispatch(
     *,
     message_id: str | None = None,
     answered: list[str] | None = None,
+    received_at: float | None = None,
 ) -> set[str]:
     """Plan each event and queue its actions; returns the identities whose outboxes got work. ``message_id``:
     the accepted message these events came in, whose safety copy goes in the same transaction. ``answered``
-    gets the events someone waits on in a chat whose story ends here (no identity, nothing to do)."""
+    gets the events someone waits on in a chat whose story ends here (no identity, nothing to do).
+    ``received_at``: when the receiver accepted the message (unix time), carried on the actions."""
     outbox = Outbox(client)
     identities: set[str] = set()
+    accepted = datetime.fromtimestamp(received_at, UTC) if received_at is not None else None
+    counted: list[metrics.PlannedEvent] = []
     pipe = client.pipeline(transaction=True)
     for event in events:
         event = _as_rules_see_it(client, config, event)
         result = plan(event, config)
-        identities |= outbox.put(result.actions, pipe)
+        identities |= outbox.put(received(result.actions, accepted), pipe)
         journal.append(event.id, plan_record(result), pipe=pipe)
+        outcome = metrics.event_outcome(result.identity, len(result.actions), len(result.errors))
+        counted.append(metrics.PlannedEvent(event.id, event.source, event.kind, outcome))
         if not result.actions:  # the event's whole story: say it (events with actions end in the executor)
             why = "no identity" if result.identity is None else "no rule acted"
             log.info("event %s (%s): %s", event.id, event.kind, result.note or why)
             if answered is not None and event.kind in FOLLOWED_UP_KINDS:
                 answered.append(event.id)
+    metrics.count_planned(pipe, message_id, counted)  # after the journal's appends, before the copy goes
     if message_id:
         forget_planned(pipe, message_id)
     pipe.execute()

@@ -13,6 +13,10 @@ Failures:
 - other 4xx: the action goes to the dead letters with Toggl's message, and the identity's next action proceeds.
 Waits are recorded in a sorted set (``store.parked``) that concurrent kicks respect and a beat tick drains; the caller
 may also schedule a short Celery countdown for short waits. Nothing waits in a long Celery countdown.
+
+Metrics (``store.metrics``): each journal record an action gets is counted by its stage, and each Toggl request by
+route and status, in the same pipeline that writes the record. A drain gathers them in a ``Tally``; requests whose
+attempt writes nothing (a coalesced batch tried again one by one, a pacing wait) go with the drain's next write.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from togglbridge.store.dead_letters import DeadLetters
 from togglbridge.store.identity_state import IdentityState, LastChange
 from togglbridge.store.journal import Journal, record
 from togglbridge.store.ledger import Ledger
+from togglbridge.store.metrics import ACTIONS, DELIVERY_TO_TOGGL_SECONDS, Tally
 from togglbridge.store.next_action import Next, NextAction
 from togglbridge.store.outbox import Lane, Outbox
 from togglbridge.store.parked import Parked
@@ -84,6 +89,19 @@ class DrainReport:
         """Note that ``action``'s event has news for the person waiting on it in a chat (if anyone is)."""
         if action.follow_up and action.event_id not in self.follow_ups:
             self.follow_ups.append(action.event_id)
+
+
+@dataclass
+class _Sent:
+    """The Toggl requests of one attempt, and when (unix time) the first of them went out."""
+
+    records: list[RequestRecord] = field(default_factory=list)
+    first_at: float | None = None
+
+    def __call__(self, request: RequestRecord) -> None:
+        if self.first_at is None:
+            self.first_at = time.time() - request.milliseconds / 1000
+        self.records.append(request)
 
 
 class Executor:
@@ -135,6 +153,17 @@ class Executor:
     def drain(self, identity: str, *, max_actions: int | None = None) -> DrainReport:
         """Apply the identity's waiting actions in order, until none is left or the identity must wait."""
         report = DrainReport(identity, "empty")
+        tally = Tally()
+        try:
+            return self._drain(identity, report, tally, max_actions)
+        finally:
+            # Requests no journal record went with (a pacing wait ended the drain): a write of their own.
+            if tally:
+                self._write_counts(tally)
+
+    def _drain(
+        self, identity: str, report: DrainReport, tally: Tally, max_actions: int | None
+    ) -> DrainReport:
         lock = self._redis.lock(
             keys.lock(identity), timeout=self._lock_timeout, blocking=False, thread_local=False
         )
@@ -149,7 +178,7 @@ class Executor:
             try:
                 if until is not None:
                     self._parked.release(identity)
-                finished = self._drain_locked(identity, lock, report, max_actions)
+                finished = self._drain_locked(identity, lock, report, tally, max_actions)
             finally:
                 try:
                     lock.release()
@@ -161,7 +190,9 @@ class Executor:
             if self._next(identity, self._clock()).key is None:
                 return report
 
-    def _drain_locked(self, identity: str, lock: Any, report: DrainReport, max_actions: int | None) -> bool:
+    def _drain_locked(
+        self, identity: str, lock: Any, report: DrainReport, tally: Tally, max_actions: int | None
+    ) -> bool:
         """Apply actions while holding the lock; False when the drain must stop (parked, lock lost, budget)."""
         coalesce = True
         locked_at = time.monotonic()
@@ -171,23 +202,25 @@ class Executor:
                 return True
             key, action, order, lane = head.key, head.action, head.order, head.lane
             if action is None:
-                self._remove(identity, key, None, [record("skipped", action=key, reason="its data expired")])
+                self._skip(identity, key, None, "its data expired", tally)
                 continue
             if head.done:
-                self._remove(identity, key, action, [record("skipped", action=key, reason="already applied")])
+                self._skip(identity, key, action, "already applied", tally)
                 continue
             if not self._access.knows(identity):
-                self._dead(identity, key, action, f"identity {identity!r} is not in the rule file", None)
+                self._dead(
+                    identity, key, action, f"identity {identity!r} is not in the rule file", None, tally
+                )
                 report.dead += 1
                 report.follow(action)
                 continue
-            if not self._within_quota(identity, head, lane, action, report):
+            if not self._within_quota(identity, head, lane, action, report, tally):
                 return report.status == "empty"
             batch = [(key, action, order)]
             kind = batch_kind(action)
             if coalesce and kind is not None:
                 batch += self._waiting_alike(identity, lane, key, kind)
-            applied = self._apply(identity, batch, report, head)
+            applied = self._apply(identity, batch, report, head, tally)
             if (
                 applied is None
             ):  # a batch failed as a whole, or knowledge was healed: try one action at a time
@@ -220,7 +253,7 @@ class Executor:
         return following
 
     def _within_quota(
-        self, identity: str, head: Next, lane: Lane, action: Action, report: DrainReport
+        self, identity: str, head: Next, lane: Lane, action: Action, report: DrainReport, tally: Tally
     ) -> bool:
         """Wait for the quota's reset rather than run into 402: all work when none is left, bulk work when
         only the reserve is left (so a chat command or a meeting still gets through)."""
@@ -231,19 +264,14 @@ class Executor:
         if remaining <= 0:
             report.status, report.resume_at = "parked", self.park(identity, reset_at - self._clock())
             report.follow(action)
-            self._journal.append(
-                action.event_id,
-                record("parked", action=action.key, reason="Toggl's hourly quota is spent",
-                       resume_in=round(reset_at - self._clock(), 1)),
-            )  # fmt: skip
+            self._note(action, tally, "parked", action=action.key, reason="Toggl's hourly quota is spent",
+                       resume_in=round(reset_at - self._clock(), 1))  # fmt: skip
             return False
         if lane == "bulk" and remaining <= self._quota_reserve:
             IdentityState(self._redis, identity).hold_bulk(reset_at)
-            self._journal.append(
-                action.event_id,
-                record("held", action=action.key, reason=f"bulk work waits: {remaining} requests left this hour",
-                       resume_in=round(reset_at - self._clock(), 1)),
-            )  # fmt: skip
+            self._note(action, tally, "held", action=action.key,
+                       reason=f"bulk work waits: {remaining} requests left this hour",
+                       resume_in=round(reset_at - self._clock(), 1))  # fmt: skip
             return False
         return True
 
@@ -253,13 +281,15 @@ class Executor:
         batch: list[tuple[str, Action, float]],
         report: DrainReport,
         head: Next,
+        tally: Tally,
     ) -> bool | None:
         """Apply one action, or several coalesced timer actions. True: done, go on; False: the identity must
         wait; None: try again one action at a time (a coalesced batch was refused, or an action refused for
         knowledge that may be stale is retried once after forgetting it)."""
         key, action, _ = batch[0]
-        requests: list[RequestRecord] = []
-        client = self._access.client(identity, requests.append)
+        sent = _Sent()
+        requests = sent.records
+        client = self._access.client(identity, sent)
         state = IdentityState(self._redis, identity)
         effects = Effects(
             client,
@@ -279,54 +309,54 @@ class Executor:
             wait = exc.resets_in if exc.resets_in is not None else QUOTA_FALLBACK_SECONDS
             report.status, report.resume_at = "parked", self.park(identity, wait)
             report.follow(action)
-            self._journal.append(
-                action.event_id,
-                record("parked", action=key, reason="Toggl's hourly quota is spent", resume_in=round(wait, 1),
-                       requests=_requests(requests)),
-            )  # fmt: skip
+            tally.requests(requests)
+            self._note(action, tally, "parked", action=key, reason="Toggl's hourly quota is spent",
+                       resume_in=round(wait, 1), requests=_requests(requests))  # fmt: skip
             return False
         except Paced as exc:
             # Not a failure: the shared window for this credential is full. Free the worker meanwhile.
             report.status, report.resume_at = "parked", self.park(identity, exc.retry_after)
+            tally.requests(requests)  # any sent before the window filled: written with the drain's next write
             return False
         except TogglError as exc:
+            tally.requests(requests)
             if exc.retryable:
                 wait = self._backoff(key, exc.retry_after)
                 report.status, report.resume_at = "parked", self.park(identity, wait)
-                self._journal.append(
-                    action.event_id,
-                    record("retry", action=key, error=str(exc), retry_in=round(wait, 2),
-                           requests=_requests(requests)),
-                )  # fmt: skip
+                self._note(action, tally, "retry", action=key, error=str(exc), retry_in=round(wait, 2),
+                           requests=_requests(requests))  # fmt: skip
                 return False
             if len(batch) > 1:
                 return None
             # Once per action, across drains (a pacing wait may end this drain before the second try).
             if _may_be_stale_knowledge(exc) and self._attempts.heal_once(key):
                 state.forget_learned()
-                self._journal.append(
-                    action.event_id,
-                    record("healed", action=key, status=exc.status, message=exc.message,
+                self._note(action, tally, "healed", action=key, status=exc.status, message=exc.message,
                            reason="Toggl refused an id the bridge remembered: forgot the workspace, project ids "
                                   "and running entry it had learned, and tried again",
-                           requests=_requests(requests)),
-                )  # fmt: skip
+                           requests=_requests(requests))  # fmt: skip
                 log.info("%s for %s: Toggl said %s %s; relearning and trying again", key, identity,
                          exc.status, exc.message)  # fmt: skip
                 return None
-            self._dead(identity, key, action, exc.message, exc.status, requests)
+            self._delivered(tally, action, sent)
+            self._dead(identity, key, action, exc.message, exc.status, tally, requests)
             report.dead += 1
             report.follow(action)
             return True
         except (redis.RedisError, MissingToken):
+            tally.requests(requests)  # sent all the same; written if the drain gets to write anything
             raise  # Redis away, or a token variable unset: the work waits in the outbox for it to come back
         except Exception as exc:
             # A bug, or data no rule check caught: this action can never succeed as it is. Park it among the
             # dead letters (with what went wrong) so that the identity's next actions are not blocked forever.
+            tally.requests(requests)
             if len(batch) > 1:
                 return None
             log.exception("applying %s for %s failed", key, identity)
-            self._dead(identity, key, action, f"{type(exc).__name__}: {str(exc)[:300]}", None, requests)
+            self._delivered(tally, action, sent)
+            self._dead(
+                identity, key, action, f"{type(exc).__name__}: {str(exc)[:300]}", None, tally, requests
+            )
             report.dead += 1
             report.follow(action)
             return True
@@ -334,7 +364,10 @@ class Executor:
             state.set_quota(client.quota.remaining, client.quota.resets_in)
             client.close()
         pipe = self._redis.pipeline(transaction=True)
+        tally.requests(requests)
         for (item_key, item, _), outcome in zip(batch, outcomes, strict=True):
+            tally.count(ACTIONS, item.type, "applied")
+            self._delivered(tally, item, sent)
             self._attempts.forget(item_key, pipe)
             self._ledger.mark_done(item_key, outcome.as_dict(), pipe)
             self._outbox.remove(identity, item_key, pipe)
@@ -347,7 +380,7 @@ class Executor:
             report.follow(item)
         self._remember_last_change(state, batch, outcomes, pipe)
         echoes.note_writes(pipe, echoes.written_entries(requests, _created(outcomes)))
-        pipe.execute()
+        _execute(pipe, tally)
         for (_, item, _), outcome in zip(batch, outcomes, strict=True):
             log.info("%s for %s (event %s): %s%s", item.type, identity, item.event_id, outcome.result,
                      f" entry {outcome.entry_id}" if outcome.entry_id is not None else "")  # fmt: skip
@@ -377,21 +410,37 @@ class Executor:
         ceiling = min(BACKOFF_MAX_SECONDS, BACKOFF_BASE_SECONDS * 2 ** (attempt - 1))
         return max(retry_after or 0.0, self._rng.uniform(ceiling / 2, ceiling))
 
-    def _remove(
-        self,
-        identity: str,
-        key: str,
-        action: Action | None,
-        records: list[str],
-        result: dict[str, Any] | None = None,
-    ) -> None:
+    def _skip(self, identity: str, key: str, action: Action | None, reason: str, tally: Tally) -> None:
+        """Drop the head without applying it: already applied (a redelivered duplicate), or its data expired."""
         pipe = self._redis.pipeline(transaction=True)
-        if result is not None:
-            self._ledger.mark_done(key, result, pipe)
         self._outbox.remove(identity, key, pipe)
         if action is not None:
-            self._journal.append(action.event_id, *records, pipe=pipe)
-        pipe.execute()
+            self._journal.append(action.event_id, record("skipped", action=key, reason=reason), pipe=pipe)
+        tally.count(ACTIONS, action.type if action is not None else "unknown", "skipped")
+        _execute(pipe, tally)
+
+    def _note(self, item: Action, tally: Tally, stage: str, /, **fields: Any) -> None:
+        """Journal what became of an action that stays waiting (parked, held, retry, healed), and count it."""
+        pipe = self._redis.pipeline(transaction=True)
+        self._journal.append(item.event_id, record(stage, **fields), pipe=pipe)
+        tally.count(ACTIONS, item.type, stage)
+        _execute(pipe, tally)
+
+    def _write_counts(self, tally: Tally) -> None:
+        try:
+            pipe = self._redis.pipeline(transaction=False)
+            tally.write(pipe)
+            pipe.execute()
+        except redis.RedisError as exc:  # only numbers are lost; whatever the drain raised is what matters
+            log.warning("could not write the metrics of a drain: %s", type(exc).__name__)
+
+    @staticmethod
+    def _delivered(tally: Tally, action: Action, sent: _Sent) -> None:
+        """Observe how long after its delivery was accepted the action's finishing attempt reached Toggl (an
+        action planned before deliveries carried the time, or one that sent nothing, is not observed)."""
+        if action.received_at is not None and sent.first_at is not None:
+            waited = max(0.0, sent.first_at - action.received_at.timestamp())  # another machine's clock
+            tally.observe(DELIVERY_TO_TOGGL_SECONDS, waited, action.priority)
 
     def _dead(
         self,
@@ -400,6 +449,7 @@ class Executor:
         action: Action,
         message: str,
         status: int | None,
+        tally: Tally,
         requests: list[RequestRecord] | None = None,
     ) -> None:
         pipe = self._redis.pipeline(transaction=True)
@@ -411,7 +461,8 @@ class Executor:
             record("dead", action=key, status=status, message=message, requests=_requests(requests or [])),
             pipe=pipe,
         )
-        pipe.execute()
+        tally.count(ACTIONS, action.type, "dead")
+        _execute(pipe, tally)
         log.warning("action %s for %s is a dead letter: %s %s", key, identity, status, message)
 
 
@@ -421,6 +472,16 @@ _STALE_WORDS = re.compile(r"project|workspace|entry|task|client|not found|isn't 
 
 UNCHANGED = frozenset({"skipped", "reported", "learned"})
 """Results that changed nothing in the account."""
+
+
+def _execute(pipe: Any, tally: Tally) -> None:
+    """Send ``pipe`` with the tally's counts: they are spent either way, written with its writes or lost with
+    them (never counted for a transaction that did not happen)."""
+    tally.write(pipe)
+    try:
+        pipe.execute()
+    finally:
+        tally.clear()
 
 
 def _created(outcomes: list[Outcome]) -> list[int | None]:

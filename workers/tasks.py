@@ -18,7 +18,7 @@ from togglbridge.follow_ups import follow_up as send_follow_up
 from togglbridge.polling import due_polls, fire_due_triggers, forget_polls, plan_polls, polled
 from togglbridge.queues import TASK_DRAIN, TASK_FOLLOW_UP, TASK_PLAN, TASK_POLL, TASK_TICK
 from togglbridge.runtime import runtime
-from togglbridge.store.enqueue import EventQueue, requeue_unplanned
+from togglbridge.store.enqueue import RECEIVED_AT_HEADER, EventQueue, requeue_unplanned
 from togglbridge.store.journal import iso_now
 from togglbridge.store.keys import LAST_TICK
 from workers.app import QUEUE_INGEST, QUEUE_MAINTENANCE, QUEUE_TOGGL, app
@@ -48,7 +48,13 @@ def plan_events(self: Task, events: list[dict[str, Any]]) -> None:
     parsed = [Event.model_validate(event) for event in events]
     answered: list[str] = []
     planned = dispatch(
-        state.redis, state.journal, state.config, parsed, message_id=self.request.id, answered=answered
+        state.redis,
+        state.journal,
+        state.config,
+        parsed,
+        message_id=self.request.id,
+        answered=answered,
+        received_at=_received_at(self.request),
     )
     tell(answered)
     for identity in sorted(planned):
@@ -59,6 +65,12 @@ def plan_events(self: Task, events: list[dict[str, Any]]) -> None:
 def drain_identity(identity: str) -> None:
     """Apply the identity's waiting actions in order; a short wait is rescheduled here, a long one is parked."""
     follow_up(runtime().executor.drain(identity))
+
+
+def _received_at(request: Any) -> float | None:
+    """When the receiver accepted the message (its header); None for messages sent before it had one."""
+    value = getattr(request, RECEIVED_AT_HEADER, None)
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
 def tell(event_ids: list[str]) -> None:

@@ -8,7 +8,11 @@ The receiver must not wait on this: ``DeliveryRecorder.add`` only queues the rec
 flush, started at most every ``FLUSH_DELAY_SECONDS``, pushes whatever queued meanwhile with one LPUSH and LTRIM
 (under load, one round-trip for many requests; none on a request's path). Records that could not be written
 (Redis away: the very moment 503s are answered) stay queued, up to the cap, and go with the next flush. A reader
-in the same process (``GET /api/deliveries``) first waits for the flush, so it sees what was answered before.
+in the same process (``GET /api/deliveries``, ``/metrics``) first waits for the flush, so it sees what was answered
+before.
+
+The same write adds each request to the ``togglbridge_deliveries_total`` counter (``store/metrics.py``). Counts
+are not capped like records: while Redis is away they wait, one number per source and status, so none is lost.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import redis.exceptions
 
 from togglbridge.store import keys
 from togglbridge.store.journal import iso_now, parse_time
+from togglbridge.store.metrics import DELIVERIES, Tally, source_label
 
 log = logging.getLogger(__name__)
 
@@ -54,11 +59,13 @@ class DeliveryRecorder:
         self._redis = client
         self._kept = kept
         self._pending: list[bytes] = []
+        self._counts = Tally()
         self._flushing: asyncio.Task[None] | None = None
 
     def add(self, record: dict[str, Any]) -> None:
         """Queue a record to be written; returns at once."""
         self._pending.append(orjson.dumps(record))
+        self._counts.count(DELIVERIES, source_label(str(record.get("source"))), str(record.get("status")))
         if len(self._pending) > self._kept:  # while Redis is away, only the newest are worth keeping
             del self._pending[: -self._kept]
         if self._flushing is None or self._flushing.done():
@@ -80,16 +87,20 @@ class DeliveryRecorder:
 
     async def _write(self) -> bool:
         batch, self._pending = self._pending, []
+        counts, self._counts = self._counts, Tally()
         if not batch:
             return True
         pipe = self._redis.pipeline(transaction=False)
         pipe.lpush(keys.DELIVERIES, *batch)
         pipe.ltrim(keys.DELIVERIES, 0, self._kept - 1)
+        counts.write(pipe)
         try:
             await pipe.execute()
         except (redis.exceptions.RedisError, OSError) as exc:
             log.warning("could not record %d deliveries: %s", len(batch), type(exc).__name__)
             self._pending = (batch + self._pending)[-self._kept :]
+            counts.merge(self._counts)
+            self._counts = counts
             return False
         return True
 

@@ -26,6 +26,10 @@ from togglbridge.store.group_commit import ScriptGroup
 from togglbridge.store.journal import JOURNAL_PREFIX, SUMMARY_PREFIX, record
 
 SEEN_TTL_SECONDS = 14 * 24 * 3600  # senders redeliver within days, not weeks
+# A message header: when the receiver accepted the delivery (unix time), which the planning task reads as
+# ``request.togglbridge_received_at`` and its actions carry on (for the delivery-to-Toggl latency). A header, not
+# an argument, so that a worker of any version plans any message: Celery passes unknown headers over.
+RECEIVED_AT_HEADER = "togglbridge_received_at"
 
 _ACCEPT = """
 -- KEYS[1] seen key, KEYS[2] queue list, KEYS[3] journal index, KEYS[4] unplanned messages, KEYS[5] their times
@@ -73,15 +77,18 @@ class TaskMessages:
         }
         self._embed = template.body[2]
 
-    def build(self, args: Sequence[Any]) -> tuple[str, str]:
-        """(the task's id, the envelope)."""
+    def build(self, args: Sequence[Any], received_at: float | None = None) -> tuple[str, str]:
+        """(the task's id, the envelope); ``received_at``: see ``RECEIVED_AT_HEADER``."""
         task_id = str(uuid.uuid4())
         body = orjson.dumps([list(args), {}, self._embed])
+        headers = {**self._headers, "id": task_id, "root_id": task_id}
+        if received_at is not None:
+            headers[RECEIVED_AT_HEADER] = received_at
         envelope = {
             "body": base64.b64encode(body).decode(),
             "content-encoding": "utf-8",
             "content-type": "application/json",
-            "headers": {**self._headers, "id": task_id, "root_id": task_id},
+            "headers": headers,
             "properties": {**self._properties, "correlation_id": task_id, "delivery_tag": str(uuid.uuid4())},
         }
         return task_id, orjson.dumps(envelope).decode()
@@ -143,7 +150,9 @@ class EventQueue:
         self, source: str, delivery_id: str | None, events: list[Event]
     ) -> tuple[list[str], list[Any]]:
         payload = [event.model_dump(mode="json") for event in events]
-        message_id, message = self._messages.build([payload]) if events else ("", "")
+        # The moment of acceptance: the message copy's time, and the message's header.
+        now = round(time.time(), 3)
+        message_id, message = self._messages.build([payload], now) if events else ("", "")
         pairs: list[str] = []
         for event in events:
             pairs += [
@@ -164,7 +173,7 @@ class EventQueue:
             keys.UNPLANNED_AT,
         ]  # fmt: skip
         args = [
-            ttl, message, self._journal_cap, JOURNAL_PREFIX, message_id, round(time.time(), 3), SUMMARY_PREFIX,
+            ttl, message, self._journal_cap, JOURNAL_PREFIX, message_id, now, SUMMARY_PREFIX,
             *pairs,
         ]  # fmt: skip
         return script_keys, args

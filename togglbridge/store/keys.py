@@ -128,3 +128,9 @@ def entries(identity: str) -> str:
 def commits(identity: str) -> str:
     """Sorted set: the times of the commits logged with a session estimate."""
     return f"{PREFIX}:commits:{identity}"
+
+
+def metric(name: str) -> str:
+    """Hash: one Prometheus counter or histogram, shared by every process (``store/metrics.py``): label values
+    (a JSON list, a histogram's ending with its bucket's bound or ``sum``) -> count."""
+    return f"{PREFIX}:metrics:{name}"
