@@ -1,5 +1,8 @@
 """What ``togglbridge status`` and ``GET /api/status`` show: queues, outboxes, parked work, dead letters, quota,
-the deliveries of the last hour, the beat's last tick, the simulator's URL, and (when asked) which workers answer."""
+the deliveries of the last hour, the beat's last tick, the simulator's URL, and (when asked) which workers answer.
+
+Each part is read by a function of its own, which ``/metrics`` calls too for its gauges: one way to read each.
+"""
 
 from __future__ import annotations
 
@@ -37,7 +40,8 @@ def ping_workers(celery_app: Celery, timeout: float = WORKER_PING_SECONDS) -> di
     return {"answering": len(names), "names": names}
 
 
-def _last_tick(client: redis.Redis, now: float) -> dict[str, Any] | None:
+def last_tick(client: redis.Redis, now: float) -> dict[str, Any] | None:
+    """When the beat last ticked (ISO time, seconds ago); None when it never did."""
     raw = client.get(keys.LAST_TICK)
     if raw is None:
         return None
@@ -58,17 +62,18 @@ def _deliveries(client: redis.Redis, now: float) -> dict[str, Any]:
     }
 
 
-def collect_status(
-    client: redis.Redis, *, dead_shown: int = 20, workers: dict[str, Any] | None = None
-) -> dict[str, Any]:
-    """The status; ``workers`` is what ``ping_workers`` found, when the caller asked (``None``: not asked)."""
-    now = time.time()
+def queue_depths(client: redis.Redis) -> dict[str, int]:
+    """Messages waiting in each Celery queue."""
     pipe = client.pipeline(transaction=False)
     for queue in ALL_QUEUES:
         pipe.llen(queue)
-    depths = pipe.execute()
-    outboxes = Outbox(client).depths()
-    parked = [
+    return dict(zip(ALL_QUEUES, (int(depth) for depth in pipe.execute()), strict=True))
+
+
+def parked(client: redis.Redis, now: float) -> list[dict[str, Any]]:
+    """The identities in the parked set, with when their work may resume (past for those the tick has not woken
+    yet)."""
+    return [
         {
             "identity": text(member),
             "until": float(score),
@@ -76,27 +81,53 @@ def collect_status(
         }
         for member, score in _scored(client.zrange(keys.PARKED, 0, -1, withscores=True))
     ]
+
+
+def dead_letter_count(client: redis.Redis) -> int:
+    return int(client.llen(keys.DEAD_LETTERS))
+
+
+def quotas(client: redis.Redis, identities: list[str], now: float) -> dict[str, dict[str, Any]]:
+    """Each identity's hourly quota as Toggl last reported it: requests left, and seconds to its reset (None when
+    Toggl did not say; 0 once passed, when the count is stale until the next request)."""
+    pipe = client.pipeline(transaction=False)
+    for identity in identities:
+        pipe.hmget(keys.state(identity), "quota_remaining", "quota_reset_at")
+    found: dict[str, dict[str, Any]] = {}
+    for identity, (remaining, reset) in zip(identities, pipe.execute(), strict=True):
+        if remaining is None:
+            continue
+        reset_at = float(text(reset) or 0) if reset is not None else 0.0
+        found[identity] = {
+            "remaining": int(text(remaining)),
+            "resets_in_seconds": max(0.0, round(reset_at - now, 1)) if reset_at else None,
+        }
+    return found
+
+
+def calendars(client: redis.Redis) -> dict[str, dict[str, Any]]:
+    """Each polled calendar feed's health (``store.feed_state.FeedHealth``)."""
+    return {name: dataclasses.asdict(feed_health(client, name)) for name in polled_feeds(client)}
+
+
+def collect_status(
+    client: redis.Redis, *, dead_shown: int = 20, workers: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The status; ``workers`` is what ``ping_workers`` found, when the caller asked (``None``: not asked)."""
+    now = time.time()
+    outboxes = Outbox(client).depths()
     dead = [json.loads(raw) for raw in client.lrange(keys.DEAD_LETTERS, 0, dead_shown - 1)]
-    quota: dict[str, Any] = {}
-    for identity in outboxes:
-        fields = {text(k): text(v) for k, v in client.hgetall(keys.state(identity)).items()}
-        if "quota_remaining" in fields:
-            reset_at = float(fields.get("quota_reset_at", "0") or 0)
-            quota[identity] = {
-                "remaining": int(fields["quota_remaining"]),
-                "resets_in_seconds": max(0.0, round(reset_at - now, 1)) if reset_at else None,
-            }
     return {
-        "queues": dict(zip(ALL_QUEUES, (int(d) for d in depths), strict=True)),
+        "queues": queue_depths(client),
         "outboxes": outboxes,
-        "parked": parked,
-        "dead_letters": {"count": int(client.llen(keys.DEAD_LETTERS)), "latest": dead},
-        "quota": quota,
+        "parked": parked(client, now),
+        "dead_letters": {"count": dead_letter_count(client), "latest": dead},
+        "quota": quotas(client, list(outboxes), now),
         "deliveries": _deliveries(client, now),
-        "last_tick": _last_tick(client, now),
+        "last_tick": last_tick(client, now),
         "simulator_url": text(simulator) if (simulator := client.get(keys.SIMULATOR_URL)) else None,
         "workers": workers,
-        "calendars": {name: dataclasses.asdict(feed_health(client, name)) for name in polled_feeds(client)},
+        "calendars": calendars(client),
     }
 
 
