@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import tomllib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from importlib.metadata import requires
 from pathlib import Path, PurePosixPath
@@ -44,7 +45,7 @@ def _parse_cli(argv: list[str]) -> None:
 
 
 def test_the_services_are_there(compose: dict[str, Any]) -> None:
-    assert set(compose["services"]) == {"redis", "api", "worker", "beat", "flower"}
+    assert set(compose["services"]) == {"redis", "api", "worker", "beat", "flower", "prometheus", "grafana"}
 
 
 def test_redis_is_durable_and_never_evicts(compose: dict[str, Any]) -> None:
@@ -406,3 +407,166 @@ def test_workers_send_task_events() -> None:
     conf = configure(Celery("events"), "redis://127.0.0.1:6379/12").conf
     assert conf.worker_send_task_events is True
     assert conf.task_send_sent_event is True
+
+
+# -- the monitoring profile: Prometheus and Grafana beside flower --------------------------------------------------
+
+PROMETHEUS_YML = ROOT / "examples" / "prometheus" / "prometheus.yml"
+GRAFANA = ROOT / "examples" / "grafana"
+DASHBOARD = GRAFANA / "togglbridge-dashboard.json"
+MONITORING = ("flower", "prometheus", "grafana")
+
+
+def _mounts(spec: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """A service's bind mounts by target (named volumes left out)."""
+    return {m["target"]: m for m in spec["volumes"] if isinstance(m, dict) and m["type"] == "bind"}
+
+
+def _script(spec: dict[str, Any]) -> str:
+    program, flag, script = spec["entrypoint"]
+    assert (program, flag) == ("sh", "-c")
+    return str(script).replace("$$", "$")  # compose turns $$ into $ before the container sees it
+
+
+def test_the_monitoring_profile_holds_flower_prometheus_and_grafana(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    assert {name for name, spec in services.items() if spec.get("profiles") == ["monitoring"]} == set(
+        MONITORING
+    )
+    for name in ("prometheus", "grafana"):
+        assert re.fullmatch(rf"{'prom/prometheus' if name == 'prometheus' else 'grafana/grafana'}:v?\d+\.\d+\.\d+",
+                            services[name]["image"])  # fmt: skip
+    # No login in front of Prometheus, Grafana's over plain HTTP: reachable from this machine only.
+    assert services["prometheus"]["ports"] == ["127.0.0.1:9090:9090"]
+    assert services["grafana"]["ports"] == ["127.0.0.1:3000:3000"]
+
+
+def test_the_monitoring_files_are_mounted_read_only_and_exist(compose: dict[str, Any]) -> None:
+    for name in ("prometheus", "grafana"):
+        for target, mount in _mounts(compose["services"][name]).items():
+            assert mount["read_only"] is True and mount["bind"]["create_host_path"] is False, target
+            source = ROOT / mount["source"]
+            assert source.exists(), f"{name} mounts {mount['source']}, which is not in the repository"
+    grafana = _mounts(compose["services"]["grafana"])
+    assert (ROOT / grafana["/etc/grafana/provisioning"]["source"]).resolve() == (GRAFANA / "provisioning")
+    (dashboard_target,) = [t for t, m in grafana.items() if (ROOT / m["source"]).resolve() == DASHBOARD]
+    provider = yaml.safe_load((GRAFANA / "provisioning" / "dashboards" / "togglbridge.yml").read_text())
+    (dashboards,) = provider["providers"]
+    assert dashboards["type"] == "file"
+    assert PurePosixPath(dashboard_target).parent == PurePosixPath(dashboards["options"]["path"])
+
+
+def test_prometheus_scrapes_the_receiver_with_the_token_as_a_secret(compose: dict[str, Any]) -> None:
+    prometheus = compose["services"]["prometheus"]
+    config_target = next(t for t, m in _mounts(prometheus).items() if (ROOT / m["source"]) == PROMETHEUS_YML)
+    assert f"--config.file={config_target}" in _script(prometheus)
+    config = yaml.safe_load(PROMETHEUS_YML.read_text())
+    (job,) = config["scrape_configs"]
+    assert job["metrics_path"] == "/metrics"
+    api = compose["services"]["api"]["command"]
+    assert job["static_configs"] == [{"targets": [f"api:{api[api.index('--port') + 1]}"]}]
+    assert job["authorization"] == {"type": "Bearer", "credentials_file": "/run/secrets/dashboard_token"}
+    # The secret comes from the same variable the receiver reads, and is never written in a file of ours.
+    assert prometheus["secrets"] == ["dashboard_token"]
+    assert compose["secrets"]["dashboard_token"] == {"environment": "TOGGLBRIDGE_DASHBOARD_TOKEN"}
+    assert "credentials:" not in PROMETHEUS_YML.read_text().replace("credentials_file:", "")
+    assert re.search(r"^TOGGLBRIDGE_DASHBOARD_TOKEN=$", (ROOT / ".env.example").read_text(), re.MULTILINE)
+
+
+def test_grafana_reads_prometheus_and_needs_a_password(compose: dict[str, Any]) -> None:
+    sources = yaml.safe_load((GRAFANA / "provisioning" / "datasources" / "prometheus.yml").read_text())
+    (source,) = sources["datasources"]
+    assert source["type"] == "prometheus" and source["url"] == "http://prometheus:9090"
+    assert "--web.listen-address" not in _script(compose["services"]["prometheus"])  # so 9090 it is
+    grafana = compose["services"]["grafana"]
+    password = grafana["environment"]["GF_SECURITY_ADMIN_PASSWORD"]
+    assert password in ("${GRAFANA_ADMIN_PASSWORD:-}", "${GRAFANA_ADMIN_PASSWORD}")  # no fallback password
+    assert grafana["environment"]["GF_AUTH_ANONYMOUS_ENABLED"] == "false"
+    assert "GRAFANA_ADMIN_PASSWORD" in (ROOT / ".env.example").read_text()
+
+
+def _run_entrypoint(script: str, tmp_path: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["sh", "-c", script],
+        env={"PATH": os.environ["PATH"], **env},
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+
+
+def _stand_in(tmp_path: Path, name: str) -> Path:
+    """A program that prints its arguments, in place of the image's own."""
+    program = tmp_path / name
+    program.write_text('#!/bin/sh\necho started "$@"\n')
+    program.chmod(0o755)
+    return program
+
+
+@pytest.mark.parametrize("password", [None, ""])
+def test_grafana_refuses_to_start_without_a_password(
+    compose: dict[str, Any], tmp_path: Path, password: str | None
+) -> None:
+    script = _script(compose["services"]["grafana"]).replace("/run.sh", str(_stand_in(tmp_path, "run.sh")))
+    run = _run_entrypoint(
+        script, tmp_path, {} if password is None else {"GF_SECURITY_ADMIN_PASSWORD": password}
+    )
+    assert run.returncode != 0 and run.stdout == "" and "GRAFANA_ADMIN_PASSWORD" in run.stderr
+    run = _run_entrypoint(script, tmp_path, {"GF_SECURITY_ADMIN_PASSWORD": "s3cret"})
+    assert run.returncode == 0 and run.stdout.startswith("started"), run.stderr
+
+
+@pytest.mark.parametrize("token", [None, ""])
+def test_prometheus_refuses_to_start_without_the_token(
+    compose: dict[str, Any], tmp_path: Path, token: str | None
+) -> None:
+    secret = tmp_path / "dashboard_token"
+    if token is not None:
+        secret.write_text(token)
+    script = (
+        _script(compose["services"]["prometheus"])
+        .replace("/run/secrets/dashboard_token", str(secret))
+        .replace("exec /bin/prometheus", f"exec {_stand_in(tmp_path, 'prometheus')}")
+    )
+    run = _run_entrypoint(script, tmp_path, {})
+    assert run.returncode != 0 and run.stdout == "" and "TOGGLBRIDGE_DASHBOARD_TOKEN" in run.stderr
+    secret.write_text("a-token")
+    run = _run_entrypoint(script, tmp_path, {})
+    assert run.returncode == 0 and "--config.file=/etc/prometheus/prometheus.yml" in run.stdout, run.stderr
+
+
+def _panels(panels: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    for panel in panels:
+        yield panel
+        yield from _panels(panel.get("panels", []))
+
+
+METRIC_NAME = re.compile(r"\btogglbridge_[a-z0-9_]+\b")
+
+
+@pytest.mark.integration
+def test_the_dashboard_asks_only_for_what_the_bridge_exposes(redis_url: str) -> None:
+    from tests.test_metrics import scraped_names
+
+    dashboard = json.loads(DASHBOARD.read_text())
+    assert 36 <= dashboard["schemaVersion"] <= 41 and dashboard["uid"] and dashboard["title"]
+    (variable,) = [v for v in dashboard["templating"]["list"] if v["name"] == "DS_PROMETHEUS"]
+    assert variable["type"] == "datasource" and variable["query"] == "prometheus"
+    panels = [p for p in _panels(dashboard["panels"]) if p["type"] != "row"]
+    assert len({p["id"] for p in _panels(dashboard["panels"])}) == len(list(_panels(dashboard["panels"])))
+    asked: set[str] = set()
+    for panel in panels:
+        assert panel["datasource"] == {"type": "prometheus", "uid": "${DS_PROMETHEUS}"}, panel["title"]
+        assert panel["targets"] and {"h", "w", "x", "y"} <= set(panel["gridPos"]), panel["title"]
+        for target in panel["targets"]:
+            assert target["datasource"]["uid"] == "${DS_PROMETHEUS}"
+            asked |= set(METRIC_NAME.findall(target["expr"]))
+    exposed = scraped_names(redis_url)
+    assert asked <= exposed, (
+        f"the dashboard asks for series /metrics does not have: {sorted(asked - exposed)}"
+    )
+    # ... and shows every metric the bridge has (a histogram through its buckets, a counter through _total)
+    shown = {re.sub(r"_(bucket|count|sum|total)$", "", name) for name in asked}
+    families = {re.sub(r"_(bucket|count|sum|total)$", "", name) for name in exposed}
+    assert families <= shown, f"no panel shows {sorted(families - shown)}"
