@@ -48,8 +48,9 @@ def github_headers(body: bytes, delivery: str = "d-1", event: str = "push") -> d
 
 
 def untouched(redis_client: redis.Redis) -> bool:
-    """Nothing queued, journalled or marked as seen: only the deliveries log, which records every request."""
-    return {text(k) for k in redis_client.keys("*")} <= {keys.DELIVERIES}
+    """Nothing queued, journalled or marked as seen: only the deliveries log and its counts, which record every
+    request."""
+    return {text(k) for k in redis_client.keys("*")} <= {keys.DELIVERIES, keys.metric("deliveries")}
 
 
 def queued(redis_client: redis.Redis) -> list[dict[str, Any]]:

@@ -14,7 +14,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from fastapi import Depends, HTTPException, Request
@@ -29,6 +29,12 @@ SESSION_SECONDS = 7 * 24 * 3600
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf_token"
 FAILED_LOGINS_PER_MINUTE = 10
+
+# What every operator route answers besides its own statuses, for the OpenAPI document.
+OPERATOR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"description": "Neither the dashboard token (Bearer) nor a signed-in session"},
+    404: {"description": "Off: TOGGLBRIDGE_DASHBOARD_TOKEN is not set"},
+}
 
 OFF_MESSAGE = "not found: the dashboard, /metrics and /api are off until TOGGLBRIDGE_DASHBOARD_TOKEN is set"
 

@@ -14,7 +14,7 @@ from fastapi import Depends, FastAPI, Query
 from fastapi.responses import JSONResponse
 
 from togglbridge import __version__
-from togglbridge.api.access import OperatorAccess, require_operator
+from togglbridge.api.access import OPERATOR_RESPONSES, OperatorAccess, require_operator
 from togglbridge.api.hooks import router as hooks_router
 from togglbridge.api.journal import router as journal_router
 from togglbridge.api.metrics import router as metrics_router
@@ -64,7 +64,7 @@ def create_app(
     app.state.access = OperatorAccess(settings.dashboard_token)
     operators_only = [Depends(require_operator)]
     app.include_router(hooks_router)
-    app.include_router(journal_router, dependencies=operators_only)
+    app.include_router(journal_router, dependencies=operators_only, responses=OPERATOR_RESPONSES)
     app.include_router(metrics_router)
     app.state.celery_app = celery_app
     mount_dashboard(app, settings)
@@ -87,7 +87,7 @@ def create_app(
         "/api/deliveries",
         tags=["journal"],
         dependencies=operators_only,
-        responses={400: {"description": "A status filter it cannot use"}},
+        responses={400: {"description": "A status filter it cannot use"}, **OPERATOR_RESPONSES},
     )
     async def recent_deliveries(
         limit: int = Query(50, ge=1, le=deliveries.DELIVERIES_KEPT),
@@ -105,7 +105,7 @@ def create_app(
             {"deliveries": deliveries.matching(kept, limit=limit, status=status, source=source)}
         )
 
-    @app.get("/api/status", tags=["journal"], dependencies=operators_only)
+    @app.get("/api/status", tags=["journal"], dependencies=operators_only, responses=OPERATOR_RESPONSES)
     def status(
         workers: bool = Query(False, description="Also ping the Celery workers (waits about 1.5 s)."),
     ) -> dict[str, Any]:
