@@ -195,7 +195,7 @@ def up(host: str, port: int, config_file: Path | None, concurrency: int, fresh: 
             )
         )
         console.print(
-            f"Receiver on {url}: POST /hooks/<source>, GET /api/journal, GET /api/status, GET /docs. "
+            f"Receiver on {url}: POST /hooks/<source>; with the dashboard token /ui, /metrics, /api/*; /docs. "
             f"{len(config.identities)} identities, {len(config.rules)} rules.",
             highlight=False,
         )
