@@ -34,9 +34,10 @@ from redis.exceptions import LockError
 
 from togglbridge.actions import Action
 from togglbridge.effects import UNDOABLE, Effects, Outcome, batch_kind
-from togglbridge.store import echoes, keys
+from togglbridge.store import echoes
 from togglbridge.store.attempts import Attempts
 from togglbridge.store.dead_letters import DeadLetters
+from togglbridge.store.drain_lock import DrainLocks
 from togglbridge.store.identity_state import IdentityState, LastChange
 from togglbridge.store.journal import Journal, record
 from togglbridge.store.ledger import Ledger
@@ -126,6 +127,7 @@ class Executor:
         self._attempts = Attempts(client)
         self.dead_letters = DeadLetters(client)
         self._lock_timeout = lock_timeout
+        self._locks = DrainLocks(client, timeout=lock_timeout)
         self._quota_reserve = quota_reserve
         self._rng = rng or random.Random()
         self._clock = clock
@@ -164,30 +166,25 @@ class Executor:
     def _drain(
         self, identity: str, report: DrainReport, tally: Tally, max_actions: int | None
     ) -> DrainReport:
-        lock = self._redis.lock(
-            keys.lock(identity), timeout=self._lock_timeout, blocking=False, thread_local=False
-        )
+        drain_lock = self._locks.of(identity)
         while True:
-            until = self.parked_until(identity)
-            if until is not None and until > self._clock():
-                report.status, report.resume_at = "parked", until
+            taken = drain_lock.acquire(self._clock())  # also ends a park whose time is over
+            if taken.state == "parked":
+                report.status, report.resume_at = "parked", taken.parked_until
                 return report
-            if not lock.acquire():
+            if taken.state == "busy":
                 report.status = "busy"
                 return report
             try:
-                if until is not None:
-                    self._parked.release(identity)
-                finished = self._drain_locked(identity, lock, report, tally, max_actions)
+                finished = self._drain_locked(identity, drain_lock.lock, report, tally, max_actions)
             finally:
-                try:
-                    lock.release()
-                except LockError:
+                released = drain_lock.release(self._clock())
+                if not released.held:
                     report.status = "lost"
             if not finished or report.status != "empty":
                 return report
-            # Work added while we held the lock was kicked into a busy lock: look again after releasing it.
-            if self._next(identity, self._clock()).key is None:
+            # Work added while we held the lock was kicked into a busy lock: the release looked for it.
+            if not released.work_waiting:
                 return report
 
     def _drain_locked(

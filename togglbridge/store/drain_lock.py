@@ -1,0 +1,110 @@
+"""An identity's drain lock, taken and given back with what the drain must know at those moments, one round trip
+each: taking it also says whether the identity is parked (and ends a park whose time is over); giving it back also
+says whether work arrived meanwhile, which a kick into the busy lock could not start.
+
+The lock is redis-py's ``Lock`` (a key holding a random token, with an expiry) so that ``reacquire`` keeps working;
+only acquiring and releasing go through these scripts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+from uuid import uuid4
+
+import redis
+from redis.commands.core import Script
+from redis.lock import Lock
+
+from togglbridge.store import keys, text
+
+_ACQUIRE = """
+-- KEYS: 1 the lock, 2 the parked set; ARGV: 1 identity, 2 token, 3 expiry (ms), 4 now (unix seconds)
+local parked = redis.call('ZSCORE', KEYS[2], ARGV[1])
+if parked and tonumber(parked) > tonumber(ARGV[4]) then return {'parked', parked} end
+if not redis.call('SET', KEYS[1], ARGV[2], 'NX', 'PX', ARGV[3]) then return {'busy', parked or ''} end
+if parked then redis.call('ZREM', KEYS[2], ARGV[1]) end
+return {'locked', parked or ''}
+"""
+
+_RELEASE = """
+-- KEYS: 1 the lock, 2 main lane, 3 bulk lane, 4 the identity's state; ARGV: 1 token, 2 now (unix seconds)
+local held = redis.call('GET', KEYS[1]) == ARGV[1]
+if held then redis.call('DEL', KEYS[1]) end
+local waiting = redis.call('ZCARD', KEYS[2])
+if waiting == 0 then
+  local bulk_held = tonumber(redis.call('HGET', KEYS[4], 'bulk_held_until') or '') or 0
+  if bulk_held <= tonumber(ARGV[2]) then waiting = redis.call('ZCARD', KEYS[3]) end
+end
+return {held and 1 or 0, waiting}
+"""
+
+Taken = Literal["locked", "parked", "busy"]
+
+
+@dataclass(frozen=True, slots=True)
+class Acquired:
+    state: Taken
+    parked_until: float | None  # for "parked": until when
+
+
+@dataclass(frozen=True, slots=True)
+class Released:
+    held: bool  # False: the lock had expired and another worker may have taken it
+    work_waiting: bool  # actions a drain could take now (bulk work held behind the quota reserve is not)
+
+
+class DrainLocks:
+    """The scripts, registered once per Redis client; ``of`` makes one identity's lock."""
+
+    def __init__(self, client: redis.Redis, *, timeout: float) -> None:
+        self._client = client
+        self._timeout = timeout
+        self._acquire = client.register_script(_ACQUIRE)
+        self._release = client.register_script(_RELEASE)
+
+    def of(self, identity: str) -> DrainLock:
+        return DrainLock(self._client, identity, self._timeout, self._acquire, self._release)
+
+
+class DrainLock:
+    def __init__(
+        self, client: redis.Redis, identity: str, timeout: float, acquire: Script, release: Script
+    ) -> None:
+        self._identity = identity
+        self._timeout = timeout
+        self._acquire = acquire
+        self._release = release
+        self.lock: Lock = client.lock(
+            keys.lock(identity), timeout=timeout, blocking=False, thread_local=False
+        )
+
+    def acquire(self, now: float) -> Acquired:
+        """Take the lock unless the identity is parked until after ``now`` or another worker holds it."""
+        token = uuid4().hex
+        state, until = (
+            text(part)
+            for part in self._acquire(
+                keys=[keys.lock(self._identity), keys.PARKED],
+                args=[self._identity, token, int(self._timeout * 1000), now],
+            )
+        )
+        if state == "locked":
+            self.lock.local.token = token.encode()  # so that ``reacquire`` extends this holding
+        taken: Taken = "locked" if state == "locked" else "parked" if state == "parked" else "busy"
+        return Acquired(taken, float(until) if until else None)
+
+    def release(self, now: float) -> Released:
+        """Give the lock back (if it is still ours) and say whether work waits."""
+        token = self.lock.local.token
+        held, waiting = self._release(
+            keys=[
+                keys.lock(self._identity),
+                keys.outbox(self._identity, "main"),
+                keys.outbox(self._identity, "bulk"),
+                keys.state(self._identity),
+            ],
+            args=[token or b"", now],
+        )
+        self.lock.local.token = None
+        return Released(held=bool(int(held)), work_waiting=bool(int(waiting)))
