@@ -20,6 +20,9 @@ from togglbridge.store.outbox import Outbox
 BY_KEY = f"{keys.DEAD_LETTERS}:by-key"  # hash: action key -> its letter, exactly as in the list
 
 # KEYS: the list, the hash. ARGV: the action key, the new letter (empty: only remove the old one).
+# Sent as EVAL with its text, in the callers' transactions: a registered script there costs a SCRIPT EXISTS round
+# trip before every transaction (redis-py checks that pipelined scripts are loaded), and EVALSHA inside MULTI cannot
+# recover from NOSCRIPT.
 _REPLACE = """
 local old = redis.call('HGET', KEYS[2], ARGV[1])
 if old then redis.call('LREM', KEYS[1], 0, old) end
@@ -50,21 +53,18 @@ def letter(identity: str, action: Action, status: int | None, message: str, at: 
 class DeadLetters:
     def __init__(self, client: redis.Redis) -> None:
         self._redis = client
-        self._replace = client.register_script(_REPLACE)
 
     def add(
         self, identity: str, action: Action, status: int | None, message: str, at: float, pipe: Any
     ) -> None:
         """The action's letter, replacing any earlier one of the same key (in ``pipe``'s transaction)."""
-        self._replace(
-            keys=[keys.DEAD_LETTERS, BY_KEY],
-            args=[action.key, letter(identity, action, status, message, at)],
-            client=pipe,
+        pipe.eval(
+            _REPLACE, 2, keys.DEAD_LETTERS, BY_KEY, action.key, letter(identity, action, status, message, at)
         )
 
     def discard(self, key: str, pipe: Any) -> None:
         """Drop the letter of an action that has now succeeded (a no-op for the usual action that had none)."""
-        self._replace(keys=[keys.DEAD_LETTERS, BY_KEY], args=[key, ""], client=pipe)
+        pipe.eval(_REPLACE, 2, keys.DEAD_LETTERS, BY_KEY, key, "")
 
     def all(self) -> list[dict[str, Any]]:
         return [json.loads(text(raw)) for raw in self._redis.lrange(keys.DEAD_LETTERS, 0, -1)]
