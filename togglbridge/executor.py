@@ -42,7 +42,7 @@ from togglbridge.store.identity_state import IdentityState, LastChange
 from togglbridge.store.journal import Journal, record
 from togglbridge.store.ledger import Ledger
 from togglbridge.store.metrics import ACTIONS, DELIVERY_TO_TOGGL_SECONDS, Tally
-from togglbridge.store.next_action import Next, NextAction
+from togglbridge.store.next_action import Next, NextAction, parse_next
 from togglbridge.store.outbox import Lane, Outbox
 from togglbridge.store.parked import Parked
 from togglbridge.toggl.access import MissingToken
@@ -85,6 +85,8 @@ class DrainReport:
     resume_at: float | None = None
     actions: list[str] = field(default_factory=list)
     follow_ups: list[str] = field(default_factory=list)  # events someone waits on in a chat that moved on
+    # The head of the outbox as the last transaction left it (read in that transaction): the drain's next look.
+    ahead: Next | None = field(default=None, repr=False, compare=False)
 
     def follow(self, action: Action) -> None:
         """Note that ``action``'s event has news for the person waiting on it in a chat (if anyone is)."""
@@ -159,6 +161,7 @@ class Executor:
         try:
             return self._drain(identity, report, tally, max_actions)
         finally:
+            report.ahead = None
             # Requests no journal record went with (a pacing wait ended the drain): a write of their own.
             if tally:
                 self._write_counts(tally)
@@ -175,6 +178,7 @@ class Executor:
             if taken.state == "busy":
                 report.status = "busy"
                 return report
+            report.ahead = None  # read under an earlier holding of the lock: look afresh
             try:
                 finished = self._drain_locked(identity, drain_lock.lock, report, tally, max_actions)
             finally:
@@ -194,7 +198,7 @@ class Executor:
         coalesce = True
         locked_at = time.monotonic()
         while max_actions is None or report.applied + report.dead < max_actions:
-            head = self._next(identity, self._clock())
+            head, report.ahead = report.ahead or self._next(identity, self._clock()), None
             if head.key is None or head.lane is None:
                 return True
             key, action, order, lane = head.key, head.action, head.order, head.lane
@@ -297,11 +301,13 @@ class Executor:
             known_workspace=head.workspace_id,
             known_intents={key: head.intent},
         )
+        succeeded = False
         try:
             if len(batch) == 1:
                 outcomes = [effects.apply(action, batch[0][2])]
             else:
                 outcomes = effects.apply_batch([(a, o) for _, a, o in batch])
+            succeeded = True
         except QuotaExhaustedError as exc:
             wait = exc.resets_in if exc.resets_in is not None else QUOTA_FALLBACK_SECONDS
             report.status, report.resume_at = "parked", self.park(identity, wait)
@@ -358,9 +364,12 @@ class Executor:
             report.follow(action)
             return True
         finally:
-            state.set_quota(client.quota.remaining, client.quota.resets_in)
+            quota = (client.quota.remaining, client.quota.resets_in)
+            if not succeeded:
+                state.set_quota(*quota)
             client.close()
         pipe = self._redis.pipeline(transaction=True)
+        state.set_quota(*quota, pipe=pipe)  # with the action's own writes: no round trip of its own
         tally.requests(requests)
         for (item_key, item, _), outcome in zip(batch, outcomes, strict=True):
             tally.count(ACTIONS, item.type, "applied")
@@ -377,7 +386,8 @@ class Executor:
             report.follow(item)
         self._remember_last_change(state, batch, outcomes, pipe)
         echoes.note_writes(pipe, echoes.written_entries(requests, _created(outcomes)))
-        _execute(pipe, tally)
+        ahead = NextAction.queue(pipe, identity, self._clock())
+        report.ahead = parse_next(_execute(pipe, tally)[ahead], self._clock())
         for (_, item, _), outcome in zip(batch, outcomes, strict=True):
             log.info("%s for %s (event %s): %s%s", item.type, identity, item.event_id, outcome.result,
                      f" entry {outcome.entry_id}" if outcome.entry_id is not None else "")  # fmt: skip
@@ -471,12 +481,12 @@ UNCHANGED = frozenset({"skipped", "reported", "learned"})
 """Results that changed nothing in the account."""
 
 
-def _execute(pipe: Any, tally: Tally) -> None:
+def _execute(pipe: Any, tally: Tally) -> list[Any]:
     """Send ``pipe`` with the tally's counts: they are spent either way, written with its writes or lost with
-    them (never counted for a transaction that did not happen)."""
+    them (never counted for a transaction that did not happen). Returns the replies."""
     tally.write(pipe)
     try:
-        pipe.execute()
+        return list(pipe.execute())
     finally:
         tally.clear()
 

@@ -143,11 +143,12 @@ class IdentityState:
 
     # -- Toggl's hourly quota, as the last response reported it -----------------------------------------
 
-    def set_quota(self, remaining: int | None, resets_in: float | None) -> None:
+    def set_quota(self, remaining: int | None, resets_in: float | None, pipe: Any = None) -> None:
         if remaining is None:
             return
         reset_at = time.time() + resets_in if resets_in is not None else ""
-        self._redis.hset(self._key, mapping={"quota_remaining": remaining, "quota_reset_at": reset_at})
+        target = pipe if pipe is not None else self._redis
+        target.hset(self._key, mapping={"quota_remaining": remaining, "quota_reset_at": reset_at})
 
     def hold_bulk(self, until: float) -> None:
         self._redis.hset(self._key, "bulk_held_until", until)

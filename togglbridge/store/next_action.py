@@ -57,23 +57,41 @@ class NextAction:
         self._script = client.register_script(_NEXT)
 
     def __call__(self, identity: str, now: float) -> Next:
-        reply = self._script(
-            keys=[keys.outbox(identity, "main"), keys.outbox(identity, "bulk"), keys.state(identity)],
-            args=[keys.action(""), keys.done(""), now, keys.intent("")],
-        )
-        lane, key, order, data, done, remaining, reset_at, held, workspace, intent = (
-            text(part) for part in reply
-        )
-        quota_reset = _number(reset_at)
-        quota = (int(remaining), quota_reset) if remaining and quota_reset and quota_reset > now else None
-        return Next(
-            lane="bulk" if lane == "bulk" else "main" if lane else None,
-            key=key or None,
-            order=float(order) if order else 0.0,
-            action=ACTION_ADAPTER.validate_json(data) if data else None,
-            done=done == "1",
-            quota=quota,
-            bulk_held_until=_number(held) or 0.0,
-            workspace_id=int(workspace) if workspace else None,
-            intent=intent == "1",
-        )
+        return parse_next(self._script(keys=_keys(identity), args=_args(now)), now)
+
+    @staticmethod
+    def queue(pipe: Any, identity: str, now: float) -> int:
+        """Ask for the head in ``pipe`` (a transaction that removes the current one): the answer comes with its
+        reply, one round trip less per action. As EVAL with the text, which a transaction can always run.
+        Returns the answer's index in the pipeline's replies."""
+        position = len(pipe.command_stack)
+        pipe.eval(_NEXT, 3, *_keys(identity), *_args(now))
+        return position
+
+
+def _keys(identity: str) -> list[str]:
+    return [keys.outbox(identity, "main"), keys.outbox(identity, "bulk"), keys.state(identity)]
+
+
+def _args(now: float) -> list[Any]:
+    return [keys.action(""), keys.done(""), now, keys.intent("")]
+
+
+def parse_next(reply: Any, now: float) -> Next:
+    """The script's answer as a ``Next``."""
+    lane, key, order, data, done, remaining, reset_at, held, workspace, intent = (
+        text(part) for part in reply
+    )
+    quota_reset = _number(reset_at)
+    quota = (int(remaining), quota_reset) if remaining and quota_reset and quota_reset > now else None
+    return Next(
+        lane="bulk" if lane == "bulk" else "main" if lane else None,
+        key=key or None,
+        order=float(order) if order else 0.0,
+        action=ACTION_ADAPTER.validate_json(data) if data else None,
+        done=done == "1",
+        quota=quota,
+        bulk_held_until=_number(held) or 0.0,
+        workspace_id=int(workspace) if workspace else None,
+        intent=intent == "1",
+    )
