@@ -398,15 +398,17 @@ def test_flower_starts_on_the_celery_app_with_a_credential(compose: dict[str, An
     assert context.params["app"] == "workers.app"
 
 
-def test_workers_send_task_events() -> None:
-    """Flower's task list is filled by the workers' events."""
+def test_task_events_are_off_until_flower_asks_for_them(compose: dict[str, Any]) -> None:
+    """Task events cost a PUBLISH each; flower enables them in the workers while it runs (its enable_events
+    option, on by default: the compose command must not turn it off)."""
     from celery import Celery
 
     from workers.app import configure
 
     conf = configure(Celery("events"), "redis://127.0.0.1:6379/12").conf
-    assert conf.worker_send_task_events is True
-    assert conf.task_send_sent_event is True
+    assert conf.worker_send_task_events is False
+    assert conf.task_send_sent_event is False
+    assert "enable_events" not in " ".join(compose["services"]["flower"]["command"])
 
 
 # -- the monitoring profile: Prometheus and Grafana beside flower --------------------------------------------------

@@ -69,11 +69,12 @@ def configure(celery: Celery, redis_url: str) -> Celery:
         redbeat_lock_timeout=30,
         beat_max_loop_interval=5,
         worker_hijack_root_logger=False,
-        # Task events, so that flower (and `celery events`) can list tasks: without them flower sees the workers
-        # but no task. The sent event also records when a task was queued. On Redis they are published to a
-        # fanout (PUBLISH): with nobody listening they are dropped, never stored.
-        worker_send_task_events=True,
-        task_send_sent_event=True,
+        # No task events unless someone listens: each is a PUBLISH (about three round trips per event, and a
+        # third of a worker's CPU, most of it kombu building a client per publish). Flower turns them on in the
+        # workers while it runs (its enable_events option, on by default), and `celery control enable_events`
+        # does it by hand.
+        worker_send_task_events=False,
+        task_send_sent_event=False,
         enable_utc=True,
         timezone="UTC",
     )
