@@ -16,6 +16,7 @@ from tests.access_support import DASHBOARD_TOKEN, OPERATOR_HEADERS
 from togglbridge.actions import ACTION_ADAPTER
 from togglbridge.api.access import FAILED_LOGINS_PER_MINUTE, SESSION_COOKIE
 from togglbridge.api.factory import build_receiver
+from togglbridge.api.ui import MAX_FORM_BYTES
 from togglbridge.settings import Settings
 from togglbridge.sources.secrets import SourceSecrets
 from togglbridge.store import keys
@@ -95,7 +96,7 @@ def test_without_a_token_everything_inside_is_not_found(redis_url: str, journall
                 response = client.get(path, headers=headers, follow_redirects=False)
                 assert response.status_code == 404, path
                 assert "secret-project" not in response.text
-        assert client.post("/ui/login", data={"token": DASHBOARD_TOKEN}, headers=ORIGIN).status_code == 401
+        assert client.post("/ui/login", data={"token": DASHBOARD_TOKEN}, headers=ORIGIN).status_code == 404
         assert client.get("/healthz").status_code == 200  # the receiver itself still answers
 
 
@@ -242,3 +243,46 @@ def test_a_weak_token_fails_at_start() -> None:
 
     with pytest.raises(SettingsError, match=r"TOGGLBRIDGE_DASHBOARD_TOKEN: .*at least 16 characters"):
         load_settings(_env_file=None, dashboard_token="short")
+
+
+def test_a_form_too_large_is_refused_before_it_is_read(client: TestClient) -> None:
+    """Forms are parsed before anyone is asked who sends them: the cap comes first, for strangers too."""
+    huge = b"token=" + b"x" * (MAX_FORM_BYTES + 1)
+    form = {"Content-Type": "application/x-www-form-urlencoded", **ORIGIN}
+    for path in ("/ui/login", "/ui/tester", "/ui/dead-letters/retry", "/ui/logout"):
+        response = client.post(path, content=huge, headers=form)
+        assert response.status_code == 413, path
+        assert "frame-ancestors" in response.headers["content-security-policy"]
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: the cap counts what arrives
+        yield b"token="
+        for _ in range(3):
+            yield b"x" * MAX_FORM_BYTES
+
+    assert client.post("/ui/login", content=chunks(), headers=form).status_code == 413
+    assert client.post("/hooks/github", content=b"{}", headers={"X-GitHub-Event": "ping"}).status_code != 413
+
+
+def test_requests_from_another_site_never_lock_the_operator_out(client: TestClient) -> None:
+    for _ in range(FAILED_LOGINS_PER_MINUTE + 2):
+        foreign = client.post(
+            "/ui/login", data={"token": "guess"}, headers={"Origin": "https://evil.example"}
+        )
+        assert foreign.status_code == 403
+    sign_in(client)
+
+
+def test_an_event_id_a_sender_chose_cannot_make_a_link_to_another_page(
+    client: TestClient, redis_client: redis.Redis
+) -> None:
+    hostile = "../../metrics"
+    redis_client.lpush(keys.JOURNAL_INDEX, hostile)
+    redis_client.rpush(
+        keys.journal(hostile),
+        record("received", source="generic", kind="build.finished", actor="a@b.io", event_id=hostile),
+    )
+    sign_in(client)
+    page = client.get("/ui/events").text
+    assert 'href="/ui/events/..%2F..%2Fmetrics"' in page and 'href="/ui/events/../' not in page
+    story = client.get("/ui/events/..%2F..%2Fmetrics")
+    assert story.status_code == 200 and "build.finished" in story.text

@@ -478,3 +478,11 @@ def test_every_name_follows_prometheus_conventions(redis_url: str) -> None:
     with receiver(redis_url) as client:
         text = client.get("/metrics", headers=OPERATOR_HEADERS).text
     assert DASHBOARD_TOKEN not in text and GITHUB_SECRET not in text
+
+
+def test_a_kind_no_source_declares_is_counted_as_other() -> None:
+    from togglbridge.store.metrics import kind_label
+
+    assert kind_label("git.commit") == "git.commit"
+    assert kind_label("calendar.started") == "calendar.started"
+    assert kind_label("build.finished-" + "x" * 40) == "other"  # a generic sender's own kind

@@ -91,7 +91,11 @@ def dispatch(
         identities |= outbox.put(received(result.actions, accepted), pipe)
         journal.append(event.id, plan_record(result), pipe=pipe)
         outcome = metrics.event_outcome(result.identity, len(result.actions), len(result.errors))
-        counted.append(metrics.PlannedEvent(event.id, event.source, event.kind, outcome))
+        counted.append(
+            metrics.PlannedEvent(
+                event.id, metrics.source_label(event.source), metrics.kind_label(event.kind), outcome
+            )
+        )
         if not result.actions:  # the event's whole story: say it (events with actions end in the executor)
             why = "no identity" if result.identity is None else "no rule acted"
             log.info("event %s (%s): %s", event.id, event.kind, result.note or why)

@@ -6,7 +6,9 @@ import contextlib
 import ipaddress
 import os
 import shutil
+import stat
 import sys
+import tempfile
 from contextlib import ExitStack
 from pathlib import Path
 from secrets import token_urlsafe
@@ -91,15 +93,30 @@ def _local_dashboard_token(settings: Settings, host: str) -> bool:
     if settings.dashboard_token is not None or not _is_loopback(host):
         return False
     path = settings.data_dir / DASHBOARD_TOKEN_FILE
-    token = path.read_text().strip() if path.is_file() else ""
-    if len(token) < MIN_DASHBOARD_TOKEN_CHARS:
+    token = _private_token(path)
+    if token is None:
         token = token_urlsafe(32)
         path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        # A new file (mkstemp: 0600, never through a link), then renamed over the old one.
+        descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=".dashboard-token-")
         with os.fdopen(descriptor, "w") as file:
             file.write(token + "\n")
+        os.replace(temporary, path)
     os.environ["TOGGLBRIDGE_DASHBOARD_TOKEN"] = token
     return True
+
+
+def _private_token(path: Path) -> str | None:
+    """The token kept in ``path``, if it is a regular file of this user that nobody else can read; else None (a
+    new one is made: a token others could have read is no secret)."""
+    try:
+        found = path.lstat()
+    except FileNotFoundError:
+        return None
+    if not stat.S_ISREG(found.st_mode) or found.st_uid != os.getuid() or found.st_mode & 0o077:
+        return None
+    token = path.read_text().strip()
+    return token if len(token) >= MIN_DASHBOARD_TOKEN_CHARS else None
 
 
 def _dashboard_banner(settings: Settings, url: str, generated: bool) -> None:

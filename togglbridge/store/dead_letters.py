@@ -74,19 +74,25 @@ class DeadLetters:
 
     def retry_one(self, key: str) -> str | None:
         """Put the dead letter of action ``key`` back in its identity's outbox; returns the identity to kick, or
-        None when no letter has that key (retried already, or replaced)."""
-        for raw in self._redis.lrange(keys.DEAD_LETTERS, 0, -1):
-            found = json.loads(text(raw))
-            if found.get("key") != key:
-                continue
-            action = ACTION_ADAPTER.validate_python(found["action"])
-            pipe = self._redis.pipeline(transaction=True)
-            Outbox(self._redis).put([action], pipe)
-            pipe.lrem(keys.DEAD_LETTERS, 1, text(raw))
-            pipe.hdel(BY_KEY, key)
-            removed = pipe.execute()[-2]
-            return str(found["identity"]) if removed else None
-        return None
+        None when no letter has that key (retried already, or replaced). The letter is read under WATCH: a retry
+        of all of them, or a new refusal of the same action, in between makes this one look again."""
+        while True:
+            with self._redis.pipeline(transaction=True) as pipe:
+                try:
+                    pipe.watch(BY_KEY, keys.DEAD_LETTERS)  # type: ignore[no-untyped-call]
+                    raw = pipe.hget(BY_KEY, key)
+                    if raw is None:
+                        return None
+                    found = json.loads(text(raw))
+                    action = ACTION_ADAPTER.validate_python(found["action"])
+                    pipe.multi()
+                    Outbox(self._redis).put([action], pipe)
+                    pipe.lrem(keys.DEAD_LETTERS, 1, text(raw))
+                    pipe.hdel(BY_KEY, key)
+                    pipe.execute()
+                    return str(found["identity"])
+                except redis.WatchError:
+                    continue
 
     def retry(self) -> list[str]:
         """Put every dead letter back into its identity's outbox; returns the identities to kick."""

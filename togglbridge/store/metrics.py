@@ -22,7 +22,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from togglbridge.sources import SOURCES
+from togglbridge.sources import REGISTRY, SOURCES
 from togglbridge.store import keys, text
 
 # The latency of one Toggl request: the simulator answers in milliseconds, Toggl in tens to hundreds of them,
@@ -143,6 +143,12 @@ def route_template(path: str) -> str:
 def source_label(source: str) -> str:
     """A registered source's name; anything else anyone can put in a URL is ``unknown`` (one label value)."""
     return source if source in SOURCES else "unknown"
+
+
+def kind_label(kind: str) -> str:
+    """A kind a source declares; a kind a generic webhook's sender made up is ``other``: a signed sender must not
+    be able to add series without end."""
+    return kind if kind in REGISTRY.kind_schemas else "other"
 
 
 def event_outcome(identity: str | None, actions: int, errors: int) -> str:

@@ -31,9 +31,15 @@ PAGE_HEADERS = [
 ]
 
 
-class _PageHeaders:
-    """The pages' security headers, as plain ASGI: the hooks pass straight through (starlette's
-    BaseHTTPMiddleware would wrap every request, hooks included, in a task group and streams of its own)."""
+# The largest form a page sends: the rule tester's pasted delivery (up to its own 1 MiB limit) and its headers.
+MAX_FORM_BYTES = 2 * 1024 * 1024
+
+
+class _Dashboard:
+    """In front of ``/ui``, as plain ASGI (the hooks pass straight through; starlette's BaseHTTPMiddleware would
+    wrap every request in a task group and streams of its own): the pages' security headers, and a cap on what a
+    form may send, checked before anything reads it. A form is parsed before any check of who sends it, so
+    without the cap anyone could make the receiver hold a gigabyte of fields."""
 
     def __init__(self, app: ASGIApp) -> None:
         self._app = app
@@ -48,16 +54,54 @@ class _PageHeaders:
                 message = {**message, "headers": [*message.get("headers", []), *PAGE_HEADERS]}
             await send(message)
 
-        await self._app(scope, receive, with_headers)
+        declared = dict(scope.get("headers") or []).get(b"content-length", b"0")
+        if not declared.isdigit() or int(declared) > MAX_FORM_BYTES:
+            await _too_large(with_headers)
+            return
+        received = 0
+        tripped = False
+
+        async def capped() -> Message:
+            nonlocal received, tripped
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > MAX_FORM_BYTES:
+                tripped = True
+                raise _FormTooLarge
+            return message
+
+        async def answer(message: Message) -> None:
+            # The form parser turns the stopped read into its own 400: say what really happened.
+            if not tripped:
+                await with_headers(message)
+            elif message["type"] == "http.response.start":
+                await _too_large(with_headers)
+
+        try:
+            await self._app(scope, capped, answer)
+        except _FormTooLarge:
+            await _too_large(with_headers)
+
+
+class _FormTooLarge(Exception):
+    """A body sent in chunks went past the cap that its Content-Length did not announce."""
+
+
+async def _too_large(send: Send) -> None:
+    body = b"request body too large for the dashboard"
+    headers = [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": 413, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 def mount_dashboard(app: FastAPI, settings: Settings) -> None:
     app.state.rule_file = RuleFileReader(settings.config_file)
+    if settings.dashboard_token is None:
+        return  # off: nothing under /ui exists, so every path of it is a 404 that reads no body
     app.include_router(login_router, include_in_schema=False)
     app.include_router(pages_router, include_in_schema=False)
-    if settings.dashboard_token is not None:
-        app.mount("/ui/static", StaticFiles(directory=HERE / "static"), name="ui-static")
-    app.add_middleware(_PageHeaders)
+    app.mount("/ui/static", StaticFiles(directory=HERE / "static"), name="ui-static")
+    app.add_middleware(_Dashboard)
 
     @app.exception_handler(SignInFirst)
     async def sign_in_first(request: Request, exc: SignInFirst) -> Response:

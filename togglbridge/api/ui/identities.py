@@ -37,7 +37,9 @@ def identity_cards(
     names = set(config.identities) if config else set()
     names |= set(status["outboxes"]) | set(status["quota"]) | {p["identity"] for p in status["parked"]}
     zone = ZoneInfo(config.defaults.timezone) if config else ZoneInfo("UTC")
-    parked = {p["identity"]: p["until"] for p in status["parked"]}
+    parked = {
+        p["identity"]: p["until"] for p in status["parked"] if p["until"] > now
+    }  # a past one ends at the tick
     errors: dict[str, dict[str, Any]] = {}
     for raw in client.lrange(keys.DEAD_LETTERS, 0, -1):  # newest first: the first one seen is the last error
         letter = json.loads(text(raw))

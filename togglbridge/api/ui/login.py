@@ -54,8 +54,7 @@ def login(
             {"next": target, "error": "Too many wrong tokens from this address: wait a minute."},
             status_code=429,
         )
-    if not same_origin(request):
-        access.failed_login(client)
+    if not same_origin(request):  # not a guess at the token: never counted against the address
         return render(request, "login.html", {"next": target, "error": FOREIGN_ORIGIN}, status_code=403)
     if not access.token_matches(token.strip()):
         access.failed_login(client)

@@ -68,8 +68,9 @@ def _seconds(value: float | None) -> str:
 
 
 TEMPLATES.env.filters["ago"] = _ago
-# An event id in a link's path: readable (git:acme/webapp:3f35...), and anything else escaped.
-TEMPLATES.env.filters["in_path"] = lambda value: quote(str(value), safe="/:@")
+# An event id as one segment of a link's path: '/' escaped too, so that an id a sender chose ("../../metrics")
+# can never make a link that a browser resolves to another page.
+TEMPLATES.env.filters["in_path"] = lambda value: quote(str(value), safe=":@")
 TEMPLATES.env.filters["shown"] = shown_value
 TEMPLATES.env.filters["duration"] = _seconds
 TEMPLATES.env.filters["other_kind_rules"] = _other_kind_rules
