@@ -21,6 +21,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests.access_support import DASHBOARD_TOKEN, OPERATOR_HEADERS
 from tests.pipeline_support import GITHUB_SECRET, Pipeline, entries_of, push_body, running_pipeline, wait_for
+from tests.test_pipeline import RULES  # the same rule file: a log per commit, a broken repo
 from togglbridge.api.factory import build_receiver
 from togglbridge.queues import ALL_QUEUES
 from togglbridge.settings import Settings
@@ -290,19 +291,6 @@ def test_a_scrape_without_redis_is_a_503(redis_url: str) -> None:
 
 # -- a known scenario through the whole pipeline -----------------------------------------------------------------
 
-RULES = """
-rules:
-  - name: broken repo
-    on: git.commit
-    if: {repo.full_name: acme/broken}
-    stop: true
-    do:
-      - log: {description: "{{ message | first_line }}", duration: 10m, project: 999999}
-  - name: commits
-    on: git.commit
-    do:
-      - log: {description: "{{ repo.name }}: {{ message | first_line }}", duration: 10m, tags: [code]}
-"""
 QUOTA = 500
 
 
