@@ -43,6 +43,8 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.ingest
 	$(BIN)/python -m bench.pipeline
 	$(BIN)/python -m bench.calendar
+	$(BIN)/python -m bench.latency
+	$(BIN)/python -m bench.memory
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info
