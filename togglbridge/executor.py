@@ -136,9 +136,6 @@ class Executor:
 
     # -- parking ----------------------------------------------------------------------------------------
 
-    def parked_until(self, identity: str) -> float | None:
-        return self._parked.until(identity)
-
     def park(self, identity: str, seconds: float) -> float:
         """Hold the identity's work for ``seconds`` (the later of two parks wins)."""
         until = self._clock() + max(0.0, seconds)

@@ -95,16 +95,11 @@ class DeadLetters:
                     continue
 
     def retry(self) -> list[str]:
-        """Put every dead letter back into its identity's outbox; returns the identities to kick."""
-        outbox = Outbox(self._redis)
-        identities: set[str] = set()
-        # Each letter leaves the list in the same transaction that puts its action back: never lost between.
-        while (raw := self._redis.lindex(keys.DEAD_LETTERS, 0)) is not None:
-            found = json.loads(text(raw))
-            action = ACTION_ADAPTER.validate_python(found["action"])
-            pipe = self._redis.pipeline(transaction=True)
-            identities |= outbox.put([action], pipe)
-            pipe.lrem(keys.DEAD_LETTERS, 1, text(raw))
-            pipe.hdel(BY_KEY, found["key"])
-            pipe.execute()
+        """Put every dead letter back into its identity's outbox; returns the identities to kick. Each goes as
+        ``retry_one`` puts it: leaving the list in the transaction that queues its action again."""
+        identities = {
+            identity
+            for raw in self._redis.lrange(keys.DEAD_LETTERS, 0, -1)
+            if (identity := self.retry_one(str(json.loads(text(raw))["key"]))) is not None
+        }
         return sorted(identities)

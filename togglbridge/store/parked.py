@@ -12,10 +12,6 @@ class Parked:
     def __init__(self, client: redis.Redis) -> None:
         self._redis = client
 
-    def until(self, identity: str) -> float | None:
-        until = self._redis.zscore(keys.PARKED, identity)
-        return float(until) if until is not None else None
-
     def park(self, identity: str, until: float) -> None:
         """Hold the identity's work until ``until`` (the later of two parks wins)."""
         self._redis.zadd(keys.PARKED, {identity: until}, gt=True)  # GT still adds a new member

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 import redis
 
+from togglbridge import status as status_parts
 from togglbridge.config import Config
 from togglbridge.store import keys, text
 from togglbridge.store.identity_state import IdentityState, KnownEntry, Running, Unknown
@@ -44,8 +45,15 @@ def identity_cards(
     for raw in client.lrange(keys.DEAD_LETTERS, 0, -1):  # newest first: the first one seen is the last error
         letter = json.loads(text(raw))
         errors.setdefault(str(letter.get("identity")), letter)
+    # As Toggl last said, while the hour it counted lasts: once it is over the next answer tells the new count.
+    quotas = {
+        name: quota
+        for name, quota in status_parts.quotas(client, sorted(names), now).items()
+        if quota["resets_in_seconds"] != 0
+    }
     return [
-        _card(client, name, zone, now, status, parked.get(name), errors.get(name)) for name in sorted(names)
+        _card(client, name, zone, now, status, parked.get(name), errors.get(name), quotas.get(name))
+        for name in sorted(names)
     ]
 
 
@@ -57,6 +65,7 @@ def _card(
     status: dict[str, Any],
     parked_until: float | None,
     last_error: dict[str, Any] | None,
+    quota: dict[str, Any] | None,
 ) -> IdentityCard:
     state = IdentityState(client, name)
     running = state.running()
@@ -72,25 +81,11 @@ def _card(
         tracked_today_seconds=tracked,
         entries_today=count,
         waiting=int(status["outboxes"].get(name, 0)),
-        quota=_quota(client, name, now),
+        quota=quota,
         parked_until=parked_until,
         held_until=held_until,
         last_error=last_error,
     )
-
-
-def _quota(client: redis.Redis, name: str, now: float) -> dict[str, Any] | None:
-    """Toggl's hourly quota as its last answer reported it, while that hour lasts."""
-    remaining, reset_at = client.hmget(keys.state(name), "quota_remaining", "quota_reset_at")
-    if remaining is None:
-        return None
-    resets_at = float(reset_at) if reset_at else None
-    if resets_at is not None and resets_at <= now:
-        return None  # the hour it counted is over: the next answer tells the new quota
-    return {
-        "remaining": int(remaining),
-        "resets_in_seconds": round(resets_at - now, 1) if resets_at is not None else None,
-    }
 
 
 def _tracked_since(
