@@ -97,6 +97,8 @@ class Workspace:
     client_names: dict[str, int] = field(default_factory=dict)
     tags: dict[int, Tag] = field(default_factory=dict)
     tag_names: dict[str, int] = field(default_factory=dict)
+    member_ids: list[int] = field(default_factory=list)
+    """Users besides the owner who work in it (a team's shared workspace)."""
 
 
 @dataclass(slots=True)

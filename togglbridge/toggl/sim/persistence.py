@@ -115,6 +115,7 @@ def _workspace_data(ws: Workspace) -> dict[str, Any]:
         "projects": list(ws.projects.values()),
         "clients": list(ws.clients.values()),
         "tags": list(ws.tags.values()),
+        "member_ids": list(ws.member_ids),
     }
 
 
@@ -125,6 +126,7 @@ def _workspace(row: dict[str, Any]) -> Workspace:
         name=row["name"],
         owner_id=row["owner_id"],
         created_at=row["created_at"],
+        member_ids=list(row.get("member_ids", [])),  # files written before shared workspaces have none
     )
     for fields in row["projects"]:
         project = Project(**fields)

@@ -157,6 +157,16 @@ class Simulator:
                 self._save()
             return user
 
+    def join_workspace(self, user: User, workspace_id: int, *, default: bool = True) -> None:
+        """Make ``user`` a member of another user's workspace (a team sharing one), by default their default one:
+        then ``GET /me`` names it, and the user's entries and the team's projects may live in it."""
+        with self.lock:
+            ws = self.state.workspaces.get(workspace_id)
+            if ws is None:
+                raise ValueError(f"no workspace {workspace_id}")
+            self.state.join(self.state.users[user.id], ws, default=default)
+            self._save()
+
     def save(self) -> None:
         """Write the state to `state_file` now (requests that change it do this themselves)."""
         with self.lock:

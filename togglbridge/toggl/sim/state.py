@@ -129,15 +129,23 @@ class SimState:
     def workspace_for(self, user: User, workspace_id: int) -> Workspace:
         """The workspace if the user may see it; Toggl answers 403 for anyone else's (or an unknown) workspace."""
         ws = self.workspaces.get(workspace_id)
-        if ws is None or ws.owner_id != user.id:
+        if ws is None or (ws.owner_id != user.id and user.id not in ws.member_ids):
             raise Forbidden(NO_ACCESS)
         return ws
 
+    def join(self, user: User, ws: Workspace, *, default: bool) -> None:
+        """Make ``user`` a member of ``ws`` (a team's shared workspace), and with ``default`` their default one."""
+        if ws.owner_id != user.id and user.id not in ws.member_ids:
+            ws.member_ids.append(user.id)
+        if default:
+            user.default_workspace_id = ws.id
+
     def workspaces_of(self, user: User) -> list[Workspace]:
-        return [self.workspaces[user.default_workspace_id]]
+        """The user's own workspace and those they joined (a scan: only ``GET /me/workspaces`` asks)."""
+        return [ws for ws in self.workspaces.values() if ws.owner_id == user.id or user.id in ws.member_ids]
 
     def members_of(self, ws: Workspace) -> list[User]:
-        return [self.users[ws.owner_id]]
+        return [self.users[ws.owner_id], *(self.users[member] for member in ws.member_ids)]
 
     # -- id allocation ------------------------------------------------------------------------------------
 
@@ -224,7 +232,8 @@ class SimState:
         """Live entries of a workspace (for cascades such as deleting a tag or project)."""
         return [
             e
-            for e in self.user_entries.get(ws.owner_id, {}).values()
+            for user_id in (ws.owner_id, *ws.member_ids)
+            for e in self.user_entries.get(user_id, {}).values()
             if e.workspace_id == ws.id and not e.deleted
         ]
 
