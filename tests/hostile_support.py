@@ -24,7 +24,6 @@ from hypothesis import strategies as st
 
 from tests.access_support import DASHBOARD_TOKEN, OPERATOR_HEADERS
 from tests.sources.harness import FIXTURES, SENDERS, json_values, nested
-from togglbridge.actions import ACTION_ADAPTER
 from togglbridge.api.factory import build_receiver
 from togglbridge.config import Config, load_config
 from togglbridge.dispatch import dispatch
@@ -32,7 +31,7 @@ from togglbridge.events import Event
 from togglbridge.queues import QUEUE_INGEST
 from togglbridge.settings import Settings
 from togglbridge.sources.secrets import SourceSecrets
-from togglbridge.store import keys
+from togglbridge.store import keys, stored_action
 from togglbridge.store.journal import Journal
 from togglbridge.store.outbox import LANES, Outbox
 
@@ -131,7 +130,7 @@ def check_dispatch(client: redis.Redis, config: Config, events: list[Event]) -> 
         for key in waiting_actions(client, identity):
             raw = client.get(keys.action(key))
             assert raw is not None
-            ACTION_ADAPTER.validate_json(raw)  # what a worker will read back
+            stored_action.load(key, raw)  # what a worker will read back
     return identities
 
 

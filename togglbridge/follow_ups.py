@@ -15,7 +15,6 @@ import httpx
 import redis
 
 from togglbridge.actions import (
-    ACTION_ADAPTER,
     Action,
     LogAction,
     ResumeAction,
@@ -26,7 +25,7 @@ from togglbridge.actions import (
 from togglbridge.chat_text import entry_phrase
 from togglbridge.durations import hours_minutes
 from togglbridge.sources.base import ReplyChannel
-from togglbridge.store import keys, replies, text
+from togglbridge.store import keys, replies, stored_action, text
 from togglbridge.store.identity_state import KnownEntry
 from togglbridge.store.journal import Journal
 
@@ -157,7 +156,7 @@ def _wait(record: dict[str, Any]) -> str:
 
 def _action(client: redis.Redis, key: str) -> Action | None:
     raw = client.get(keys.action(key)) if key else None
-    return ACTION_ADAPTER.validate_json(raw) if raw is not None else None
+    return stored_action.load(key, raw) if raw is not None else None
 
 
 def _known_entry(client: redis.Redis, identity: str, entry_id: Any) -> KnownEntry | None:

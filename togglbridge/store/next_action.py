@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from togglbridge.actions import ACTION_ADAPTER, Action
-from togglbridge.store import keys, text
+from togglbridge.actions import Action
+from togglbridge.store import keys, stored_action, text
 from togglbridge.store.outbox import Lane
 
 _NEXT = """
@@ -88,7 +88,7 @@ def parse_next(reply: Any, now: float) -> Next:
         lane="bulk" if lane == "bulk" else "main" if lane else None,
         key=key or None,
         order=float(order) if order else 0.0,
-        action=ACTION_ADAPTER.validate_json(data) if data else None,
+        action=stored_action.load(key, data) if data else None,
         done=done == "1",
         quota=quota,
         bulk_held_until=_number(held) or 0.0,

@@ -1,7 +1,7 @@
 """Per-identity outboxes: planned actions waiting to be applied, in ``occurred_at`` order.
 
 Each identity has a sorted set of action keys scored by the event's time (with the action's position in its plan as
-a binary fraction, so one event's actions keep their order), and each action's JSON under its own key. Adding the
+a binary fraction, so one event's actions keep their order), and each action's JSON under its own key (compact: ``stored_action``). Adding the
 same action twice changes nothing (the key is the idempotency key), which makes re-planning an event harmless.
 """
 
@@ -12,8 +12,8 @@ from typing import Any, Literal, cast
 
 import redis
 
-from togglbridge.actions import ACTION_ADAPTER, Action
-from togglbridge.store import keys, text
+from togglbridge.actions import Action
+from togglbridge.store import keys, stored_action, text
 
 Lane = Literal["main", "bulk"]
 LANES: tuple[Lane, ...] = ("main", "bulk")
@@ -42,13 +42,7 @@ class Outbox:
         """Queue actions on ``pipe``; returns the identities that now have work."""
         identities = set()
         for position, action in enumerate(actions):
-            # Without its unset fields (about a third of it): every optional field of an action defaults to None,
-            # so it reads back the same (tests/test_outbox_storage.py keeps that true).
-            pipe.set(
-                keys.action(action.key),
-                ACTION_ADAPTER.dump_json(action, exclude_none=True),
-                ex=ACTION_TTL_SECONDS,
-            )
+            pipe.set(keys.action(action.key), stored_action.dump(action), ex=ACTION_TTL_SECONDS)
             lane = lane_of(action)
             pipe.zadd(keys.outbox(action.identity, lane), {action.key: score(action, position)}, nx=True)
             identities.add(action.identity)
@@ -66,8 +60,10 @@ class Outbox:
             return []
         raws = self._redis.mget([keys.action(text(member)) for member, _ in members])
         return [
-            (text(member), ACTION_ADAPTER.validate_json(raw) if raw is not None else None, float(order))
-            for (member, order), raw in zip(members, raws, strict=True)
+            (key, stored_action.load(key, raw) if raw is not None else None, float(order))
+            for key, order, raw in (
+                (text(member), order, raw) for (member, order), raw in zip(members, raws, strict=True)
+            )
         ]
 
     def remove(self, identity: str, key: str, pipe: Any) -> None:
