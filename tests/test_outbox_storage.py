@@ -139,7 +139,7 @@ def test_the_outbox_and_the_drain_read_what_the_planner_wrote(redis_client: redi
     stored = redis_client.get(keys.action(written[0].key))
     assert stored is not None and b"event_id" not in stored
     lanes = {lane: Outbox(redis_client).peek("alice", lane, 10) for lane in ("main", "bulk")}
-    peeked = [found for lane in lanes.values() for _, found, _ in lane]
+    peeked = [found for lane in lanes.values() for _, found, _ in lane if found is not None]
     assert sorted(peeked, key=lambda a: a.key) == sorted(written, key=lambda a: a.key)
     head = NextAction(redis_client)("alice", 0.0)
     assert head.action is not None and head.action in written and head.key == head.action.key
