@@ -10,7 +10,7 @@ planner and executor against the simulator over HTTP and a real Redis. It prints
 start-up, no GET in steady state except where the bridge cannot know otherwise.
 
 The identities are a team in one Toggl workspace (the simulator's shared workspace, everyone's default; its
-projects exist already). A team in a single workspace names it once in the rule file (``defaults: workspace_id``),
+projects exist already and are public, so every member may track time to them). A team in a single workspace names it once in the rule file (``defaults: workspace_id``),
 and that is the headline figure; the same day with no ``workspace_id`` (each identity's default workspace, read
 with one ``GET /me`` per identity) is printed beside it. The day is replayed twice each way: live (each event
 applied when it happens) and as a backlog (the whole day applied after a wait, when neighbouring actions merge).
@@ -152,7 +152,7 @@ def reference_day(index: int, name: str) -> list[Event]:
 
 def team_workspace(sim: Simulator, sim_url: str, names: list[str]) -> int:
     """One workspace for the whole team (the first identity's, everyone's default), with the projects the team
-    already has: the bridge finds them, it does not create them."""
+    already has, public (every member may track time to them): the bridge finds them, it does not create them."""
     users = [sim.user_for(api_key=SIMULATOR_KEY.get_secret_value(), connection=name) for name in names]
     workspace_id = users[0].default_workspace_id
     for user in users[1:]:
@@ -160,7 +160,7 @@ def team_workspace(sim: Simulator, sim_url: str, names: list[str]) -> int:
     for project in ("Meetings", "Acme", "webapp"):
         response = httpx.post(
             f"{sim_url}/toggl-track/api/v9/workspaces/{workspace_id}/projects",
-            json={"name": project},
+            json={"name": project, "is_private": False},
             headers={
                 "Authorization": f"Bearer {SIMULATOR_KEY.get_secret_value()}",
                 "Maton-Connection": names[0],

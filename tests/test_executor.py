@@ -387,3 +387,67 @@ def test_bulk_work_yields_to_urgent_work_when_the_quota_runs_low(
     clock[0] += 3601
     executor.drain(identity)
     assert len(entries_in_state(sim, identity)) == 7
+
+
+# -- a team in one workspace ----------------------------------------------------------------------------------
+
+
+class RuleFileWorkspaces(SettingsAccess):
+    """The simulator, with the rule file's workspace ids honoured as in a real deployment (here they are the
+    simulator's own ids)."""
+
+    @property
+    def simulated(self) -> bool:
+        return False
+
+
+@pytest.fixture
+def team(sim: Simulator, sim_url: str, identity: str) -> Iterator[tuple[RuleFileWorkspaces, int, str]]:
+    """Two identities in one shared workspace, named in the rule file: (their access, the workspace, the mate)."""
+    mate = f"{identity}-mate"
+    owner = sim.user_for(api_key="simulator", connection=identity)
+    sim.join_workspace(sim.user_for(api_key="simulator", connection=mate), owner.default_workspace_id)
+    workspace = owner.default_workspace_id
+    accounts = {name: IdentityAccount(workspace_id=workspace) for name in (identity, mate)}
+    made = RuleFileWorkspaces(simulator_settings(), accounts, simulator_url=sim_url)
+    yield made, workspace, mate
+    made.close()
+
+
+def applied_requests(client: redis.Redis, event_id: str) -> list[str]:
+    records = Journal(client, cap=10).event(event_id)
+    applied = next(r for r in records if r["stage"] == "applied")
+    return [f"{r['method']} {r['path']}" for r in applied["requests"]]
+
+
+def test_a_team_in_one_workspace_lists_its_public_projects_once_and_never_asks_for_me(
+    redis_client: redis.Redis,
+    sim: Simulator,
+    sim_url: str,
+    identity: str,
+    team: tuple[RuleFileWorkspaces, int, str],
+) -> None:
+    access, workspace, mate = team
+    with access.client(identity, lambda r: None) as toggl:
+        public = toggl.create_project(workspace, "Team", is_private=False)
+        private = toggl.create_project(workspace, "Secret")  # private: usable by its members only
+    executor = Executor(redis_client, access, Journal(redis_client, cap=1000), rng=random.Random(7))
+    enqueue(
+        redis_client,
+        action("log", identity, "mine", T0, description="a", duration_seconds=60, project="Team"),
+        action("log", mate, "theirs", T0, description="b", duration_seconds=60, project="Team"),
+        action("log", mate, "secret", T0 + timedelta(minutes=1), description="c", duration_seconds=60,
+               project="Secret"),
+    )  # fmt: skip
+    executor.drain(identity)
+    executor.drain(mate)
+
+    mine, theirs, secret = (applied_requests(redis_client, e) for e in ("mine", "theirs", "secret"))
+    assert [r.split()[0] for r in mine] == ["GET", "POST"]  # the workspace's projects, listed once
+    assert [r.split()[0] for r in theirs] == ["POST"]  # the mate uses that listing's public project
+    # A private project another identity's listing showed is not the mate's to use unseen: its own listing.
+    assert [r.split()[0] for r in secret] == ["GET", "POST"]
+    assert not any(r.endswith("/me") for r in mine + theirs + secret)  # the workspace came from the file
+    made = {e["description"]: e["project_id"] for e in entries(sim, sim_url, mate)}
+    assert made == {"b": public.id, "c": private.id}
+    assert [e["project_id"] for e in entries(sim, sim_url, identity)] == [public.id]

@@ -13,7 +13,7 @@ import redis
 from tests.test_executor import T0, action, enqueue, entries, simulator_settings
 from togglbridge.executor import Executor
 from togglbridge.store.dead_letters import DeadLetters
-from togglbridge.store.identity_state import IdentityState, Running
+from togglbridge.store.identity_state import IdentityState, Running, workspace_projects
 from togglbridge.store.journal import Journal
 from togglbridge.toggl.access import IdentityAccount, SettingsAccess
 from togglbridge.toggl.client import TogglClient
@@ -164,3 +164,42 @@ def test_a_pacing_wait_between_the_two_tries_still_ends_in_one_dead_letter(
         paced.close()
     assert executor.dead_letters.count() == 1
     assert stages(redis_client, "c1").count("healed") == 1
+
+
+def test_a_shared_project_deleted_in_toggl_is_forgotten_for_the_whole_team(
+    redis_client: redis.Redis, sim: Simulator, sim_url: str, identity: str
+) -> None:
+    """A public project one identity listed, deleted in Toggl: the mate who used it heals the team's cache."""
+    mate = f"{identity}-mate"
+    owner = sim.user_for(api_key="simulator", connection=identity)
+    workspace = owner.default_workspace_id
+    sim.join_workspace(sim.user_for(api_key="simulator", connection=mate), workspace)
+    access = SettingsAccess(
+        simulator_settings(), {identity: IdentityAccount(), mate: IdentityAccount()}, simulator_url=sim_url
+    )
+    executor = Executor(redis_client, access, Journal(redis_client, cap=1000), rng=random.Random(7))
+    try:
+        with access.client(identity, lambda r: None) as toggl:
+            project = toggl.create_project(workspace, "Team", is_private=False)
+            enqueue(
+                redis_client,
+                action("log", identity, "c1", T0, description="c1", duration_seconds=60, project="Team"),
+            )
+            assert executor.drain(identity).applied == 1
+            toggl.delete_project(workspace, project.id)
+
+        later = T0 + timedelta(minutes=5)
+        enqueue(
+            redis_client,
+            action("log", mate, "c2", later, description="c2", duration_seconds=60, project="Team"),
+        )
+        report = executor.drain(mate)
+
+        assert (report.applied, report.dead) == (1, 0)
+        assert stages(redis_client, "c2")[-2:] == ["healed", "applied"]
+        (made,) = entries(sim, sim_url, mate)
+        assert made["project_id"] not in (None, project.id)  # made again, not the deleted one
+        # The team's shared cache holds no stale id any more (the owner's own listing heals on its next use).
+        assert redis_client.hget(workspace_projects(workspace), "team") != str(project.id).encode()
+    finally:
+        access.close()

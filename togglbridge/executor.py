@@ -330,7 +330,7 @@ class Executor:
                 return None
             # Once per action, across drains (a pacing wait may end this drain before the second try).
             if _may_be_stale_knowledge(exc) and self._attempts.heal_once(key):
-                state.forget_learned()
+                effects.forget_learned(action)
                 self._note(action, tally, "healed", action=key, status=exc.status, message=exc.message,
                            reason="Toggl refused an id the bridge remembered: forgot the workspace, project ids "
                                   "and running entry it had learned, and tried again",

@@ -142,6 +142,11 @@ class Effects:
         marks = [mark_of(action, order) for action, order in batch]
         return self._timer.apply([m for m in marks if m is not None])
 
+    def forget_learned(self, action: Action) -> None:
+        """Forget what was learned of the account and may have gone stale (Toggl refused an id the bridge had
+        remembered): the workspace, the running entry and the project ids, shared ones included."""
+        self._knowledge.forget_learned(getattr(action, "workspace_id", None))
+
     def workspace(self, action_workspace: int | None = None) -> int:
         """The action's workspace, else the configured one, else the account's default (asked once, kept)."""
         return self._knowledge.workspace(action_workspace)

@@ -3,7 +3,9 @@
 - The workspace: the action's, else the configured one, else the account's default, asked once and kept.
 - The running entry is remembered, so a stop costs one request; it is asked for (``GET current``) only when the
   bridge cannot know it: a fresh deployment, or a remembered entry that turned out to be stopped already.
-- Project names become ids from a cache filled with one paginated listing; a missing project is created.
+- Project names become ids from a cache filled with one paginated listing; a missing project is created. Public
+  projects are cached per workspace, so identities of a team sharing one workspace list its projects once; a
+  private project (usable by its members only) stays in the cache of the identity whose listing showed it.
 - A create records its intent first; if the worker dies before the result is recorded, the redelivered action
   finds the entry (same start and description) instead of creating a second one (``reconcile``).
 - A stop sent late (work parked for the quota, say) is corrected to the event's time with one more request, so
@@ -112,7 +114,7 @@ class Knowledge:
     def _learn_project(self, action: LearnAction) -> Outcome:
         name = action.project_name or ""
         if action.deleted:
-            self._state.learn_project(name, None)
+            self._state.learn_project(name, None, action.workspace_id)
             return Outcome("learned", None, [f"project {name!r} ({action.project_id}) was deleted"])
         self._state.learn_project(name, action.project_id)
         return Outcome("learned", None, [f"project {name!r} is {action.project_id}"])
@@ -154,23 +156,21 @@ class Knowledge:
         name = project.strip()
         if not name:
             return None
-        cached = self._state.project_id(name)
+        cached = self._state.project_id(name, workspace_id)
         if cached is not None:
             return cached
         loaded_at = self._state.projects_loaded_at()
         if loaded_at is None or time.time() - loaded_at > PROJECT_REFRESH_SECONDS:
-            listing = {p.name: p.id for p in self._client.iter_projects(workspace_id, active="both")}
-            self._state.cache_projects(listing)
-            cached = self._state.project_id(name)
+            self._list_projects(workspace_id)
+            cached = self._state.project_id(name, workspace_id)
             if cached is not None:
                 return cached
         try:
             created = self._client.create_project(workspace_id, name)
         except BadRequestError as exc:
             # Most often: an earlier attempt created it and died before remembering its id. Look again.
-            listing = {p.name: p.id for p in self._client.iter_projects(workspace_id, active="both")}
-            self._state.cache_projects(listing)
-            found = self._state.project_id(name)
+            self._list_projects(workspace_id)
+            found = self._state.project_id(name, workspace_id)
             if found is not None:
                 return found
             notes.append(
@@ -182,9 +182,30 @@ class Knowledge:
                 f"project {name!r} does not exist and could not be created ({exc.message}); left empty"
             )
             return None
-        self._state.cache_projects({created.name: created.id})
+        self._state.cache_projects(
+            {created.name: created.id},
+            workspace_id=workspace_id,
+            public=() if created.is_private else (created.name,),
+        )
         notes.append(f"created project {name!r}")
         return created.id
+
+    def _list_projects(self, workspace_id: int) -> None:
+        """One listing of the workspace's projects, remembered; its public projects for every identity there."""
+        listed = list(self._client.iter_projects(workspace_id, active="both"))
+        self._state.cache_projects(
+            {p.name: p.id for p in listed},
+            workspace_id=workspace_id,
+            public=[p.name for p in listed if not p.is_private],
+        )
+
+    def forget_learned(self, action_workspace: int | None) -> None:
+        """Forget what was learned and may have gone stale, with the shared project caches of every workspace
+        this identity may have used for the action (read from what is known: no request)."""
+        workspaces = {self._configured_workspace, self._known_workspace, self._state.workspace_id()}
+        if self._honour_action_workspaces:
+            workspaces.add(action_workspace)
+        self._state.forget_learned(sorted(w for w in workspaces if w is not None))
 
     # -- creating once ----------------------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -118,6 +119,14 @@ class LastChange:
         return cls(**{**data, "tags": tuple(data["tags"])})
 
 
+def workspace_projects(workspace_id: int) -> str:
+    """Hash: a workspace's public projects, name (casefolded) -> id, shared by every identity that works there.
+
+    Only public ones: a private project is visible to, and usable by, its members alone, so it stays in the
+    cache of the identity whose listing showed it (``keys.projects``)."""
+    return f"{keys.PREFIX}:workspace-projects:{workspace_id}"
+
+
 class IdentityState:
     def __init__(self, client: redis.Redis, identity: str) -> None:
         self._redis = client
@@ -133,12 +142,13 @@ class IdentityState:
     def set_workspace_id(self, workspace_id: int) -> None:
         self._redis.hset(self._key, "workspace_id", workspace_id)
 
-    def forget_learned(self) -> None:
+    def forget_learned(self, workspaces: Iterable[int] = ()) -> None:
         """Drop what was learned from Toggl and may have gone stale (a project or workspace deleted or archived,
-        the running entry deleted by hand): the next action learns it again from Toggl's answers."""
+        the running entry deleted by hand): the next action learns it again from Toggl's answers. The shared
+        project caches of ``workspaces`` go too, so that no identity working there uses a stale id again."""
         pipe = self._redis.pipeline(transaction=True)
         pipe.hdel(self._key, "workspace_id", "running", "projects_loaded_at")
-        pipe.delete(keys.projects(self.identity))
+        pipe.delete(keys.projects(self.identity), *(workspace_projects(w) for w in workspaces))
         pipe.execute()
 
     # -- Toggl's hourly quota, as the last response reported it -----------------------------------------
@@ -288,21 +298,39 @@ class IdentityState:
 
     # -- project ids by name ----------------------------------------------------------------------------
 
-    def project_id(self, name: str) -> int | None:
-        raw = self._redis.hget(keys.projects(self.identity), name.casefold())
+    def project_id(self, name: str, workspace_id: int | None = None) -> int | None:
+        """A project's id by name: from this identity's own listings, else from the public projects any identity
+        listed in ``workspace_id`` (one round trip)."""
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.hget(keys.projects(self.identity), name.casefold())
+        if workspace_id is not None:
+            pipe.hget(workspace_projects(workspace_id), name.casefold())
+        raw = next((found for found in pipe.execute() if found is not None), None)
         return int(raw) if raw is not None else None
 
-    def cache_projects(self, by_name: dict[str, int]) -> None:
+    def cache_projects(
+        self, by_name: dict[str, int], *, workspace_id: int | None = None, public: Iterable[str] = ()
+    ) -> None:
+        """Remember a listing (or a created project) as this identity's; the ``public`` names of it are shared
+        with every identity working in ``workspace_id``."""
         pipe = self._redis.pipeline()
         if by_name:
             pipe.hset(keys.projects(self.identity), mapping={n.casefold(): i for n, i in by_name.items()})
+        shared = [name for name in public if name in by_name]
+        if shared and workspace_id is not None:
+            pipe.hset(workspace_projects(workspace_id), mapping={n.casefold(): by_name[n] for n in shared})
         pipe.hset(self._key, "projects_loaded_at", time.time())
         pipe.execute()
 
-    def learn_project(self, name: str, project_id: int | None) -> None:
-        """One project's id by name, from Toggl's word (a webhook), not a listing: None forgets the name."""
+    def learn_project(self, name: str, project_id: int | None, workspace_id: int | None = None) -> None:
+        """One project's id by name, from Toggl's word (a webhook), not a listing: None forgets the name, in
+        the workspace's shared cache too."""
         if project_id is None:
-            self._redis.hdel(keys.projects(self.identity), name.casefold())
+            pipe = self._redis.pipeline(transaction=False)
+            pipe.hdel(keys.projects(self.identity), name.casefold())
+            if workspace_id is not None:
+                pipe.hdel(workspace_projects(workspace_id), name.casefold())
+            pipe.execute()
         else:
             self._redis.hset(keys.projects(self.identity), name.casefold(), project_id)
 
