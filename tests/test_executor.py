@@ -451,3 +451,22 @@ def test_a_team_in_one_workspace_lists_its_public_projects_once_and_never_asks_f
     made = {e["description"]: e["project_id"] for e in entries(sim, sim_url, mate)}
     assert made == {"b": public.id, "c": private.id}
     assert [e["project_id"] for e in entries(sim, sim_url, identity)] == [public.id]
+
+
+def test_tagging_keeps_a_tag_added_by_hand_and_costs_one_request_each(
+    executor: Executor, redis_client: redis.Redis, sim: Simulator, sim_url: str, identity: str, toggl: Any
+) -> None:
+    """Tags are added and removed by name (PUT with ``tag_action``): the bridge need not know the entry's tags,
+    and a tag a person added in Toggl meanwhile stays."""
+    enqueue(redis_client, action("start", identity, "s", T0, description="deep work", tags=["a"]))
+    executor.drain(identity)
+    (entry,) = entries(sim, sim_url, identity)
+    toggl.update_time_entry(entry["workspace_id"], entry["id"], tags=["by-hand"], tag_action="add")
+    enqueue(redis_client, action("tag", identity, "t", T0 + timedelta(minutes=1), tags=["focus"]))
+    executor.drain(identity)
+    enqueue(redis_client, action("untag", identity, "u", T0 + timedelta(minutes=2), tags=["a"]))
+    executor.drain(identity)
+    (entry,) = entries(sim, sim_url, identity)
+    assert sorted(entry["tags"]) == ["by-hand", "focus"]
+    assert [r.split()[0] for r in applied_requests(redis_client, "t")] == ["PUT"]
+    assert [r.split()[0] for r in applied_requests(redis_client, "u")] == ["PUT"]
