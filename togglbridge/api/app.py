@@ -12,9 +12,11 @@ import redis.asyncio
 from celery import Celery
 from fastapi import Depends, FastAPI, Query
 from fastapi.responses import JSONResponse
+from starlette.types import Receive, Scope, Send
 
 from togglbridge import __version__
 from togglbridge.api.access import OPERATOR_RESPONSES, OperatorAccess, require_operator
+from togglbridge.api.hooks import hook_source, serve_hook
 from togglbridge.api.hooks import router as hooks_router
 from togglbridge.api.journal import router as journal_router
 from togglbridge.api.metrics import router as metrics_router
@@ -27,6 +29,19 @@ from togglbridge.store.deliveries import DeliveryRecorder
 from togglbridge.store.enqueue import EventQueue
 
 PING_REUSE_SECONDS = 10.0
+
+
+class Receiver(FastAPI):
+    """The FastAPI app, with the hooks served first as plain ASGI (``api/hooks.py``): a delivery skips the
+    middleware stack, the router, dependency solving and the response classes, which cost as much as the
+    delivery's own work. Every other request goes through FastAPI as usual."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        source = hook_source(scope)
+        if source is None:
+            await super().__call__(scope, receive, send)
+        else:
+            await serve_hook(self.state, source, scope, receive, send)
 
 
 def create_app(
@@ -58,7 +73,7 @@ def create_app(
         await app.state.redis.aclose()
         app.state.sync_redis.close()
 
-    app = FastAPI(title="togglbridge", version=__version__, lifespan=lifespan)
+    app = Receiver(title="togglbridge", version=__version__, lifespan=lifespan)
     app.state.settings = settings
     app.state.secrets = secrets
     app.state.access = OperatorAccess(settings.dashboard_token)
