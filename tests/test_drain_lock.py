@@ -1,12 +1,16 @@
 """An identity's drain lock on a real Redis: taking it says whether the identity is parked and ends a park that is
-over; giving it back says whether work waits; ``reacquire`` still extends it."""
+over and, once taken, what the head of the work is; giving it back says whether work waits; ``reacquire``
+still extends it."""
 
 from __future__ import annotations
 
 import redis
 
+from togglbridge.actions import ACTION_ADAPTER
 from togglbridge.store import keys
 from togglbridge.store.drain_lock import DrainLocks
+from togglbridge.store.next_action import NextAction
+from togglbridge.store.outbox import Outbox
 
 NOW = 1_800_000_000.0
 
@@ -52,3 +56,33 @@ def test_the_release_says_whether_work_waits_and_whether_it_still_held_the_lock(
     redis_client.set(keys.lock("alice"), "someone-else")
     released = mine.release(NOW)
     assert not released.held and redis_client.get(keys.lock("alice")) == b"someone-else"
+
+
+def test_taking_the_lock_answers_the_head_of_the_work_as_next_action_does(redis_client: redis.Redis) -> None:
+    log = ACTION_ADAPTER.validate_python(
+        {
+            "type": "log",
+            "identity": "alice",
+            "key": "git:acme/webapp:abc|commits|0",
+            "event_id": "git:acme/webapp:abc",
+            "rule": "commits",
+            "occurred_at": "2026-11-30T10:00:00Z",
+            "end": "2026-11-30T10:00:00Z",
+            "duration_seconds": 600,
+        }
+    )
+    locks = DrainLocks(redis_client, timeout=30)
+    mine = locks.of("alice")
+    empty = mine.acquire(NOW)
+    assert empty.head is not None and empty.head.key is None
+    mine.release(NOW)
+    with redis_client.pipeline(transaction=True) as pipe:
+        Outbox(redis_client).put([log], pipe)
+        pipe.execute()
+    redis_client.hset(keys.state("alice"), mapping={"quota_remaining": 7, "quota_reset_at": NOW + 600})
+    redis_client.set(keys.intent(log.key), "{}")
+    taken = mine.acquire(NOW)
+    assert taken.state == "locked" and taken.head == NextAction(redis_client)("alice", NOW)
+    assert taken.head is not None and taken.head.action == log and taken.head.intent
+    assert taken.head.quota == (7, NOW + 600)
+    assert locks.of("alice").acquire(NOW).head is None  # busy: nothing read for a drain that cannot run

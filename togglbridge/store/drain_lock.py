@@ -1,6 +1,7 @@
 """An identity's drain lock, taken and given back with what the drain must know at those moments, one round trip
-each: taking it also says whether the identity is parked (and ends a park whose time is over); giving it back also
-says whether work arrived meanwhile, which a kick into the busy lock could not start.
+each: taking it also says whether the identity is parked (and ends a park whose time is over) and, once taken,
+what the head of the identity's work is (``next_action``'s answer); giving it back also says whether work arrived
+meanwhile, which a kick into the busy lock could not start.
 
 The lock is redis-py's ``Lock`` (a key holding a random token, with an expiry) so that ``reacquire`` keeps working;
 only acquiring and releasing go through these scripts.
@@ -17,15 +18,20 @@ from redis.commands.core import Script
 from redis.lock import Lock
 
 from togglbridge.store import keys, text
+from togglbridge.store.next_action import NEXT_HEAD_LUA, Next, head_args, head_keys, parse_next
 
-_ACQUIRE = """
--- KEYS: 1 the lock, 2 the parked set; ARGV: 1 identity, 2 token, 3 expiry (ms), 4 now (unix seconds)
+_ACQUIRE = (
+    NEXT_HEAD_LUA
+    + """
+-- KEYS: 1 the lock, 2 the parked set, 3 main lane, 4 bulk lane, 5 the identity's state
+-- ARGV: 1 identity, 2 token, 3 expiry (ms), 4 now (unix seconds), 5.. next_head's prefixes and now
 local parked = redis.call('ZSCORE', KEYS[2], ARGV[1])
 if parked and tonumber(parked) > tonumber(ARGV[4]) then return {'parked', parked} end
 if not redis.call('SET', KEYS[1], ARGV[2], 'NX', 'PX', ARGV[3]) then return {'busy', parked or ''} end
 if parked then redis.call('ZREM', KEYS[2], ARGV[1]) end
-return {'locked', parked or ''}
+return {'locked', parked or '', next_head(KEYS[3], KEYS[4], KEYS[5], ARGV[5], ARGV[6], ARGV[7], ARGV[8])}
 """
+)
 
 _RELEASE = """
 -- KEYS: 1 the lock, 2 main lane, 3 bulk lane, 4 the identity's state; ARGV: 1 token, 2 now (unix seconds)
@@ -46,6 +52,7 @@ Taken = Literal["locked", "parked", "busy"]
 class Acquired:
     state: Taken
     parked_until: float | None  # for "parked": until when
+    head: Next | None = None  # for "locked": the head of the identity's work when the lock was taken
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,17 +89,15 @@ class DrainLock:
     def acquire(self, now: float) -> Acquired:
         """Take the lock unless the identity is parked until after ``now`` or another worker holds it."""
         token = uuid4().hex
-        state, until = (
-            text(part)
-            for part in self._acquire(
-                keys=[keys.lock(self._identity), keys.PARKED],
-                args=[self._identity, token, int(self._timeout * 1000), now],
-            )
+        reply = self._acquire(
+            keys=[keys.lock(self._identity), keys.PARKED, *head_keys(self._identity)],
+            args=[self._identity, token, int(self._timeout * 1000), now, *head_args(now)],
         )
+        state, until = text(reply[0]), text(reply[1])
         if state == "locked":
             self.lock.local.token = token.encode()  # so that ``reacquire`` extends this holding
-        taken: Taken = "locked" if state == "locked" else "parked" if state == "parked" else "busy"
-        return Acquired(taken, float(until) if until else None)
+            return Acquired("locked", float(until) if until else None, parse_next(reply[2], now))
+        return Acquired("parked" if state == "parked" else "busy", float(until) if until else None)
 
     def release(self, now: float) -> Released:
         """Give the lock back (if it is still ours) and say whether work waits."""

@@ -13,23 +13,34 @@ from togglbridge.actions import Action
 from togglbridge.store import keys, stored_action, text
 from togglbridge.store.outbox import Lane
 
-_NEXT = """
+NEXT_HEAD_LUA = """
+local function next_head(main_lane, bulk_lane, state_key, action_prefix, done_prefix, now, intent_prefix)
+  local state = redis.call('HMGET', state_key, 'quota_remaining', 'quota_reset_at', 'bulk_held_until', 'workspace_id')
+  for i = 1, 4 do if not state[i] then state[i] = '' end end
+  local lane = 'main'
+  local first = redis.call('ZRANGE', main_lane, 0, 0, 'WITHSCORES')
+  if #first == 0 and (tonumber(state[3]) or 0) <= tonumber(now) then
+    lane = 'bulk'
+    first = redis.call('ZRANGE', bulk_lane, 0, 0, 'WITHSCORES')
+  end
+  if #first == 0 then return {'', '', '', '', 0, state[1], state[2], state[3], state[4], 0} end
+  local data = redis.call('GET', action_prefix .. first[1]) or ''
+  local done = redis.call('EXISTS', done_prefix .. first[1])
+  local intent = redis.call('EXISTS', intent_prefix .. first[1])
+  return {lane, first[1], first[2], data, done, state[1], state[2], state[3], state[4], intent}
+end
+"""
+"""A Lua function that answers the head of an identity's work (the reply ``parse_next`` reads), for this module's
+script and for the drain lock's, which answers it with the lock."""
+
+_NEXT = (
+    NEXT_HEAD_LUA
+    + """
 -- KEYS: 1 main lane, 2 bulk lane, 3 the identity's state hash
 -- ARGV: 1 action key prefix, 2 done key prefix, 3 now (unix seconds), 4 intent key prefix
-local state = redis.call('HMGET', KEYS[3], 'quota_remaining', 'quota_reset_at', 'bulk_held_until', 'workspace_id')
-for i = 1, 4 do if not state[i] then state[i] = '' end end
-local lane = 'main'
-local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-if #first == 0 and (tonumber(state[3]) or 0) <= tonumber(ARGV[3]) then
-  lane = 'bulk'
-  first = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
-end
-if #first == 0 then return {'', '', '', '', 0, state[1], state[2], state[3], state[4], 0} end
-local data = redis.call('GET', ARGV[1] .. first[1]) or ''
-local done = redis.call('EXISTS', ARGV[2] .. first[1])
-local intent = redis.call('EXISTS', ARGV[4] .. first[1])
-return {lane, first[1], first[2], data, done, state[1], state[2], state[3], state[4], intent}
+return next_head(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2], ARGV[3], ARGV[4])
 """
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +68,7 @@ class NextAction:
         self._script = client.register_script(_NEXT)
 
     def __call__(self, identity: str, now: float) -> Next:
-        return parse_next(self._script(keys=_keys(identity), args=_args(now)), now)
+        return parse_next(self._script(keys=head_keys(identity), args=head_args(now)), now)
 
     @staticmethod
     def queue(pipe: Any, identity: str, now: float) -> int:
@@ -65,15 +76,17 @@ class NextAction:
         reply, one round trip less per action. As EVAL with the text, which a transaction can always run.
         Returns the answer's index in the pipeline's replies."""
         position = len(pipe.command_stack)
-        pipe.eval(_NEXT, 3, *_keys(identity), *_args(now))
+        pipe.eval(_NEXT, 3, *head_keys(identity), *head_args(now))
         return position
 
 
-def _keys(identity: str) -> list[str]:
+def head_keys(identity: str) -> list[str]:
+    """The keys ``next_head`` reads: the identity's two lanes and its state."""
     return [keys.outbox(identity, "main"), keys.outbox(identity, "bulk"), keys.state(identity)]
 
 
-def _args(now: float) -> list[Any]:
+def head_args(now: float) -> list[Any]:
+    """The arguments ``next_head`` takes after its keys: the key prefixes, and now."""
     return [keys.action(""), keys.done(""), now, keys.intent("")]
 
 
