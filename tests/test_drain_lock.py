@@ -9,7 +9,7 @@ import redis
 from togglbridge.actions import ACTION_ADAPTER
 from togglbridge.store import keys
 from togglbridge.store.drain_lock import DrainLocks
-from togglbridge.store.next_action import NextAction
+from togglbridge.store.next_action import Next, NextAction, parse_next
 from togglbridge.store.outbox import Outbox
 
 NOW = 1_800_000_000.0
@@ -86,3 +86,25 @@ def test_taking_the_lock_answers_the_head_of_the_work_as_next_action_does(redis_
     assert taken.head is not None and taken.head.action == log and taken.head.intent
     assert taken.head.quota == (7, NOW + 600)
     assert locks.of("alice").acquire(NOW).head is None  # busy: nothing read for a drain that cannot run
+
+
+def test_the_last_transaction_gives_the_lock_back_when_nothing_is_left(redis_client: redis.Redis) -> None:
+    locks = DrainLocks(redis_client, timeout=30)
+    mine = locks.of("alice")
+    assert mine.acquire(NOW).state == "locked"
+    token = mine.lock.local.token
+    assert token is not None
+
+    def head_after_the_transaction(lock_token: bytes) -> Next:
+        with redis_client.pipeline(transaction=True) as pipe:
+            position = NextAction.queue(pipe, "alice", NOW, lock_token)
+            return parse_next(pipe.execute()[position], NOW)
+
+    redis_client.zadd(keys.outbox("alice", "main"), {"k1": 1})
+    waiting = head_after_the_transaction(token)
+    assert waiting.key == "k1" and not waiting.released and redis_client.exists(keys.lock("alice"))
+    redis_client.delete(keys.outbox("alice", "main"))
+    assert not head_after_the_transaction(b"another-holder").released
+    assert redis_client.exists(keys.lock("alice"))
+    empty = head_after_the_transaction(token)
+    assert empty.key is None and empty.released and not redis_client.exists(keys.lock("alice"))

@@ -42,6 +42,22 @@ return next_head(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2], ARGV[3], ARGV[4])
 """
 )
 
+_NEXT_OR_RELEASE = (
+    NEXT_HEAD_LUA
+    + """
+-- KEYS: 1 main lane, 2 bulk lane, 3 the identity's state hash, 4 the drain lock
+-- ARGV: 1 action key prefix, 2 done key prefix, 3 now (unix seconds), 4 intent key prefix, 5 the lock's token
+local head = next_head(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2], ARGV[3], ARGV[4])
+local released = 0
+if head[2] == '' and redis.call('GET', KEYS[4]) == ARGV[5] then
+  redis.call('DEL', KEYS[4])
+  released = 1
+end
+head[11] = released
+return head
+"""
+)
+
 
 @dataclass(frozen=True, slots=True)
 class Next:
@@ -56,6 +72,9 @@ class Next:
     bulk_held_until: float
     workspace_id: int | None
     intent: bool  # whether a create of the head action was sent before and its outcome is unknown
+    released: bool = (
+        False  # nothing was left, and the drain lock (asked with ``queue``'s token) was given back
+    )
 
 
 def _number(raw: Any) -> float | None:
@@ -71,12 +90,18 @@ class NextAction:
         return parse_next(self._script(keys=head_keys(identity), args=head_args(now)), now)
 
     @staticmethod
-    def queue(pipe: Any, identity: str, now: float) -> int:
+    def queue(pipe: Any, identity: str, now: float, lock_token: bytes | None = None) -> int:
         """Ask for the head in ``pipe`` (a transaction that removes the current one): the answer comes with its
-        reply, one round trip less per action. As EVAL with the text, which a transaction can always run.
-        Returns the answer's index in the pipeline's replies."""
+        reply, one round trip less per action. With the drain lock's token, an empty outbox also gives the lock
+        back in the same transaction (``Next.released``): the drain's last round trip too. As EVAL with the text,
+        which a transaction can always run. Returns the answer's index in the pipeline's replies."""
         position = len(pipe.command_stack)
-        pipe.eval(_NEXT, 3, *head_keys(identity), *head_args(now))
+        if lock_token is None:
+            pipe.eval(_NEXT, 3, *head_keys(identity), *head_args(now))
+        else:
+            pipe.eval(
+                _NEXT_OR_RELEASE, 4, *head_keys(identity), keys.lock(identity), *head_args(now), lock_token
+            )
         return position
 
 
@@ -92,7 +117,7 @@ def head_args(now: float) -> list[Any]:
 
 def parse_next(reply: Any, now: float) -> Next:
     """The script's answer as a ``Next``."""
-    lane, key, order, data, done, remaining, reset_at, held, workspace, intent = (
+    lane, key, order, data, done, remaining, reset_at, held, workspace, intent, *released = (
         text(part) for part in reply
     )
     quota_reset = _number(reset_at)
@@ -107,4 +132,5 @@ def parse_next(reply: Any, now: float) -> Next:
         bulk_held_until=_number(held) or 0.0,
         workspace_id=int(workspace) if workspace else None,
         intent=intent == "1",
+        released=released == ["1"],
     )
