@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
+import orjson
 from pydantic import ValidationError
 
 from togglbridge.events import Event
@@ -158,11 +159,35 @@ def lower_keys(headers: Headers) -> dict[str, str]:
     return {key.lower(): value for key, value in headers.items()}
 
 
+_DIGITS = bytes.maketrans(b"0123456789", b"0" * 10)
+_LONG_NUMBER = b"0" * 19
+"""Digits enough for an integer beyond 64 bits, which orjson would read as a float (the standard library keeps it
+an integer, which an event then refuses by name). Looked for with ``translate`` and ``find``, several times faster
+than a regular expression over a body full of hex shas."""
+
+
 def json_object(body: bytes) -> dict[str, Any]:
     """The body as a JSON object, or a PayloadError that says what is wrong with it."""
+    decoded: Any
+    try:
+        # orjson reads a body several times faster, and reads what it accepts as the standard library does but
+        # for integers beyond 64 bits (hence the look for long numbers first); anything it refuses (broken UTF-8,
+        # NaN, lone surrogates, too deep) is read again by the standard library, which says what is wrong or
+        # accepts it as before.
+        if body.translate(_DIGITS).find(_LONG_NUMBER) >= 0:
+            raise ValueError("read it with the standard library")
+        decoded = orjson.loads(body)
+    except ValueError:
+        decoded = _stdlib_json(body)
+    if not isinstance(decoded, dict):
+        raise PayloadError(f"body must be a JSON object, not {type(decoded).__name__}")
+    return decoded
+
+
+def _stdlib_json(body: bytes) -> Any:
     try:
         # Decode explicitly: json.loads would guess UTF-16 or UTF-32 from a byte order mark.
-        decoded = json.loads(body.decode("utf-8"))
+        return json.loads(body.decode("utf-8"))
     except UnicodeDecodeError:
         raise PayloadError("body is not UTF-8") from None
     except json.JSONDecodeError as exc:
@@ -173,6 +198,3 @@ def json_object(body: bytes) -> dict[str, Any]:
         raise PayloadError("body is nested too deeply") from None
     except ValueError as exc:  # e.g. an integer literal longer than Python converts (4300 digits)
         raise PayloadError(f"body is not acceptable JSON: {str(exc)[:200]}") from None
-    if not isinstance(decoded, dict):
-        raise PayloadError(f"body must be a JSON object, not {type(decoded).__name__}")
-    return decoded

@@ -13,10 +13,14 @@ them without coercing, so an odd value reaches the event's own validation, which
 
 from __future__ import annotations
 
+import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
+
+import orjson
 
 from togglbridge.events import ActorHandle, Event
 from togglbridge.sources.commit_message import read_message
@@ -124,14 +128,74 @@ class Push:
 def push_events(push: Push) -> list[Event]:
     """The push's ``git.push`` event, then a ``git.commit`` event per new commit."""
     common = _common(push)
-    return [push_event(push, common), *(commit_event(push, commit, common) for commit in push.commits)]
+    make = _maker(push)
+    return [push_event(push, common, make), *(commit_event(push, c, common, make) for c in push.commits)]
 
 
 def commit_events(push: Push) -> list[Event]:
     """A ``git.commit`` event per commit of ``push``, without a ``git.push`` event: commits nobody pushed (a local
     hook's, or history read back), carrying the same data as pushed ones."""
     common = _common(push)
-    return [commit_event(push, commit, common) for commit in push.commits]
+    make = _maker(push)
+    return [commit_event(push, commit, common, make) for commit in push.commits]
+
+
+# -- building the events: validated, or checked ------------------------------------------------------------------
+#
+# Validating an Event costs more than everything else a push's parse does (most of it proving that the data is
+# JSON a queue and the journal carry unchanged). A push whose sender-given values are all plain JSON scalars can
+# be proved so much more cheaply: one orjson pass over the parts that come from the sender refuses what JSON
+# cannot carry (broken text, integers beyond 64 bits, keys that are not text), the floats among the scalars are
+# checked for NaN and infinities by hand, and everything else an event holds is built here, of known shape. Such
+# events are built unvalidated (``model_construct``), equal to validated ones; any other push is validated as
+# before, so an odd value is still refused with the validator's own words.
+
+EventMaker = Callable[..., Event]
+"""``Event`` itself, or ``_checked``: called with an event's fields."""
+
+_STRICT_JSON = (
+    orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_SUBCLASS
+)
+
+
+def _scalar(value: Json) -> bool:
+    """A JSON scalar an event can hold as it is (its text and integer range are checked with the rest)."""
+    kind = type(value)
+    if kind is float:
+        return math.isfinite(value)
+    return value is None or kind is str or kind is int or kind is bool
+
+
+def _plain(push: Push) -> bool:
+    """Whether every value of ``push`` that its sender gave as it came is a plain scalar."""
+    given = [push.repo.url, push.pusher, push.sender, push.before, push.after, push.compare]
+    for commit in push.commits:
+        given += [commit.url, commit.author.name, commit.author.email, commit.author.username]
+    return all(_scalar(value) for value in given) and all(
+        type(handle) is ActorHandle for handles in _handles(push) for handle in handles
+    )
+
+
+def _handles(push: Push) -> list[tuple[ActorHandle, ...]]:
+    return [push.actor_handles, *(commit.actor_handles for commit in push.commits)]
+
+
+def _maker(push: Push) -> EventMaker:
+    return _checked if _plain(push) else Event
+
+
+def _checked(**fields: Any) -> Event:
+    """An event of a plain push (see above): built unvalidated when its sender-given parts prove sound."""
+    occurred_at = fields["occurred_at"]
+    try:
+        if not fields["id"] or occurred_at.tzinfo is not UTC:
+            raise TypeError("validate it")
+        orjson.dumps(
+            (fields["id"], fields["actor"], fields["delivery_id"], fields["data"]), option=_STRICT_JSON
+        )
+    except TypeError:  # something only the validator can judge (and name)
+        return Event(**fields)
+    return Event.model_construct(**fields)
 
 
 def _common(push: Push) -> dict[str, Any]:
@@ -145,8 +209,8 @@ def _common(push: Push) -> dict[str, Any]:
     }
 
 
-def push_event(push: Push, common: dict[str, Any]) -> Event:
-    return Event(
+def push_event(push: Push, common: dict[str, Any], make: EventMaker = Event) -> Event:
+    return make(
         id=f"{push.source}:push:{push.key}",
         source=push.source,
         kind="git.push",
@@ -169,9 +233,9 @@ def push_event(push: Push, common: dict[str, Any]) -> Event:
     )
 
 
-def commit_event(push: Push, commit: Commit, common: dict[str, Any]) -> Event:
+def commit_event(push: Push, commit: Commit, common: dict[str, Any], make: EventMaker = Event) -> Event:
     said = read_message(commit.message, common.get("branch"))
-    return Event(
+    return make(
         id=commit_id(push.repo.full_name, commit.sha),
         source=push.source,
         kind="git.commit",

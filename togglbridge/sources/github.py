@@ -7,6 +7,7 @@ read.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -82,7 +83,14 @@ def _logins(*candidates: Any) -> tuple[ActorHandle, ...]:
     logins = dict.fromkeys(
         text.strip() for text in candidates if isinstance(text, str) and _LOGIN.fullmatch(text.strip())
     )
-    return tuple(ActorHandle(platform="github", handle=login) for login in logins)
+    return tuple(_handle(login) for login in logins)
+
+
+@functools.lru_cache(maxsize=4096)
+def _handle(login: str) -> ActorHandle:
+    """A login's handle, shared (handles are frozen); built unvalidated: ``_LOGIN`` and ``_NOREPLY`` admit only
+    what a handle may be (ASCII, not empty)."""
+    return ActorHandle.model_construct(platform="github", handle=login)
 
 
 def _noreply_login(email: Any) -> str | None:

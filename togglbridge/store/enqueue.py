@@ -23,7 +23,7 @@ from celery import Celery
 from togglbridge.events import Event
 from togglbridge.store import keys, text
 from togglbridge.store.group_commit import ScriptGroup
-from togglbridge.store.journal import JOURNAL_PREFIX, SUMMARY_PREFIX, record
+from togglbridge.store.journal import JOURNAL_PREFIX, SUMMARY_PREFIX, iso_now
 
 SEEN_TTL_SECONDS = 14 * 24 * 3600  # senders redeliver within days, not weeks
 # A message header: when the receiver accepted the delivery (unix time), which the planning task reads as
@@ -130,6 +130,23 @@ def forget_planned(pipe: Any, message_id: str) -> None:
     pipe.zrem(keys.UNPLANNED_AT, message_id)
 
 
+def _received(event: Event, at: str) -> bytes:
+    """The event's ``received`` journal record (``journal.record``'s fields), written by orjson: the standard
+    library's encoder cost a tenth of a delivery's handling."""
+    return orjson.dumps(
+        {
+            "stage": "received",
+            "at": at,
+            "source": event.source,
+            "kind": event.kind,
+            "actor": event.actor,
+            "event_id": event.id,
+            "delivery_id": event.delivery_id,
+            "occurred_at": event.occurred_at.isoformat(),
+        }
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Accepted:
     duplicate: bool
@@ -153,20 +170,10 @@ class EventQueue:
         # The moment of acceptance: the message copy's time, and the message's header.
         now = round(time.time(), 3)
         message_id, message = self._messages.build([payload], now) if events else ("", "")
-        pairs: list[str] = []
+        at = iso_now()
+        pairs: list[Any] = []
         for event in events:
-            pairs += [
-                event.id,
-                record(
-                    "received",
-                    source=event.source,
-                    kind=event.kind,
-                    actor=event.actor,
-                    event_id=event.id,
-                    delivery_id=event.delivery_id,
-                    occurred_at=event.occurred_at.isoformat(),
-                ),
-            ]
+            pairs += [event.id, _received(event, at)]
         ttl = SEEN_TTL_SECONDS if delivery_id else 0
         script_keys = [
             keys.seen(source, delivery_id or "-"), self._queue, keys.JOURNAL_INDEX, keys.UNPLANNED_MESSAGES,
