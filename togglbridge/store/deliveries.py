@@ -59,13 +59,15 @@ class DeliveryRecorder:
         self._redis = client
         self._kept = kept
         self._pending: list[bytes] = []
-        self._counts = Tally()
+        # (source label, status) -> requests: a plain dict on the request's path, a Tally once per write
+        self._counts: dict[tuple[str, str], int] = {}
         self._flushing: asyncio.Task[None] | None = None
 
     def add(self, record: dict[str, Any]) -> None:
         """Queue a record to be written; returns at once."""
         self._pending.append(orjson.dumps(record))
-        self._counts.count(DELIVERIES, source_label(str(record.get("source"))), str(record.get("status")))
+        labels = (source_label(str(record.get("source"))), str(record.get("status")))
+        self._counts[labels] = self._counts.get(labels, 0) + 1
         if len(self._pending) > self._kept:  # while Redis is away, only the newest are worth keeping
             del self._pending[: -self._kept]
         if self._flushing is None or self._flushing.done():
@@ -87,19 +89,23 @@ class DeliveryRecorder:
 
     async def _write(self) -> bool:
         batch, self._pending = self._pending, []
-        counts, self._counts = self._counts, Tally()
+        counts, self._counts = self._counts, {}
         if not batch:
             return True
         pipe = self._redis.pipeline(transaction=False)
         pipe.lpush(keys.DELIVERIES, *batch)
         pipe.ltrim(keys.DELIVERIES, 0, self._kept - 1)
-        counts.write(pipe)
+        tally = Tally()
+        for labels, amount in counts.items():
+            tally.count(DELIVERIES, *labels, amount=amount)
+        tally.write(pipe)
         try:
             await pipe.execute()
         except (redis.exceptions.RedisError, OSError) as exc:
             log.warning("could not record %d deliveries: %s", len(batch), type(exc).__name__)
             self._pending = (batch + self._pending)[-self._kept :]
-            counts.merge(self._counts)
+            for labels, amount in self._counts.items():
+                counts[labels] = counts.get(labels, 0) + amount
             self._counts = counts
             return False
         return True
