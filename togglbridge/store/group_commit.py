@@ -4,6 +4,10 @@ Under load the receiver answers many deliveries at once; sending each one's scri
 connection checkout and an event-loop wake-up per request. Here the first call is sent at once, and the calls
 that arrive while it is in flight go together in the next pipeline: no added latency when idle, one round-trip
 per batch when busy. Every caller still awaits its own script's answer before answering its sender.
+
+A call that finds nothing in flight sends its script itself, in its own task: at a few deliveries a second (what
+most deployments see) every call is such a call, and a task and a future of its own per call would only add
+event-loop work.
 """
 
 from __future__ import annotations
@@ -16,22 +20,36 @@ from redis.exceptions import NoScriptError
 
 MAX_BATCH = 256
 
+Call = tuple[list[Any], list[Any], "asyncio.Future[Any] | None"]
+"""A call's keys, arguments, and the future its caller awaits (None: the caller sends it itself)."""
+
 
 class ScriptGroup:
     def __init__(self, client: Any, script: str) -> None:
         self._redis = client
         self._script = script
         self._sha = hashlib.sha1(script.encode(), usedforsecurity=False).hexdigest()
-        self._pending: list[tuple[list[Any], list[Any], asyncio.Future[Any]]] = []
+        self._pending: list[Call] = []
         self._flushing = False
+        self._task: asyncio.Task[None] | None = None  # held: the loop keeps only a weak reference to a task
 
     async def __call__(self, keys: list[Any], args: list[Any]) -> Any:
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._pending.append((keys, args, future))
-        if not self._flushing:
-            self._flushing = True
-            asyncio.get_running_loop().create_task(self._flush())
-        return await future
+        if self._flushing:
+            future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+            self._pending.append((keys, args, future))
+            return await future
+        self._flushing = True
+        try:
+            (result,) = await self._run([(keys, args, None)])
+        finally:
+            # Those that arrived meanwhile go together, in a task of their own (this caller answers now).
+            if self._pending:
+                self._task = asyncio.get_running_loop().create_task(self._flush())
+            else:
+                self._flushing = False
+        if isinstance(result, Exception):
+            raise result
+        return result
 
     async def _flush(self) -> None:
         try:
@@ -41,11 +59,11 @@ class ScriptGroup:
                     results = await self._run(batch)
                 except Exception as exc:  # the connection failed: every caller of this batch hears it
                     for _, _, future in batch:
-                        if not future.done():
+                        if future is not None and not future.done():
                             future.set_exception(exc)
                     continue
                 for (_, _, future), result in zip(batch, results, strict=True):
-                    if future.done():
+                    if future is None or future.done():
                         continue
                     if isinstance(result, Exception):
                         future.set_exception(result)
@@ -54,7 +72,7 @@ class ScriptGroup:
         finally:
             self._flushing = False
 
-    async def _run(self, batch: list[tuple[list[Any], list[Any], asyncio.Future[Any]]]) -> list[Any]:
+    async def _run(self, batch: list[Call]) -> list[Any]:
         for attempt in range(2):
             pipe = self._redis.pipeline(transaction=False)
             for keys, args, _ in batch:
