@@ -470,3 +470,41 @@ def test_tagging_keeps_a_tag_added_by_hand_and_costs_one_request_each(
     assert sorted(entry["tags"]) == ["by-hand", "focus"]
     assert [r.split()[0] for r in applied_requests(redis_client, "t")] == ["PUT"]
     assert [r.split()[0] for r in applied_requests(redis_client, "u")] == ["PUT"]
+
+
+def test_a_drain_that_empties_the_outbox_gives_the_lock_back_in_its_last_transaction(
+    redis_client: redis.Redis,
+    access: SettingsAccess,
+    sim: Simulator,
+    identity: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A slow Toggl and a short lock: the drain would extend the lock after each action, also after the last one
+    # whose transaction already gave the lock back, and call itself "lost"; it must stop there instead.
+    # (The first action sends two requests, GET /me and its POST: 1.2 s, within the lock's 1.5 s.)
+    sim.knobs.latency_ms = 600
+    executor = Executor(redis_client, access, Journal(redis_client, cap=1000), lock_timeout=1.5)
+    releases: list[dict[str, Any]] = []
+    release_script = executor._locks._release
+
+    def counted_release(**sent: Any) -> Any:
+        releases.append(sent)
+        return release_script(**sent)
+
+    monkeypatch.setattr(executor._locks, "_release", counted_release)
+    first, second = (
+        action("log", identity, f"c{n}", T0 + timedelta(minutes=n), duration_seconds=60) for n in (1, 2)
+    )
+    enqueue(redis_client, first, second)
+    report = executor.drain(identity)
+    assert (report.status, report.applied) == ("empty", 2)
+    assert releases == [] and not redis_client.exists(keys.lock(identity))
+
+    # A drain its budget cuts short gives the lock back the usual way, and says there is more.
+    third, fourth = (
+        action("log", identity, f"c{n}", T0 + timedelta(minutes=n), duration_seconds=60) for n in (3, 4)
+    )
+    enqueue(redis_client, third, fourth)
+    report = executor.drain(identity, max_actions=1)
+    assert (report.status, report.applied, len(releases)) == ("more", 1, 1)
+    assert not redis_client.exists(keys.lock(identity))

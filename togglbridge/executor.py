@@ -37,7 +37,7 @@ from togglbridge.effects import UNDOABLE, Effects, Outcome, batch_kind
 from togglbridge.store import echoes
 from togglbridge.store.attempts import Attempts
 from togglbridge.store.dead_letters import DeadLetters
-from togglbridge.store.drain_lock import DrainLocks
+from togglbridge.store.drain_lock import DrainLock, DrainLocks
 from togglbridge.store.identity_state import IdentityState, LastChange
 from togglbridge.store.journal import Journal, record
 from togglbridge.store.ledger import Ledger
@@ -175,9 +175,9 @@ class Executor:
             if taken.state == "busy":
                 report.status = "busy"
                 return report
-            report.ahead = None  # read under an earlier holding of the lock: look afresh
+            report.ahead = taken.head  # read with the lock, by the same script
             try:
-                finished = self._drain_locked(identity, drain_lock.lock, report, tally, max_actions)
+                finished = self._drain_locked(identity, drain_lock, report, tally, max_actions)
             finally:
                 released = drain_lock.release(self._clock())
                 if not released.held:
@@ -189,7 +189,7 @@ class Executor:
                 return report
 
     def _drain_locked(
-        self, identity: str, lock: Any, report: DrainReport, tally: Tally, max_actions: int | None
+        self, identity: str, drain_lock: DrainLock, report: DrainReport, tally: Tally, max_actions: int | None
     ) -> bool:
         """Apply actions while holding the lock; False when the drain must stop (parked, lock lost, budget)."""
         coalesce = True
@@ -218,7 +218,7 @@ class Executor:
             kind = batch_kind(action)
             if coalesce and kind is not None:
                 batch += self._waiting_alike(identity, lane, key, kind)
-            applied = self._apply(identity, batch, report, head, tally)
+            applied = self._apply(identity, batch, report, head, tally, drain_lock.lock.local.token)
             if (
                 applied is None
             ):  # a batch failed as a whole, or knowledge was healed: try one action at a time
@@ -226,10 +226,13 @@ class Executor:
                 continue
             if not applied:
                 return False
+            if _lock_given_back(report):
+                drain_lock.given_back()  # nothing was left: the action's own transaction gave the lock back
+                return True
             coalesce = True
             if time.monotonic() - locked_at > self._lock_timeout / 3:
                 try:
-                    lock.reacquire()  # reset the lock's expiry: we are alive and still draining
+                    drain_lock.lock.reacquire()  # reset the lock's expiry: we are alive and still draining
                 except LockError:
                     report.status = "lost"
                     return False
@@ -280,6 +283,7 @@ class Executor:
         report: DrainReport,
         head: Next,
         tally: Tally,
+        lock_token: bytes | None,
     ) -> bool | None:
         """Apply one action, or several coalesced timer actions. True: done, go on; False: the identity must
         wait; None: try again one action at a time (a coalesced batch was refused, or an action refused for
@@ -383,7 +387,7 @@ class Executor:
             report.follow(item)
         self._remember_last_change(state, batch, outcomes, pipe)
         echoes.note_writes(pipe, echoes.written_entries(requests, _created(outcomes)))
-        ahead = NextAction.queue(pipe, identity, self._clock())
+        ahead = NextAction.queue(pipe, identity, self._clock(), lock_token)
         report.ahead = parse_next(_execute(pipe, tally)[ahead], self._clock())
         for (_, item, _), outcome in zip(batch, outcomes, strict=True):
             log.info("%s for %s (event %s): %s%s", item.type, identity, item.event_id, outcome.result,
@@ -497,6 +501,11 @@ def _may_be_stale_knowledge(error: TogglError) -> bool:
     if isinstance(error, NotFoundError):
         return True
     return isinstance(error, BadRequestError) and bool(_STALE_WORDS.search(error.message))
+
+
+def _lock_given_back(report: DrainReport) -> bool:
+    """Whether the last transaction found nothing left and gave the drain lock back (``NextAction.queue``)."""
+    return report.ahead is not None and report.ahead.released
 
 
 def _requests(records: list[RequestRecord]) -> list[dict[str, Any]]:

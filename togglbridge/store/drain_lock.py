@@ -85,10 +85,12 @@ class DrainLock:
         self.lock: Lock = client.lock(
             keys.lock(identity), timeout=timeout, blocking=False, thread_local=False
         )
+        self._given_back = False
 
     def acquire(self, now: float) -> Acquired:
         """Take the lock unless the identity is parked until after ``now`` or another worker holds it."""
         token = uuid4().hex
+        self._given_back = False
         reply = self._acquire(
             keys=[keys.lock(self._identity), keys.PARKED, *head_keys(self._identity)],
             args=[self._identity, token, int(self._timeout * 1000), now, *head_args(now)],
@@ -99,8 +101,17 @@ class DrainLock:
             return Acquired("locked", float(until) if until else None, parse_next(reply[2], now))
         return Acquired("parked" if state == "parked" else "busy", float(until) if until else None)
 
+    def given_back(self) -> None:
+        """The drain's last transaction gave the lock back, having found nothing left (``NextAction.queue`` with
+        the lock's token): ``release`` has nothing to send."""
+        self._given_back = True
+        self.lock.local.token = None
+
     def release(self, now: float) -> Released:
         """Give the lock back (if it is still ours) and say whether work waits."""
+        if self._given_back:
+            self._given_back = False
+            return Released(held=True, work_waiting=False)
         token = self.lock.local.token
         held, waiting = self._release(
             keys=[
