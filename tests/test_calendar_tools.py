@@ -96,6 +96,9 @@ def utc(unix: int) -> str:
     return datetime.fromtimestamp(unix, UTC).isoformat()
 
 
+BACKFILL_END = int(datetime(2026, 11, 25, tzinfo=UTC).timestamp())  # the end of run_backfill's --to day
+
+
 def run_backfill(env: dict[str, str], config: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     command = [sys.executable, "-m", "togglbridge.cli", "backfill", "calendar", "alice-work", "--config", str(config),
                "--from", "2026-11-23", "--to", "2026-11-24", *extra]  # fmt: skip
@@ -113,10 +116,12 @@ def test_a_backfill_logs_past_meetings_once(redis_url: str, tmp_path: Path) -> N
         wait_for(lambda: ping_workers(app)["answering"], what="the worker to answer")
 
         def logged() -> list[tuple[str, str, str]]:
+            # The running bridge also polls the feed live: today's meeting may start a timer while this runs.
+            # What the backfill logs is the week it was given.
             return sorted(
                 (e.description, utc(e.start), utc(e.stop) if e.stop else "")
                 for e in pipeline.sim.state.entries.values()
-                if not e.deleted
+                if not e.deleted and e.start < BACKFILL_END
             )
 
         first = run_backfill(env, config)
