@@ -12,8 +12,9 @@ import redis
 
 from tests.test_executor import T0, action, enqueue, entries, simulator_settings
 from togglbridge.executor import Executor
+from togglbridge.store import keys
 from togglbridge.store.dead_letters import DeadLetters
-from togglbridge.store.identity_state import IdentityState, Running, workspace_projects
+from togglbridge.store.identity_state import IdentityState, Running
 from togglbridge.store.journal import Journal
 from togglbridge.toggl.access import IdentityAccount, SettingsAccess
 from togglbridge.toggl.client import TogglClient
@@ -200,6 +201,6 @@ def test_a_shared_project_deleted_in_toggl_is_forgotten_for_the_whole_team(
         (made,) = entries(sim, sim_url, mate)
         assert made["project_id"] not in (None, project.id)  # made again, not the deleted one
         # The team's shared cache holds no stale id any more (the owner's own listing heals on its next use).
-        assert redis_client.hget(workspace_projects(workspace), "team") != str(project.id).encode()
+        assert redis_client.hget(keys.workspace_projects(workspace), "team") != str(project.id).encode()
     finally:
         access.close()

@@ -119,14 +119,6 @@ class LastChange:
         return cls(**{**data, "tags": tuple(data["tags"])})
 
 
-def workspace_projects(workspace_id: int) -> str:
-    """Hash: a workspace's public projects, name (casefolded) -> id, shared by every identity that works there.
-
-    Only public ones: a private project is visible to, and usable by, its members alone, so it stays in the
-    cache of the identity whose listing showed it (``keys.projects``)."""
-    return f"{keys.PREFIX}:workspace-projects:{workspace_id}"
-
-
 class IdentityState:
     def __init__(self, client: redis.Redis, identity: str) -> None:
         self._redis = client
@@ -148,7 +140,7 @@ class IdentityState:
         project caches of ``workspaces`` go too, so that no identity working there uses a stale id again."""
         pipe = self._redis.pipeline(transaction=True)
         pipe.hdel(self._key, "workspace_id", "running", "projects_loaded_at")
-        pipe.delete(keys.projects(self.identity), *(workspace_projects(w) for w in workspaces))
+        pipe.delete(keys.projects(self.identity), *(keys.workspace_projects(w) for w in workspaces))
         pipe.execute()
 
     # -- Toggl's hourly quota, as the last response reported it -----------------------------------------
@@ -304,7 +296,7 @@ class IdentityState:
         pipe = self._redis.pipeline(transaction=False)
         pipe.hget(keys.projects(self.identity), name.casefold())
         if workspace_id is not None:
-            pipe.hget(workspace_projects(workspace_id), name.casefold())
+            pipe.hget(keys.workspace_projects(workspace_id), name.casefold())
         raw = next((found for found in pipe.execute() if found is not None), None)
         return int(raw) if raw is not None else None
 
@@ -318,7 +310,9 @@ class IdentityState:
             pipe.hset(keys.projects(self.identity), mapping={n.casefold(): i for n, i in by_name.items()})
         shared = [name for name in public if name in by_name]
         if shared and workspace_id is not None:
-            pipe.hset(workspace_projects(workspace_id), mapping={n.casefold(): by_name[n] for n in shared})
+            pipe.hset(
+                keys.workspace_projects(workspace_id), mapping={n.casefold(): by_name[n] for n in shared}
+            )
         pipe.hset(self._key, "projects_loaded_at", time.time())
         pipe.execute()
 
@@ -329,7 +323,7 @@ class IdentityState:
             pipe = self._redis.pipeline(transaction=False)
             pipe.hdel(keys.projects(self.identity), name.casefold())
             if workspace_id is not None:
-                pipe.hdel(workspace_projects(workspace_id), name.casefold())
+                pipe.hdel(keys.workspace_projects(workspace_id), name.casefold())
             pipe.execute()
         else:
             self._redis.hset(keys.projects(self.identity), name.casefold(), project_id)

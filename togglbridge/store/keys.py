@@ -75,6 +75,14 @@ def projects(identity: str) -> str:
     return f"{PREFIX}:projects:{identity}"
 
 
+def workspace_projects(workspace_id: int) -> str:
+    """Hash: a workspace's public projects, name (casefolded) -> id, shared by every identity that works there.
+
+    Only public ones: a private project is visible to, and usable by, its members alone, so it stays in the
+    cache of the identity whose listing showed it (``keys.projects``)."""
+    return f"{PREFIX}:workspace-projects:{workspace_id}"
+
+
 def lock(identity: str) -> str:
     return f"{PREFIX}:lock:{identity}"
 
