@@ -120,3 +120,37 @@ def test_counts_cover_the_last_hour_only() -> None:
         for minutes, status in [(1, 202), (5, 401), (30, 202), (61, 500), (90, 202)]
     ]
     assert counts_since(records, now - timedelta(hours=1)) == {"202": 2, "401": 1}
+
+
+def stored_now(redis_client: redis.Redis) -> list[dict[str, Any]]:
+    """The log as Redis holds it, without asking the receiver to flush first."""
+    return [json.loads(r) for r in redis_client.lrange(keys.DELIVERIES, 0, -1)]
+
+
+def test_the_accept_script_records_what_reaches_it_in_its_own_round_trip(
+    client: TestClient, redis_client: redis.Redis
+) -> None:
+    headers = github_headers(PUSH, delivery="scripted-1")
+    assert client.post("/hooks/github", content=PUSH, headers=headers).status_code == 202
+    (accepted,) = stored_now(redis_client)  # already there: no background write to wait for
+    assert accepted["status"] == 202 and accepted["delivery_id"] == "scripted-1"
+    assert accepted["reason"] == "accepted 3 events" and len(accepted["events"]) == 3
+    assert client.post("/hooks/github", content=PUSH, headers=headers).status_code == 200
+    ping = github_headers(PING, delivery="scripted-2", event="ping")
+    assert client.post("/hooks/github", content=PING, headers=ping).status_code == 200
+    newest = stored_now(redis_client)
+    assert [(r["status"], r["reason"], r["events"]) for r in newest[:2]] == [
+        (200, "no events", []),
+        (200, "duplicate", []),
+    ]
+    counts = {text(k): float(v) for k, v in redis_client.hgetall(keys.metric("deliveries")).items()}
+    assert counts == {'["github","202"]': 1.0, '["github","200"]': 2.0}
+
+
+def test_a_refused_delivery_is_recorded_in_the_background(
+    client: TestClient, redis_client: redis.Redis
+) -> None:
+    headers = github_headers(PUSH, delivery="refused-1") | {"X-Hub-Signature-256": "sha256=" + "0" * 64}
+    assert client.post("/hooks/github", content=PUSH, headers=headers).status_code == 401
+    assert [r["status"] for r in deliveries(client)] == [401]  # the reader flushes the background batch first
+    assert [r["status"] for r in stored_now(redis_client)] == [401]

@@ -4,8 +4,9 @@ Answers: 202 accepted; 200 for a redelivery (nothing enqueued) or a delivery wit
 signature; 400 malformed body; 404 unknown or disabled source; 413 too large; 415 wrong content type; 503 when
 Redis cannot take the events (the sender should retry; nothing was marked as seen).
 
-Every request, whatever its answer, leaves a record in the deliveries log (``store/deliveries.py``), written in
-the background so that the answer does not wait on it.
+Every request, whatever its answer, leaves a record in the deliveries log (``store/deliveries.py``): written by
+the accept script itself when the delivery gets that far, else in the background so that the answer does not
+wait on it.
 
 The hooks are the receiver's hot path, so they are served as plain ASGI (``serve_hook``, which the app calls
 before FastAPI's middleware, routing, dependency solving and response classes; see ``api/app.py``). The FastAPI
@@ -34,7 +35,7 @@ from togglbridge.sources import SOURCES, SourceError
 from togglbridge.sources.base import Source, Verdict
 from togglbridge.sources.secrets import SourceSecrets
 from togglbridge.store import replies
-from togglbridge.store.deliveries import DeliveryRecorder, delivery_record
+from togglbridge.store.deliveries import DeliveryRecorder, ScriptedRecord, delivery_record
 from togglbridge.store.enqueue import EventQueue
 
 log = logging.getLogger(__name__)
@@ -55,13 +56,14 @@ def _json(content: object) -> bytes:
 class Answer:
     """What we answer a delivery (status and JSON body), and what its record in the deliveries log says."""
 
-    __slots__ = ("body", "events", "reason", "status")
+    __slots__ = ("body", "events", "reason", "recorded", "status")
 
     def __init__(self, status: int, body: bytes, reason: str, events: list[str] | None = None):
         self.status = status
         self.body = body
         self.reason = reason
         self.events = events or []
+        self.recorded = False  # the accept script wrote its record already
 
 
 def _error(status: int, message: str) -> Answer:
@@ -133,6 +135,8 @@ async def serve_hook(state: State, source: str, scope: Scope, receive: Receive, 
 def _record(
     state: State, source: str, spec: Source | None, headers: Mapping[str, str], answer: Answer
 ) -> None:
+    if answer.recorded:
+        return
     recorder: DeliveryRecorder = state.deliveries
     recorder.add(
         delivery_record(source, _delivery_id(spec, headers), answer.status, answer.reason, answer.events)
@@ -197,24 +201,36 @@ async def answer_delivery(
     event_ids = [e.id for e in events]
     if events:  # before the events are queued: a fast worker's follow-up must find where to go
         await _keep_reply_channel(state, spec, headers, body, event_ids)
+    # Both possible answers are known before the script runs, so that it records the one it gives (in the same
+    # round trip as the events, instead of a write of the deliveries log's own).
+    if events:
+        fresh = Answer(
+            202,
+            _json({"status": "accepted", "accepted": len(events), "events": event_ids}),
+            f"accepted {len(events)} event{'' if len(events) == 1 else 's'}",
+            event_ids,
+        )
+    else:
+        fresh = Answer(200, _NO_EVENTS, "no events")
+    fresh = _shaped(spec, headers, body, "accepted" if events else "no events", fresh)
+    duplicate = _shaped(spec, headers, body, "duplicate", Answer(200, _DUPLICATE, "duplicate"))
+    delivery = spec.delivery_id(headers)
+    logged = ScriptedRecord.of(
+        delivery_record(source, _checked_id(delivery), fresh.status, fresh.reason, fresh.events),
+        delivery_record(source, _checked_id(delivery), duplicate.status, duplicate.reason),
+    )
     try:
-        accepted = await queue.accept(source, spec.delivery_id(headers), events)
+        accepted = await queue.accept(source, delivery, events, logged)
     except redis.exceptions.RedisError as exc:
         log.error("could not enqueue a %s delivery: %s", source, type(exc).__name__)
         return _error(503, "the queue is unavailable; retry later")
-    if accepted.duplicate:
-        answer = Answer(200, _DUPLICATE, "duplicate")
-    elif not events:
-        answer = Answer(200, _NO_EVENTS, "no events")
-    else:
-        answer = Answer(
-            202,
-            _json({"status": "accepted", "accepted": accepted.events, "events": event_ids}),
-            f"accepted {accepted.events} event{'' if accepted.events == 1 else 's'}",
-            event_ids,
-        )
-    verdict: Verdict = "duplicate" if accepted.duplicate else "accepted" if events else "no events"
-    return _shaped(spec, headers, body, verdict, answer)
+    answer = duplicate if accepted.duplicate else fresh
+    answer.recorded = True
+    return answer
+
+
+def _checked_id(found: object) -> str | None:
+    return found if isinstance(found, str) else None
 
 
 _DUPLICATE = _json({"status": "duplicate", "accepted": 0})

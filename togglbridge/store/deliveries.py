@@ -4,7 +4,9 @@ A record says when, which source, the sender's delivery id (when its headers car
 short reason (the error we answered, or "accepted 3 events", "duplicate", "no events") and the event ids. Never
 a body, another header's value, or a secret.
 
-The receiver must not wait on this: ``DeliveryRecorder.add`` only queues the record in memory, and a background
+A delivery that reaches the accept script (accepted, a duplicate, or without events) is recorded by that script,
+in the same round trip (``ScriptedRecord``). Every other one (refused, or Redis away) goes this way: the
+receiver must not wait on this: ``DeliveryRecorder.add`` only queues the record in memory, and a background
 flush, started at most every ``FLUSH_DELAY_SECONDS``, pushes whatever queued meanwhile with one LPUSH and LTRIM
 (under load, one round-trip for many requests; none on a request's path). Records that could not be written
 (Redis away: the very moment 503s are answered) stay queued, up to the cap, and go with the next flush. A reader
@@ -21,6 +23,7 @@ import asyncio
 import json
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -29,7 +32,7 @@ import redis.exceptions
 
 from togglbridge.store import keys
 from togglbridge.store.journal import iso_now, parse_time
-from togglbridge.store.metrics import DELIVERIES, Tally, source_label
+from togglbridge.store.metrics import DELIVERIES, Tally, field, source_label
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +53,34 @@ def delivery_record(
         "reason": reason,
         "events": list(event_ids),
     }
+
+
+@dataclass(frozen=True, slots=True)
+class ScriptedRecord:
+    """A delivery's record and count, prepared for the accept script (``store/enqueue.py``), which writes one of
+    two in the same round trip as the events: the one for a fresh delivery or the one for a duplicate, as it
+    finds. A delivery that reaches the script needs no write of its own, and no wake-up to make one."""
+
+    fresh: bytes
+    fresh_count: str  # the counter's field (source and status labels)
+    duplicate: bytes
+    duplicate_count: str
+    kept: int = DELIVERIES_KEPT
+
+    @classmethod
+    def of(
+        cls, fresh: dict[str, Any], duplicate: dict[str, Any], kept: int = DELIVERIES_KEPT
+    ) -> ScriptedRecord:
+        return cls(
+            orjson.dumps(fresh), _count_field(fresh), orjson.dumps(duplicate), _count_field(duplicate), kept
+        )
+
+
+def _count_field(record: dict[str, Any]) -> str:
+    return field([source_label(str(record.get("source"))), str(record.get("status"))])
+
+
+DELIVERIES_COUNT_KEY = DELIVERIES.key
 
 
 class DeliveryRecorder:

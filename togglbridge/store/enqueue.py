@@ -22,6 +22,7 @@ from celery import Celery
 
 from togglbridge.events import Event
 from togglbridge.store import keys, text
+from togglbridge.store.deliveries import DELIVERIES_COUNT_KEY, ScriptedRecord
 from togglbridge.store.group_commit import ScriptGroup
 from togglbridge.store.journal import JOURNAL_PREFIX, SUMMARY_PREFIX, iso_now
 
@@ -32,19 +33,33 @@ SEEN_TTL_SECONDS = 14 * 24 * 3600  # senders redeliver within days, not weeks
 RECEIVED_AT_HEADER = "togglbridge_received_at"
 
 _ACCEPT = """
--- KEYS[1] seen key, KEYS[2] queue list, KEYS[3] journal index, KEYS[4] unplanned messages, KEYS[5] their times
+-- KEYS[1] seen key, KEYS[2] queue list, KEYS[3] journal index, KEYS[4] unplanned messages, KEYS[5] their times,
+-- KEYS[6] deliveries log, KEYS[7] its counts
 -- ARGV[1] seen ttl (0: no delivery id, no dedupe), ARGV[2] message ('' for none), ARGV[3] journal cap,
 -- ARGV[4] journal key prefix, ARGV[5] message id, ARGV[6] now, ARGV[7] journal summary key prefix,
--- then (event id, journal record) pairs
-if ARGV[1] ~= '0' then
-  if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then return 0 end
+-- ARGV[8] deliveries kept (0: record nothing), ARGV[9] record and ARGV[10] count field if fresh, ARGV[11] and
+-- ARGV[12] if a duplicate; then (event id, journal record) pairs
+local function logged(fresh)
+  if ARGV[8] == '0' then return end
+  local record, field = ARGV[9], ARGV[10]
+  if not fresh then record, field = ARGV[11], ARGV[12] end
+  redis.call('LPUSH', KEYS[6], record)
+  redis.call('LTRIM', KEYS[6], 0, tonumber(ARGV[8]) - 1)
+  redis.call('HINCRBYFLOAT', KEYS[7], field, 1)
 end
+if ARGV[1] ~= '0' then
+  if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then
+    logged(false)
+    return 0
+  end
+end
+logged(true)
 if ARGV[2] ~= '' then
   redis.call('LPUSH', KEYS[2], ARGV[2])
   redis.call('HSET', KEYS[4], ARGV[5], ARGV[2])
   redis.call('ZADD', KEYS[5], ARGV[6], ARGV[5])
 end
-for i = 8, #ARGV, 2 do
+for i = 13, #ARGV, 2 do
   local key = ARGV[4] .. ARGV[i]
   if redis.call('EXISTS', key) == 0 then redis.call('LPUSH', KEYS[3], ARGV[i]) end
   redis.call('RPUSH', key, ARGV[i + 1])
@@ -164,7 +179,7 @@ class EventQueue:
         self._journal_cap = journal_cap
 
     def _arguments(
-        self, source: str, delivery_id: str | None, events: list[Event]
+        self, source: str, delivery_id: str | None, events: list[Event], logged: ScriptedRecord | None = None
     ) -> tuple[list[str], list[Any]]:
         payload = [event.model_dump(mode="json") for event in events]
         # The moment of acceptance: the message copy's time, and the message's header.
@@ -177,17 +192,25 @@ class EventQueue:
         ttl = SEEN_TTL_SECONDS if delivery_id else 0
         script_keys = [
             keys.seen(source, delivery_id or "-"), self._queue, keys.JOURNAL_INDEX, keys.UNPLANNED_MESSAGES,
-            keys.UNPLANNED_AT,
+            keys.UNPLANNED_AT, keys.DELIVERIES, DELIVERIES_COUNT_KEY,
         ]  # fmt: skip
+        record: list[Any] = (
+            [logged.kept, logged.fresh, logged.fresh_count, logged.duplicate, logged.duplicate_count]
+            if logged is not None
+            else [0, "", "", "", ""]
+        )
         args = [
-            ttl, message, self._journal_cap, JOURNAL_PREFIX, message_id, now, SUMMARY_PREFIX,
+            ttl, message, self._journal_cap, JOURNAL_PREFIX, message_id, now, SUMMARY_PREFIX, *record,
             *pairs,
         ]  # fmt: skip
         return script_keys, args
 
-    async def accept(self, source: str, delivery_id: str | None, events: list[Event]) -> Accepted:
-        """Queue the events of one delivery; ``duplicate`` when the delivery was accepted before."""
-        script_keys, args = self._arguments(source, delivery_id, events)
+    async def accept(
+        self, source: str, delivery_id: str | None, events: list[Event], logged: ScriptedRecord | None = None
+    ) -> Accepted:
+        """Queue the events of one delivery; ``duplicate`` when the delivery was accepted before. ``logged``: the
+        delivery's record for the deliveries log, written by the same script (see ``ScriptedRecord``)."""
+        script_keys, args = self._arguments(source, delivery_id, events, logged)
         fresh = await self._group(script_keys, args)
         return Accepted(duplicate=not fresh, events=len(events) if fresh else 0)
 
