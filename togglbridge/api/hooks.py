@@ -230,6 +230,7 @@ async def answer_delivery(
 
 
 def _checked_id(found: object) -> str | None:
+    """The delivery id for the record only when it is text (a record never breaks on an odd header)."""
     return found if isinstance(found, str) else None
 
 
