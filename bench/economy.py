@@ -6,7 +6,7 @@ Each identity's day: three meetings (a calendar start and end each), a focus blo
 commands (start, stop, status), and two bursts of commits, some naming an issue (which tags the running entry).
 Events are planned and applied one at a time in time order, as they would arrive during the day, through the real
 planner and executor against the simulator over HTTP and a real Redis. It prints Toggl requests per applied action,
-``/me`` requests, and requests by route, against its aims: at most 1.0 request per action, no ``/me`` after
+``/me`` requests, and requests by route, against its aims: at most 0.8 request per action, no ``/me`` after
 start-up, no GET in steady state except where the bridge cannot know otherwise.
 
 The identities are a team in one Toggl workspace (the simulator's shared workspace, everyone's default; its
@@ -42,6 +42,7 @@ from togglbridge.toggl.connect import SIMULATOR_KEY
 from togglbridge.toggl.sim import SimClock, Simulator, serve_in_thread
 
 DAY = datetime(2026, 11, 2, tzinfo=UTC)  # a Monday
+AIM = 0.8  # Toggl requests per applied action (1.0 until 2026-11-30)
 
 RULES = """
 chat:
@@ -245,7 +246,10 @@ def measure(names: list[str], events: list[Event], *, configured: bool, live: bo
     )
     print(f"  actions applied:             {applied}  ({dict(sorted(results.items()))})")
     print(f"  Toggl requests:              {requests}  ({writes} writes, {reads} reads)")
-    print(f"  requests per applied action  {requests / max(applied, 1):.2f}   (aim: 1.0 or fewer)")
+    ratio = requests / max(applied, 1)
+    print(
+        f"  requests per applied action  {ratio:.2f}   (aim: {AIM:g} or fewer: {'met' if ratio <= AIM else 'NOT met'})"
+    )
     print(f"    writes alone               {writes / max(applied, 1):.2f}")
     print(
         f"    without first-sight reads  {(requests - first_sight) / max(applied, 1):.2f}   ({first_sight} reads of what "
