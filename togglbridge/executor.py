@@ -218,7 +218,7 @@ class Executor:
             kind = batch_kind(action)
             if coalesce and kind is not None:
                 batch += self._waiting_alike(identity, lane, key, kind)
-            applied = self._apply(identity, batch, report, head, tally, drain_lock.lock.local.token)
+            applied = self._apply(identity, batch, report, head, tally, drain_lock.lock.local.token or b"")
             if (
                 applied is None
             ):  # a batch failed as a whole, or knowledge was healed: try one action at a time
@@ -283,7 +283,7 @@ class Executor:
         report: DrainReport,
         head: Next,
         tally: Tally,
-        lock_token: bytes | None,
+        lock_token: bytes,
     ) -> bool | None:
         """Apply one action, or several coalesced timer actions. True: done, go on; False: the identity must
         wait; None: try again one action at a time (a coalesced batch was refused, or an action refused for

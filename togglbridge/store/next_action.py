@@ -90,18 +90,13 @@ class NextAction:
         return parse_next(self._script(keys=head_keys(identity), args=head_args(now)), now)
 
     @staticmethod
-    def queue(pipe: Any, identity: str, now: float, lock_token: bytes | None = None) -> int:
+    def queue(pipe: Any, identity: str, now: float, lock_token: bytes) -> int:
         """Ask for the head in ``pipe`` (a transaction that removes the current one): the answer comes with its
-        reply, one round trip less per action. With the drain lock's token, an empty outbox also gives the lock
-        back in the same transaction (``Next.released``): the drain's last round trip too. As EVAL with the text,
-        which a transaction can always run. Returns the answer's index in the pipeline's replies."""
+        reply, one round trip less per action. An empty outbox also gives the drain lock back if ``lock_token``
+        still holds it (``Next.released``): the drain's last round trip too. As EVAL with the text, which a
+        transaction can always run. Returns the answer's index in the pipeline's replies."""
         position = len(pipe.command_stack)
-        if lock_token is None:
-            pipe.eval(_NEXT, 3, *head_keys(identity), *head_args(now))
-        else:
-            pipe.eval(
-                _NEXT_OR_RELEASE, 4, *head_keys(identity), keys.lock(identity), *head_args(now), lock_token
-            )
+        pipe.eval(_NEXT_OR_RELEASE, 4, *head_keys(identity), keys.lock(identity), *head_args(now), lock_token)
         return position
 
 
