@@ -499,6 +499,39 @@ class Arrivals:
             self.seen.setdefault(found.group().decode(), []).append(arrived)
 
 
+@dataclass(frozen=True)
+class EndState:
+    """What a benchmark's check reads once its run is over: each expected marker's entries, and what is left."""
+
+    not_one: list[str]  # expected markers without exactly one entry
+    extra: int  # entries whose marker nobody sent
+    dead: int  # dead letters
+    waiting: int  # actions still in an outbox
+
+    def leftovers(self) -> list[str]:
+        """The problem line for dead letters and waiting actions, if there are any."""
+        if self.dead or self.waiting:
+            return [f"{self.dead} dead letters, {self.waiting} actions still in outboxes"]
+        return []
+
+
+def end_state(sim: Any, client: redis.Redis, expected: Sequence[str]) -> EndState:
+    """After half a second (a duplicate would show up by then): the entries of ``expected`` markers, and the
+    dead letters and waiting actions left in ``client``'s database."""
+    from togglbridge.store.dead_letters import DeadLetters
+    from togglbridge.store.outbox import Outbox
+
+    time.sleep(0.5)
+    entries = entries_by_marker(sim)
+    wanted = set(expected)
+    return EndState(
+        not_one=[name for name in expected if entries[name] != 1],
+        extra=sum(n for name, n in entries.items() if name not in wanted),
+        dead=DeadLetters(client).count(),
+        waiting=sum(Outbox(client).depths().values()),
+    )
+
+
 def entries_by_marker(sim: Any) -> Counter[str]:
     """The simulator's live entries, counted by the marker their description names (entries without one under
     ``""``)."""

@@ -51,7 +51,7 @@ from bench._common import (
     CpuMeter,
     bench_redis,
     commit_rule_file,
-    entries_by_marker,
+    end_state,
     header,
     idle_queues,
     marker,
@@ -76,7 +76,6 @@ from togglbridge.events import Event
 from togglbridge.queues import QUEUE_TOGGL, TASK_DRAIN, TASK_PLAN
 from togglbridge.sources import SOURCES
 from togglbridge.store import text
-from togglbridge.store.dead_letters import DeadLetters
 from togglbridge.store.enqueue import RECEIVED_AT_HEADER, EventQueue, task_message
 from togglbridge.store.journal import Journal
 from togglbridge.store.outbox import Outbox
@@ -246,21 +245,13 @@ class Rig:
 
     def check(self, tag: str, count: int) -> list[str]:
         """Every event's entry exists exactly once; nothing dead, nothing waiting."""
-        time.sleep(0.5)  # a duplicate would show up now
-        entries = entries_by_marker(self.sim)
-        expected = {marker(tag, number) for number in range(count)}
-        not_one = sum(1 for name in expected if entries[name] != 1)
-        extra = sum(n for name, n in entries.items() if name not in expected)
-        dead = DeadLetters(self.client).count()
-        waiting = sum(Outbox(self.client).depths().values())
+        end = end_state(self.sim, self.client, [marker(tag, number) for number in range(count)])
         problems = []
-        if not_one or extra:
+        if end.not_one or end.extra:
             problems.append(
-                f"{not_one} of {count} events have not exactly one entry; {extra} entries nobody sent"
+                f"{len(end.not_one)} of {count} events have not exactly one entry; {end.extra} entries nobody sent"
             )
-        if dead or waiting:
-            problems.append(f"{dead} dead letters, {waiting} actions still in outboxes")
-        return problems
+        return problems + end.leftovers()
 
 
 def holds(sim: Simulator, entries: int) -> bool:

@@ -55,7 +55,7 @@ from bench._common import (
     CpuMeter,
     bench_redis,
     commit_rule_file,
-    entries_by_marker,
+    end_state,
     header,
     idle_queues,
     marker,
@@ -75,8 +75,6 @@ from bench._common import (
 )
 from bench.ingest import subprocess_output
 from togglbridge.store import keys, text
-from togglbridge.store.dead_letters import DeadLetters
-from togglbridge.store.outbox import Outbox
 from togglbridge.store.redis_server import free_port
 from togglbridge.toggl.sim import Simulator
 from togglbridge.toggl.sim import serve_in_thread as serve_simulator
@@ -415,18 +413,14 @@ def run_rounds(bench: Bench) -> int:
 def check(bench: Bench, wrong_status: int) -> int:
     """Every push was answered 202 and reached the simulator exactly once, as one entry; every pickup task ran
     once; nothing is left waiting or dead."""
-    time.sleep(0.5)  # a duplicate would show up now
     sent = bench.bridge_sent
+    end = end_state(bench.sim, bench.client, sent)
     arrived = bench.arrivals.seen
     twice = [name for name in sent if len(arrived.get(name, ())) > 1]
     missing = [name for name in sent if name not in arrived]
-    entries = entries_by_marker(bench.sim)
-    not_one = [name for name in sent if entries[name] != 1]
-    extra = sum(n for name, n in entries.items() if name not in set(sent))
+    not_one, extra, dead, waiting = end.not_one, end.extra, end.dead, end.waiting
     runs = {text(k): int(v) for k, v in bench.client.hgetall(PICKUP_RUNS).items()}
     tasks_wrong = [name for name in bench.celery_sent if runs.get(name) != 1]
-    dead = DeadLetters(bench.client).count()
-    waiting = sum(Outbox(bench.client).depths().values())
     problems = []
     if wrong_status:
         problems.append(f"{wrong_status} pushes were not answered 202")
@@ -436,8 +430,7 @@ def check(bench: Bench, wrong_status: int) -> int:
         problems.append(f"{len(not_one)} pushes have not exactly one entry; {extra} entries nobody sent")
     if tasks_wrong:
         problems.append(f"{len(tasks_wrong)} pickup tasks did not run exactly once")
-    if dead or waiting:
-        problems.append(f"{dead} dead letters, {waiting} actions still in outboxes")
+    problems += end.leftovers()
     print(
         f"check         {len(sent)} pushes (warm-up included): {len(sent) - len(missing) - len(twice)} reached "
         f"the simulator exactly once, {len(sent) - len(not_one)} with exactly one entry; "

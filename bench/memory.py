@@ -44,7 +44,7 @@ from bench._common import (
     PUSH_START,
     bench_redis,
     commit_rule_file,
-    entries_by_marker,
+    end_state,
     header,
     idle_queues,
     marker,
@@ -65,8 +65,6 @@ from bench._common import (
     worker_cli,
     worker_ready,
 )
-from togglbridge.store.dead_letters import DeadLetters
-from togglbridge.store.outbox import Outbox
 from togglbridge.store.redis_server import free_port
 from togglbridge.toggl.sim import Simulator
 from togglbridge.toggl.sim import serve_in_thread as serve_simulator
@@ -278,23 +276,17 @@ def report(snapshots: list[Snapshot], families: dict[str, tuple[int, int]]) -> b
 
 def check(client: redis.Redis, sim: Simulator, events: int, wrong: int) -> int:
     """Every push was answered 202 and became exactly one entry; nothing is left waiting or dead."""
-    time.sleep(0.5)  # a duplicate would show up now
-    entries = entries_by_marker(sim)
-    expected = {marker(TAG, number) for number in range(events)}
-    not_one = sum(1 for name in expected if entries[name] != 1)
-    extra = sum(n for name, n in entries.items() if name not in expected)
-    dead = DeadLetters(client).count()
-    waiting = sum(Outbox(client).depths().values())
+    end = end_state(sim, client, [marker(TAG, number) for number in range(events)])
+    not_one = len(end.not_one)
     problems = []
     if wrong:
         problems.append(f"{wrong} pushes were not answered 202")
-    if not_one or extra:
-        problems.append(f"{not_one} events have not exactly one entry; {extra} entries nobody sent")
-    if dead or waiting:
-        problems.append(f"{dead} dead letters, {waiting} actions still in outboxes")
+    if not_one or end.extra:
+        problems.append(f"{not_one} events have not exactly one entry; {end.extra} entries nobody sent")
+    problems += end.leftovers()
     print(
-        f"check             {events - not_one}/{events} events applied as exactly one entry, {extra} other "
-        f"entries; {events - wrong} answered 202; {dead} dead letters, {waiting} waiting"
+        f"check             {events - not_one}/{events} events applied as exactly one entry, {end.extra} other "
+        f"entries; {events - wrong} answered 202; {end.dead} dead letters, {end.waiting} waiting"
     )
     for problem in problems:
         print(f"PROBLEM {problem}")
