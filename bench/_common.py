@@ -20,6 +20,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 from typing import IO, Any
 
@@ -395,7 +396,7 @@ class PushAnswer:
     status: int
 
 
-async def _read_answer(reader: Any) -> int:
+async def read_status(reader: Any) -> int:
     """Read one HTTP/1.1 response (status line, headers, Content-Length body); return its status."""
     head = await reader.readuntil(b"\r\n\r\n")
     lines = head.split(b"\r\n")
@@ -435,7 +436,7 @@ async def post_requests(
             opened.append(writer)
         sent = time.monotonic()
         writer.write(request)
-        status = await _read_answer(reader)
+        status = await read_status(reader)
         answers.append(PushAnswer(name, sent, time.monotonic(), status))
         idle.append((reader, writer))
 
@@ -530,6 +531,12 @@ def end_state(sim: Any, client: redis.Redis, expected: Sequence[str]) -> EndStat
         dead=DeadLetters(client).count(),
         waiting=sum(Outbox(client).depths().values()),
     )
+
+
+@cache
+def worker_redis() -> redis.Redis:
+    """In a benchmark's worker child: one client of the database the worker was given, for the baseline tasks."""
+    return redis.Redis.from_url(os.environ["TOGGLBRIDGE_REDIS_URL"])
 
 
 def entries_by_marker(sim: Any) -> Counter[str]:

@@ -41,6 +41,7 @@ from bench._common import (
     bench_redis,
     child_env,
     header,
+    read_status,
     redis_kind,
     redis_pid,
     report_ratio,
@@ -231,21 +232,6 @@ def subprocess_output(argv: list[str], timeout: float) -> str:
 # -- the Python load generator (runs in its own process) ------------------------------------------------------
 
 
-async def _read_status(reader: asyncio.StreamReader) -> int:
-    """Read one HTTP/1.1 response (status line, headers, Content-Length body); return its status."""
-    head = await reader.readuntil(b"\r\n\r\n")
-    lines = head.split(b"\r\n")
-    status = int(lines[0].split(b" ", 2)[1])
-    length = 0
-    for line in lines[1:]:
-        name, _, value = line.partition(b":")
-        if name.strip().lower() == b"content-length":
-            length = int(value)
-    if length:
-        await reader.readexactly(length)
-    return status
-
-
 async def _drive(
     port: int, request: tuple[bytes, bytes], prefix: bytes, deadline: float, tally: Counter[int]
 ) -> None:
@@ -258,7 +244,7 @@ async def _drive(
         while time.perf_counter() < deadline:
             number += 1
             writer.write(before + prefix + str(number).encode() + after)
-            tally[await _read_status(reader)] += 1
+            tally[await read_status(reader)] += 1
     finally:
         writer.close()
 

@@ -42,7 +42,6 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from datetime import timedelta
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +71,7 @@ from bench._common import (
     terminate_on_sigterm,
     wait_for,
     worker_ready,
+    worker_redis,
 )
 from bench.ingest import subprocess_output
 from togglbridge.store import keys, text
@@ -91,16 +91,11 @@ ARRIVAL_TIMEOUT_SECONDS = 120.0
 # -- the worker side (runs in the worker child) -------------------------------------------------------------
 
 
-@cache
-def _worker_redis() -> redis.Redis:
-    return redis.Redis.from_url(os.environ["TOGGLBRIDGE_REDIS_URL"])
-
-
 @celery_app.task(name=PICKUP_TASK)  # type: ignore[untyped-decorator]
 def pickup(name: str) -> None:
     """The baseline: note when the body started (first thing), then that it ran (one round trip, after)."""
     started = time.monotonic()
-    pipe = _worker_redis().pipeline(transaction=False)
+    pipe = worker_redis().pipeline(transaction=False)
     pipe.hsetnx(PICKUP_TIMES, name, repr(started))
     pipe.hincrby(PICKUP_RUNS, name, 1)
     pipe.execute()

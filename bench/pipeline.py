@@ -33,7 +33,6 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +51,7 @@ from bench._common import (
     spawn,
     terminate_on_sigterm,
     wait_for,
+    worker_redis,
 )
 from togglbridge.events import Event
 from togglbridge.queues import TASK_PLAN
@@ -74,15 +74,10 @@ RUN_TIMEOUT_SECONDS = 300.0
 # -- the worker side (runs in the worker child) -------------------------------------------------------------
 
 
-@cache
-def _worker_redis() -> redis.Redis:
-    return redis.Redis.from_url(os.environ["TOGGLBRIDGE_REDIS_URL"])
-
-
 @celery_app.task(name=NOOP_TASK)  # type: ignore[untyped-decorator]
 def noop(counter: str) -> None:
     """Raw Celery's cost of a task, plus the one Redis write that tells the benchmark it ran."""
-    _worker_redis().incr(counter)
+    worker_redis().incr(counter)
 
 
 def worker_main(concurrency: int) -> None:
