@@ -9,7 +9,8 @@ keyed by their idempotency keys. The same transaction counts each event the firs
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -66,6 +67,17 @@ def _time(value: Any) -> float | None:
         return None
 
 
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One accepted message's events. ``message_id``: the message whose safety copy goes in the planning
+    transaction (None for events that came some other way); ``received_at``: when the receiver accepted it (unix
+    time), carried on the actions."""
+
+    events: Sequence[Event]
+    message_id: str | None = None
+    received_at: float | None = None
+
+
 def dispatch(
     client: redis.Redis,
     journal: Journal,
@@ -76,34 +88,52 @@ def dispatch(
     answered: list[str] | None = None,
     received_at: float | None = None,
 ) -> set[str]:
-    """Plan each event and queue its actions; returns the identities whose outboxes got work. ``message_id``:
-    the accepted message these events came in, whose safety copy goes in the same transaction. ``answered``
-    gets the events someone waits on in a chat whose story ends here (no identity, nothing to do).
-    ``received_at``: when the receiver accepted the message (unix time), carried on the actions."""
+    """Plan each event and queue its actions; returns the identities whose outboxes got work. ``answered``
+    gets the events someone waits on in a chat whose story ends here (no identity, nothing to do). For the other
+    arguments see ``Message``."""
+    return dispatch_messages(
+        client, journal, config, [Message(list(events), message_id, received_at)], answered
+    )
+
+
+def dispatch_messages(
+    client: redis.Redis,
+    journal: Journal,
+    config: Config,
+    messages: Sequence[Message],
+    answered: list[str] | None = None,
+) -> set[str]:
+    """``dispatch`` for several messages at once, in one transaction: all of them planned, or none."""
     outbox = Outbox(client)
     identities: set[str] = set()
-    accepted = datetime.fromtimestamp(received_at, UTC) if received_at is not None else None
-    counted: list[metrics.PlannedEvent] = []
     pipe = client.pipeline(transaction=True)
-    for event in events:
-        event = _as_rules_see_it(client, config, event)
-        result = plan(event, config)
-        identities |= outbox.put(received(result.actions, accepted), pipe)
-        journal.append(event.id, plan_record(result), pipe=pipe)
-        outcome = metrics.event_outcome(result.identity, len(result.actions), len(result.errors))
-        counted.append(
-            metrics.PlannedEvent(
-                event.id, metrics.source_label(event.source), metrics.kind_label(event.kind), outcome
+    for message in messages:
+        received_at = message.received_at
+        accepted = datetime.fromtimestamp(received_at, UTC) if received_at is not None else None
+        counted: list[metrics.PlannedEvent] = []
+        for event in message.events:
+            event = _as_rules_see_it(client, config, event)
+            result = plan(event, config)
+            identities |= outbox.put(received(result.actions, accepted), pipe)
+            journal.append(event.id, plan_record(result), pipe=pipe)
+            outcome = metrics.event_outcome(result.identity, len(result.actions), len(result.errors))
+            counted.append(
+                metrics.PlannedEvent(
+                    event.id, metrics.source_label(event.source), metrics.kind_label(event.kind), outcome
+                )
             )
-        )
-        if not result.actions:  # the event's whole story: say it (events with actions end in the executor)
-            why = "no identity" if result.identity is None else "no rule acted"
-            log.info("event %s (%s): %s", event.id, event.kind, result.note or why)
-            if answered is not None and event.kind in FOLLOWED_UP_KINDS:
-                answered.append(event.id)
-    metrics.count_planned(pipe, message_id, counted)  # after the journal's appends, before the copy goes
-    if message_id:
-        forget_planned(pipe, message_id)
+            if (
+                not result.actions
+            ):  # the event's whole story: say it (events with actions end in the executor)
+                why = "no identity" if result.identity is None else "no rule acted"
+                log.info("event %s (%s): %s", event.id, event.kind, result.note or why)
+                if answered is not None and event.kind in FOLLOWED_UP_KINDS:
+                    answered.append(event.id)
+        metrics.count_planned(
+            pipe, message.message_id, counted
+        )  # after the journal's appends, before the copy
+        if message.message_id:
+            forget_planned(pipe, message.message_id)
     pipe.execute()
     # (No trim here: planning only adds records to events the receiver's script indexed, and trimmed, already.)
     return identities

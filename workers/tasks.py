@@ -11,7 +11,7 @@ from celery import Task
 
 from togglbridge.calendars import poll_calendar
 from togglbridge.clock import calendar_now
-from togglbridge.dispatch import dispatch
+from togglbridge.dispatch import Message, dispatch_messages
 from togglbridge.events import Event
 from togglbridge.executor import DrainReport
 from togglbridge.follow_ups import follow_up as send_follow_up
@@ -21,6 +21,7 @@ from togglbridge.runtime import runtime
 from togglbridge.store.enqueue import RECEIVED_AT_HEADER, EventQueue, requeue_unplanned
 from togglbridge.store.journal import iso_now
 from togglbridge.store.keys import LAST_TICK
+from togglbridge.store.waiting_plans import WaitingPlans
 from workers.app import QUEUE_INGEST, QUEUE_MAINTENANCE, QUEUE_TOGGL, app
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,8 @@ SHORT_WAIT_SECONDS = 60.0
 TICK_SECONDS = 5.0
 # A planning task applies at most this many actions itself, so new events do not wait behind a long backlog.
 INLINE_ACTIONS = 20
+# A planning task plans at most this many messages together: its own and those waiting right behind it.
+PLAN_BATCH = 32
 # An accepted message not planned this long after it was queued, with the queue empty, was lost between kombu's
 # queue and a worker (planning takes milliseconds): queue it again.
 UNPLANNED_GRACE_SECONDS = 15.0
@@ -42,20 +45,33 @@ def kick(identity: str, *, countdown: float | None = None) -> None:
 
 @app.task(name=TASK_PLAN, bind=True)
 def plan_events(self: Task, events: list[dict[str, Any]]) -> None:
-    """Plan a delivery's events and queue their actions; then apply them right here when their identity is
-    free (a task less per event, and a chat command's timer starts without another queue hop)."""
+    """Plan a delivery's events, and those of the planning messages waiting behind it (``store.waiting_plans``),
+    and queue their actions in one transaction; then apply them right here when their identity is free (a task
+    less per event, and a chat command's timer starts without another queue hop)."""
     state = runtime()
-    parsed = [Event.model_validate(event) for event in events]
-    answered: list[str] = []
-    planned = dispatch(
-        state.redis,
-        state.journal,
-        state.config,
-        parsed,
-        message_id=self.request.id,
-        answered=answered,
-        received_at=_received_at(self.request),
+    # Read before anything is taken: a message that cannot be read fails alone, as it always did.
+    own = Message(
+        [Event.model_validate(event) for event in events], self.request.id, _received_at(self.request)
     )
+    waiting = _waiting_plans()
+    taken = waiting.take(PLAN_BATCH - 1)
+    messages, read, unread = [own], [], []
+    for message in taken:
+        try:
+            parsed = [Event.model_validate(event) for event in message.events]
+        except ValueError:
+            unread.append(message)  # planned in a task of its own, where it fails the way it always did
+            continue
+        read.append(message)
+        messages.append(Message(parsed, message.message_id, message.received_at))
+    waiting.give_back(unread)
+    answered: list[str] = []
+    try:
+        planned = dispatch_messages(state.redis, state.journal, state.config, messages, answered)
+    except Exception:
+        # Whatever failed, the taken messages are planned without this one: by tasks of their own, next.
+        waiting.give_back(read)
+        raise
     tell(answered)
     for identity in sorted(planned):
         follow_up(state.executor.drain(identity, max_actions=INLINE_ACTIONS))
@@ -161,6 +177,17 @@ def _http() -> httpx.Client:
 
 
 _queue: EventQueue | None = None
+_waiting: WaitingPlans | None = None
+
+
+def _waiting_plans() -> WaitingPlans:
+    """The planning messages waiting behind a running planning task (built once per process)."""
+    global _waiting
+    if _waiting is None:
+        _waiting = WaitingPlans(
+            runtime().redis, queue=QUEUE_INGEST, task=TASK_PLAN, received_at_header=RECEIVED_AT_HEADER
+        )
+    return _waiting
 
 
 def _trigger_queue() -> EventQueue:
