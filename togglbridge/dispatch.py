@@ -25,6 +25,7 @@ from togglbridge.store import echoes, metrics
 from togglbridge.store.enqueue import forget_planned
 from togglbridge.store.journal import Journal, record
 from togglbridge.store.outbox import Outbox
+from togglbridge.store.waiting_plans import WaitingPlans
 
 log = logging.getLogger(__name__)
 
@@ -137,3 +138,35 @@ def dispatch_messages(
     pipe.execute()
     # (No trim here: planning only adds records to events the receiver's script indexed, and trimmed, already.)
     return identities
+
+
+def dispatch_with_waiting(
+    client: redis.Redis,
+    journal: Journal,
+    config: Config,
+    own: Message,
+    waiting: WaitingPlans,
+    *,
+    limit: int,
+    answered: list[str] | None = None,
+) -> set[str]:
+    """``dispatch_messages`` of a planning task's own message and of up to ``limit - 1`` planning messages taken
+    off the queue right behind it (``store.waiting_plans``). A taken message whose events do not read is given
+    back to fail in a task of its own; when planning fails, every taken message is given back, to be planned
+    without the one that failed."""
+    taken = waiting.take(limit - 1)
+    messages, read, unread = [own], [], []
+    for message in taken:
+        try:
+            events = [Event.model_validate(event) for event in message.events]
+        except ValueError:
+            unread.append(message)
+            continue
+        read.append(message)
+        messages.append(Message(events, message.message_id, message.received_at))
+    waiting.give_back(unread)
+    try:
+        return dispatch_messages(client, journal, config, messages, answered)
+    except Exception:
+        waiting.give_back(read)
+        raise

@@ -11,7 +11,7 @@ from celery import Task
 
 from togglbridge.calendars import poll_calendar
 from togglbridge.clock import calendar_now
-from togglbridge.dispatch import Message, dispatch_messages
+from togglbridge.dispatch import Message, dispatch_with_waiting
 from togglbridge.events import Event
 from togglbridge.executor import DrainReport
 from togglbridge.follow_ups import follow_up as send_follow_up
@@ -53,25 +53,10 @@ def plan_events(self: Task, events: list[dict[str, Any]]) -> None:
     own = Message(
         [Event.model_validate(event) for event in events], self.request.id, _received_at(self.request)
     )
-    waiting = _waiting_plans()
-    taken = waiting.take(PLAN_BATCH - 1)
-    messages, read, unread = [own], [], []
-    for message in taken:
-        try:
-            parsed = [Event.model_validate(event) for event in message.events]
-        except ValueError:
-            unread.append(message)  # planned in a task of its own, where it fails the way it always did
-            continue
-        read.append(message)
-        messages.append(Message(parsed, message.message_id, message.received_at))
-    waiting.give_back(unread)
     answered: list[str] = []
-    try:
-        planned = dispatch_messages(state.redis, state.journal, state.config, messages, answered)
-    except Exception:
-        # Whatever failed, the taken messages are planned without this one: by tasks of their own, next.
-        waiting.give_back(read)
-        raise
+    planned = dispatch_with_waiting(
+        state.redis, state.journal, state.config, own, _waiting_plans(), limit=PLAN_BATCH, answered=answered
+    )
     tell(answered)
     for identity in sorted(planned):
         follow_up(state.executor.drain(identity, max_actions=INLINE_ACTIONS))

@@ -72,22 +72,19 @@ class WaitingPlans:
 
     def take(self, limit: int, now: float | None = None) -> list[PlanMessage]:
         """Up to ``limit`` planning messages, oldest first, off the queue. One whose body cannot be read is given
-        back for a task of its own, where it fails the way it would have without this."""
+        back, with those behind it, for a task of its own, where it fails the way it would have without this."""
         if limit <= 0:
             return []
         now = time.time() if now is None else now
         raw = self._script(keys=[self._queue, keys.UNPLANNED_AT], args=[limit, self._task, now])
+        envelopes = [item if isinstance(item, bytes) else str(item).encode() for item in raw]
         taken: list[PlanMessage] = []
-        unreadable: list[bytes] = []
-        for envelope in raw:
-            data = envelope if isinstance(envelope, bytes) else str(envelope).encode()
-            message = self._read(data)
+        for position, envelope in enumerate(envelopes):
+            message = self._read(envelope)
             if message is None:
-                unreadable.append(data)
-            else:
-                taken.append(message)
-        if unreadable:
-            self.give_back_bytes(unreadable)
+                self.give_back_bytes(envelopes[position:])
+                break
+            taken.append(message)
         return taken
 
     def give_back(self, messages: list[PlanMessage]) -> None:
