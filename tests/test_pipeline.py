@@ -22,9 +22,14 @@ from tests.pipeline_support import (
     send_push,
     wait_for,
 )
+from togglbridge.queues import QUEUE_INGEST, TASK_PLAN
+from togglbridge.sources import SOURCES
 from togglbridge.status import collect_status
+from togglbridge.store import keys
 from togglbridge.store.dead_letters import DeadLetters
+from togglbridge.store.enqueue import EventQueue
 from togglbridge.store.redis_server import RedisServer
+from workers.app import app as celery_app
 
 pytestmark = pytest.mark.integration
 
@@ -50,7 +55,7 @@ def rule_file(identities: list[str]) -> str:
 
 @pytest.fixture(scope="module")
 def pipeline(redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pipeline]:
-    identities = [f"user{i}-{uuid.uuid4().hex[:6]}" for i in range(6)]
+    identities = [f"user{i}-{uuid.uuid4().hex[:6]}" for i in range(8)]
     workdir = tmp_path_factory.mktemp("pipeline")
     # The limiter is off here so that the simulator's 429s are met and retried; test_limits_pipeline has it on.
     with running_pipeline(
@@ -127,6 +132,32 @@ def test_a_worker_process_killed_mid_task_is_replaced_without_a_duplicate(pipeli
     time.sleep(2)
     assert len(entries_of(pipeline, identity)) == 3
     assert pipeline.worker.poll() is None  # the worker itself lives on, with new processes
+
+
+def test_a_burst_queued_at_once_is_planned_in_batches_and_each_commit_applied_once(
+    pipeline: Pipeline,
+) -> None:
+    """Deliveries that wait behind each other are taken by the planning tasks already running, several at a
+    time (``store.waiting_plans``): every commit still becomes exactly one entry, and no safety copy is left."""
+    burst, pushes = pipeline.identities[6:8], 40
+    github = SOURCES["github"]
+    pipe = pipeline.redis.pipeline(transaction=True)  # all queued at once: they wait behind each other
+    queue = EventQueue(pipe, celery_app, task=TASK_PLAN, queue=QUEUE_INGEST, journal_cap=10_000)
+    for n in range(pushes):
+        body = push_body(burst[n % 2], 1, start_minute=8 * (n // 2))
+        headers = {
+            "X-GitHub-Event": "push",
+            "X-GitHub-Delivery": f"burst-{n}",
+            "Content-Type": "application/json",
+        }
+        queue.accept_sync("github", f"burst-{n}", github.parse(headers, body))
+    pipe.execute()
+
+    wait_for(lambda: all(len(entries_of(pipeline, name)) >= pushes // 2 for name in burst), what="the burst")
+    time.sleep(2)  # give a duplicate every chance to appear
+    for identity in burst:
+        assert len(entries_of(pipeline, identity)) == pushes // 2
+    assert pipeline.redis.hlen(keys.UNPLANNED_MESSAGES) == 0
 
 
 def _busy_children(pipeline: Pipeline) -> list[psutil.Process]:
