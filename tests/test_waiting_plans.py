@@ -17,10 +17,11 @@ import redis
 
 from togglbridge import dispatch as dispatch_module
 from togglbridge.config import parse_config
-from togglbridge.dispatch import Message, dispatch_with_waiting
+from togglbridge.dispatch import Dispatched, Message, dispatch_with_waiting
 from togglbridge.events import Event
 from togglbridge.queues import QUEUE_INGEST, TASK_FOLLOW_UP, TASK_PLAN
 from togglbridge.store import keys
+from togglbridge.store.drain_lock import DrainLocks
 from togglbridge.store.enqueue import RECEIVED_AT_HEADER, EventQueue, requeue_unplanned, task_message
 from togglbridge.store.journal import Journal
 from togglbridge.store.metrics import EVENTS
@@ -193,7 +194,7 @@ def test_a_task_plans_the_waiting_messages_with_its_own_in_one_go(
     planned = dispatch_with_waiting(redis_client, journal, config, own, waiting(redis_client), limit=4,
                                     answered=answered)  # fmt: skip
 
-    assert planned == {"ana", "bo"}
+    assert planned.identities == {"ana", "bo"} and planned.first is None  # no locks were offered
     outbox = Outbox(redis_client)
     assert outbox.depths() == {"ana": 2, "bo": 2}  # four messages: its own and three taken
     assert redis_client.llen(QUEUE_INGEST) == 2  # the rest wait for the next task
@@ -208,6 +209,62 @@ def test_a_task_plans_the_waiting_messages_with_its_own_in_one_go(
     assert outbox.depths() == {"ana": 3, "bo": 3}
     assert redis_client.hlen(keys.UNPLANNED_MESSAGES) == 0
     assert sum(float(v) for v in redis_client.hgetall(EVENTS.key).values()) == 6
+
+
+def plan_with_locks(client: redis.Redis, config: Any) -> Dispatched:
+    """What a planning task does with the next message on the queue."""
+    locks = DrainLocks(client, timeout=60)
+    journal = Journal(client, cap=1000)
+    return dispatch_with_waiting(
+        client, journal, config, own_message(client), waiting(client), limit=32, locks=locks
+    )
+
+
+def test_the_planning_transaction_asks_for_the_first_identitys_drain_lock(
+    redis_client: redis.Redis, celery_on_redis: None
+) -> None:
+    """Nothing waits: one round trip plans the message, finds nothing to take and takes the drain lock, whose
+    answer carries the head the drain starts with."""
+    config = parse_config(RULES, "rules.yaml")
+    accept(redis_client, event(1), event(2, "bo@acme.io"))
+
+    planned = plan_with_locks(redis_client, config)
+
+    assert planned.first is not None
+    assert planned.first.lock.identity == "ana"  # the first in order; bo's drain takes its own lock
+    assert planned.first.acquired.state == "locked"
+    assert redis_client.get(keys.lock("ana")) == planned.first.lock.lock.local.token
+    assert redis_client.get(keys.lock("bo")) is None
+    head = planned.first.acquired.head
+    assert head is not None and head.action is not None and head.action.event_id == "generic:work-1"
+    assert [identity for identity, _ in planned.in_drain_order()] == ["ana", "bo"]
+    assert [taken is planned.first for _, taken in planned.in_drain_order()] == [True, False]
+
+
+def test_a_drain_lock_asked_for_before_a_batch_reads_the_head_again(
+    redis_client: redis.Redis, celery_on_redis: None
+) -> None:
+    """The taken messages are planned after the lock's script read the head: they may have queued work ahead
+    of it, so the drain must not start from that head."""
+    config = parse_config(RULES, "rules.yaml")
+    accept(redis_client, event(30))
+    accept(redis_client, event(10))  # earlier work of the same identity, waiting behind
+    planned = plan_with_locks(redis_client, config)
+
+    assert planned.first is not None and planned.first.acquired.state == "locked"
+    assert planned.first.acquired.head is None
+    assert Outbox(redis_client).depths() == {"ana": 2}
+
+
+def test_a_busy_identitys_lock_is_not_taken_by_planning(
+    redis_client: redis.Redis, celery_on_redis: None
+) -> None:
+    config = parse_config(RULES, "rules.yaml")
+    redis_client.set(keys.lock("ana"), "another worker's token")
+    accept(redis_client, event(1))
+    planned = plan_with_locks(redis_client, config)
+    assert planned.first is not None and planned.first.acquired.state == "busy"
+    assert redis_client.get(keys.lock("ana")) == b"another worker's token"
 
 
 def test_a_taken_message_whose_events_do_not_read_is_left_to_a_task_of_its_own(
@@ -249,9 +306,39 @@ def test_when_planning_fails_the_taken_messages_go_back_unplanned(
 
     with pytest.raises(RuntimeError, match="a bug in a rule"):
         dispatch_with_waiting(
-            redis_client, Journal(redis_client, cap=1000), config, own, waiting(redis_client), limit=32
-        )
+            redis_client, Journal(redis_client, cap=1000), config, own, waiting(redis_client), limit=32,
+            locks=DrainLocks(redis_client, timeout=60),
+        )  # fmt: skip
 
     assert queued(redis_client) == before  # the others are next, as they were: planned without the poison
     assert Outbox(redis_client).depths() == {}
     assert redis_client.hlen(keys.UNPLANNED_MESSAGES) == 4  # nothing was planned; the copies stay
+
+
+def test_when_planning_the_taken_ones_fails_they_go_back_and_the_lock_is_given_back(
+    redis_client: redis.Redis, celery_on_redis: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = parse_config(RULES, "rules.yaml")
+    for n in range(4):
+        accept(redis_client, event(n, title="poison" if n == 2 else None))
+    own = own_message(redis_client)
+    before = queued(redis_client)
+    real_plan = dispatch_module.plan  # type: ignore[attr-defined]
+
+    def plan_failing_on_poison(item: Event, config: Any) -> Any:
+        if item.data.get("title") == "poison":
+            raise RuntimeError("a bug in a rule")
+        return real_plan(item, config)
+
+    monkeypatch.setattr(dispatch_module, "plan", plan_failing_on_poison)
+
+    with pytest.raises(RuntimeError, match="a bug in a rule"):
+        dispatch_with_waiting(
+            redis_client, Journal(redis_client, cap=1000), config, own, waiting(redis_client), limit=32,
+            locks=DrainLocks(redis_client, timeout=60),
+        )  # fmt: skip
+
+    assert queued(redis_client) == before  # the taken ones are next again, in their order
+    assert Outbox(redis_client).depths() == {"ana": 1}  # the task's own message was planned before
+    assert redis_client.hlen(keys.UNPLANNED_MESSAGES) == 3
+    assert redis_client.get(keys.lock("ana")) is None  # no drain comes: the lock is not left to expire

@@ -9,8 +9,9 @@ keyed by their idempotency keys. The same transaction counts each event the firs
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,6 +23,7 @@ from togglbridge.events import Event
 from togglbridge.rules.planner import plan
 from togglbridge.rules.toggl_changes import ECHO, LOOPING, is_entry_change
 from togglbridge.store import echoes, metrics
+from togglbridge.store.drain_lock import DrainLocks, TakenLock
 from togglbridge.store.enqueue import forget_planned
 from togglbridge.store.journal import Journal, record
 from togglbridge.store.outbox import Outbox
@@ -105,9 +107,24 @@ def dispatch_messages(
     answered: list[str] | None = None,
 ) -> set[str]:
     """``dispatch`` for several messages at once, in one transaction: all of them planned, or none."""
+    pipe = client.pipeline(transaction=True)
+    identities = _plan_into(pipe, client, journal, config, messages, answered)
+    pipe.execute()
+    # (No trim here: planning only adds records to events the receiver's script indexed, and trimmed, already.)
+    return identities
+
+
+def _plan_into(
+    pipe: Any,
+    client: redis.Redis,
+    journal: Journal,
+    config: Config,
+    messages: Sequence[Message],
+    answered: list[str] | None,
+) -> set[str]:
+    """Queue the messages' planning on ``pipe``; the identities whose outboxes get work."""
     outbox = Outbox(client)
     identities: set[str] = set()
-    pipe = client.pipeline(transaction=True)
     for message in messages:
         received_at = message.received_at
         accepted = datetime.fromtimestamp(received_at, UTC) if received_at is not None else None
@@ -135,9 +152,23 @@ def dispatch_messages(
         )  # after the journal's appends, before the copy
         if message.message_id:
             forget_planned(pipe, message.message_id)
-    pipe.execute()
-    # (No trim here: planning only adds records to events the receiver's script indexed, and trimmed, already.)
     return identities
+
+
+@dataclass(frozen=True, slots=True)
+class Dispatched:
+    """What a planning task planned: the identities with work, and the drain lock of the first of them, asked for
+    by the planning transaction itself (``drain_first``)."""
+
+    identities: set[str]
+    first: TakenLock | None = None
+
+    def in_drain_order(self) -> list[tuple[str, TakenLock | None]]:
+        """The identities to drain, the one whose lock was asked for first; each with that lock or None."""
+        first = self.first.lock.identity if self.first is not None else None
+        rest = sorted(self.identities - {first} if first is not None else self.identities)
+        lead = [(first, self.first)] if first is not None and first in self.identities else []
+        return lead + [(identity, None) for identity in rest]
 
 
 def dispatch_with_waiting(
@@ -149,13 +180,30 @@ def dispatch_with_waiting(
     *,
     limit: int,
     answered: list[str] | None = None,
-) -> set[str]:
-    """``dispatch_messages`` of a planning task's own message and of up to ``limit - 1`` planning messages taken
-    off the queue right behind it (``store.waiting_plans``). A taken message whose events do not read is given
-    back to fail in a task of its own; when planning fails, every taken message is given back, to be planned
-    without the one that failed."""
-    taken = waiting.take(limit - 1)
-    messages, read, unread = [own], [], []
+    locks: DrainLocks | None = None,
+    now: float | None = None,
+) -> Dispatched:
+    """A planning task's own message planned, with up to ``limit - 1`` planning messages taken off the queue
+    right behind it (``store.waiting_plans``). One round trip when nothing waits: the own message's transaction
+    also takes what waits and, with ``locks``, asks for the drain lock of the first identity it gave work.
+
+    Taken messages are planned in a second transaction. One whose events do not read is given back to fail in a
+    task of its own; when that planning fails, every taken message is given back, to be planned without the one
+    that failed."""
+    now = time.time() if now is None else now
+    pipe = client.pipeline(transaction=True)
+    identities = _plan_into(pipe, client, journal, config, [own], answered)
+    take_at = waiting.queue_take(pipe, limit - 1, now)
+    drain_lock = locks.of(min(identities)) if locks is not None and identities else None
+    answer = drain_lock.queue_acquire(pipe, now) if drain_lock is not None else None
+    replies = pipe.execute()
+    lock = (
+        TakenLock(drain_lock, answer(replies[-1])) if drain_lock is not None and answer is not None else None
+    )
+    taken = waiting.read(replies[take_at])
+    if not taken:
+        return Dispatched(identities, lock)
+    messages, read, unread = [], [], []
     for message in taken:
         try:
             events = [Event.model_validate(event) for event in message.events]
@@ -166,7 +214,13 @@ def dispatch_with_waiting(
         messages.append(Message(events, message.message_id, message.received_at))
     waiting.give_back(unread)
     try:
-        return dispatch_messages(client, journal, config, messages, answered)
+        identities |= dispatch_messages(client, journal, config, messages, answered)
     except Exception:
         waiting.give_back(read)
+        if lock is not None and lock.acquired.state == "locked":
+            lock.lock.release(time.time())  # its drain will not come: others may take the identity at once
         raise
+    if lock is not None and lock.acquired.head is not None:
+        # The taken messages may have queued work ahead of the head the lock's script read: the drain reads again.
+        lock = TakenLock(lock.lock, replace(lock.acquired, head=None))
+    return Dispatched(identities, lock)

@@ -37,7 +37,7 @@ from togglbridge.effects import UNDOABLE, Effects, Outcome, batch_kind
 from togglbridge.store import echoes
 from togglbridge.store.attempts import Attempts
 from togglbridge.store.dead_letters import DeadLetters
-from togglbridge.store.drain_lock import DrainLock, DrainLocks
+from togglbridge.store.drain_lock import DrainLock, DrainLocks, TakenLock
 from togglbridge.store.identity_state import IdentityState, LastChange
 from togglbridge.store.journal import Journal, record
 from togglbridge.store.ledger import Ledger
@@ -151,12 +151,21 @@ class Executor:
 
     # -- draining ---------------------------------------------------------------------------------------
 
-    def drain(self, identity: str, *, max_actions: int | None = None) -> DrainReport:
-        """Apply the identity's waiting actions in order, until none is left or the identity must wait."""
+    @property
+    def locks(self) -> DrainLocks:
+        """The identities' drain locks: a planning transaction may ask for one on its way (``drain``'s
+        ``taken``)."""
+        return self._locks
+
+    def drain(
+        self, identity: str, *, max_actions: int | None = None, taken: TakenLock | None = None
+    ) -> DrainReport:
+        """Apply the identity's waiting actions in order, until none is left or the identity must wait.
+        ``taken``: the identity's drain lock, already asked for (``DrainLock.queue_acquire``)."""
         report = DrainReport(identity, "empty")
         tally = Tally()
         try:
-            return self._drain(identity, report, tally, max_actions)
+            return self._drain(identity, report, tally, max_actions, taken)
         finally:
             report.ahead = None
             # Requests no journal record went with (a pacing wait ended the drain): a write of their own.
@@ -164,11 +173,19 @@ class Executor:
                 self._write_counts(tally)
 
     def _drain(
-        self, identity: str, report: DrainReport, tally: Tally, max_actions: int | None
+        self,
+        identity: str,
+        report: DrainReport,
+        tally: Tally,
+        max_actions: int | None,
+        asked: TakenLock | None,
     ) -> DrainReport:
-        drain_lock = self._locks.of(identity)
+        drain_lock = asked.lock if asked is not None else self._locks.of(identity)
         while True:
-            taken = drain_lock.acquire(self._clock())  # also ends a park whose time is over
+            if asked is not None:
+                taken, asked = asked.acquired, None
+            else:
+                taken = drain_lock.acquire(self._clock())  # also ends a park whose time is over
             if taken.state == "parked":
                 report.status, report.resume_at = "parked", taken.parked_until
                 return report

@@ -55,11 +55,18 @@ def plan_events(self: Task, events: list[dict[str, Any]]) -> None:
     )
     answered: list[str] = []
     planned = dispatch_with_waiting(
-        state.redis, state.journal, state.config, own, _waiting_plans(), limit=PLAN_BATCH, answered=answered
+        state.redis,
+        state.journal,
+        state.config,
+        own,
+        _waiting_plans(),
+        limit=PLAN_BATCH,
+        answered=answered,
+        locks=state.executor.locks,
     )
     tell(answered)
-    for identity in sorted(planned):
-        follow_up(state.executor.drain(identity, max_actions=INLINE_ACTIONS))
+    for identity, taken in planned.in_drain_order():
+        follow_up(state.executor.drain(identity, max_actions=INLINE_ACTIONS, taken=taken))
 
 
 @app.task(name=TASK_DRAIN)

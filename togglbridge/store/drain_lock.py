@@ -9,8 +9,9 @@ only acquiring and releasing go through these scripts.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 from uuid import uuid4
 
 import redis
@@ -61,6 +62,14 @@ class Released:
     work_waiting: bool  # actions a drain could take now (bulk work held behind the quota reserve is not)
 
 
+@dataclass(frozen=True, slots=True)
+class TakenLock:
+    """A drain lock asked for ahead of its drain (``DrainLock.queue_acquire``), and the answer."""
+
+    lock: DrainLock
+    acquired: Acquired
+
+
 class DrainLocks:
     """The scripts, registered once per Redis client; ``of`` makes one identity's lock."""
 
@@ -78,7 +87,7 @@ class DrainLock:
     def __init__(
         self, client: redis.Redis, identity: str, timeout: float, acquire: Script, release: Script
     ) -> None:
-        self._identity = identity
+        self.identity = identity
         self._timeout = timeout
         self._acquire = acquire
         self._release = release
@@ -91,10 +100,26 @@ class DrainLock:
         """Take the lock unless the identity is parked until after ``now`` or another worker holds it."""
         token = uuid4().hex
         self._given_back = False
-        reply = self._acquire(
-            keys=[keys.lock(self._identity), keys.PARKED, *head_keys(self._identity)],
-            args=[self._identity, token, int(self._timeout * 1000), now, *head_args(now)],
-        )
+        reply = self._acquire(keys=self._acquire_keys(), args=self._acquire_args(token, now))
+        return self._taken(reply, token, now)
+
+    def queue_acquire(self, pipe: Any, now: float) -> Callable[[Any], Acquired]:
+        """``acquire`` in ``pipe`` (a transaction that queues work for this identity: the lock comes with its
+        round trip); returns what reads the answer from its reply. As EVAL with the text, which a transaction can
+        always run."""
+        token = uuid4().hex
+        self._given_back = False
+        script_keys = self._acquire_keys()
+        pipe.eval(_ACQUIRE, len(script_keys), *script_keys, *self._acquire_args(token, now))
+        return lambda reply: self._taken(reply, token, now)
+
+    def _acquire_keys(self) -> list[str]:
+        return [keys.lock(self.identity), keys.PARKED, *head_keys(self.identity)]
+
+    def _acquire_args(self, token: str, now: float) -> list[Any]:
+        return [self.identity, token, int(self._timeout * 1000), now, *head_args(now)]
+
+    def _taken(self, reply: Any, token: str, now: float) -> Acquired:
         state, until = text(reply[0]), text(reply[1])
         if state == "locked":
             self.lock.local.token = token.encode()  # so that ``reacquire`` extends this holding
@@ -115,10 +140,10 @@ class DrainLock:
         token = self.lock.local.token
         held, waiting = self._release(
             keys=[
-                keys.lock(self._identity),
-                keys.outbox(self._identity, "main"),
-                keys.outbox(self._identity, "bulk"),
-                keys.state(self._identity),
+                keys.lock(self.identity),
+                keys.outbox(self.identity, "main"),
+                keys.outbox(self.identity, "bulk"),
+                keys.state(self.identity),
             ],
             args=[token or b"", now],
         )

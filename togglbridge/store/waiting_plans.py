@@ -71,13 +71,23 @@ class WaitingPlans:
         self._received_at_header = received_at_header
 
     def take(self, limit: int, now: float | None = None) -> list[PlanMessage]:
-        """Up to ``limit`` planning messages, oldest first, off the queue. One whose body cannot be read is given
-        back, with those behind it, for a task of its own, where it fails the way it would have without this."""
+        """Up to ``limit`` planning messages, oldest first, off the queue (see ``read``)."""
         if limit <= 0:
             return []
-        now = time.time() if now is None else now
-        raw = self._script(keys=[self._queue, keys.UNPLANNED_AT], args=[limit, self._task, now])
-        envelopes = [item if isinstance(item, bytes) else str(item).encode() for item in raw]
+        return self.read(self._script(keys=self._keys(), args=self._args(limit, now)))
+
+    def queue_take(self, pipe: Any, limit: int, now: float | None = None) -> int:
+        """``take`` in ``pipe`` (the planning transaction of the task's own message: no round trip of its own when
+        nothing waits), as EVAL with the text, which a transaction can always run; returns the index of its reply,
+        which ``read`` reads."""
+        position = len(pipe.command_stack)
+        pipe.eval(_TAKE, 2, *self._keys(), *self._args(limit, now))
+        return position
+
+    def read(self, reply: Any) -> list[PlanMessage]:
+        """The messages the script took. One whose body cannot be read is given back, with those behind it, for a
+        task of its own, where it fails the way it would have without this."""
+        envelopes = [item if isinstance(item, bytes) else str(item).encode() for item in reply or []]
         taken: list[PlanMessage] = []
         for position, envelope in enumerate(envelopes):
             message = self._read(envelope)
@@ -86,6 +96,12 @@ class WaitingPlans:
                 break
             taken.append(message)
         return taken
+
+    def _keys(self) -> list[str]:
+        return [self._queue, keys.UNPLANNED_AT]
+
+    def _args(self, limit: int, now: float | None) -> list[Any]:
+        return [max(0, limit), self._task, time.time() if now is None else now]
 
     def give_back(self, messages: list[PlanMessage]) -> None:
         """Put taken messages back where they were, next to be taken, in their order: they were not planned."""
