@@ -63,9 +63,19 @@ class TogglRateLimiter:
             windows.append((self._per_account, f"account:{account}"))
         limited = [(item, key) for item, key in windows if item is not None]
         while True:
-            wait = max((self._wait(item, key) for item, key in limited), default=0.0)
-            if wait <= 0 and all(self._limiter.hit(item, NAMESPACE, key) for item, key in limited):
-                return
+            if len(limited) == 1:
+                # One window: a refused hit takes no slot, so take it straight away (one round trip) and ask how
+                # long to wait only when refused.
+                item, key = limited[0]
+                if self._limiter.hit(item, NAMESPACE, key):
+                    return
+                wait = self._wait(item, key)
+            else:
+                # Several: look into all first, so that a slot is not taken in one window for a request another
+                # window refuses.
+                wait = max((self._wait(item, key) for item, key in limited), default=0.0)
+                if wait <= 0 and all(self._limiter.hit(item, NAMESPACE, key) for item, key in limited):
+                    return
             wait = max(wait, 0.001)
             if wait > SHORT_WAIT_SECONDS:
                 raise Paced(f"paced: the shared request window is full for {wait:.2f}s", retry_after=wait)
