@@ -37,6 +37,7 @@ from togglbridge.sources.secrets import SourceSecrets
 from togglbridge.store import replies
 from togglbridge.store.deliveries import DeliveryRecorder, ScriptedRecord, delivery_record
 from togglbridge.store.enqueue import EventQueue
+from togglbridge.store.journal import iso
 
 log = logging.getLogger(__name__)
 
@@ -215,9 +216,10 @@ async def answer_delivery(
     fresh = _shaped(spec, headers, body, "accepted" if events else "no events", fresh)
     duplicate = _shaped(spec, headers, body, "duplicate", Answer(200, _DUPLICATE, "duplicate"))
     delivery = spec.delivery_id(headers)
+    at = iso(received_at)
     logged = ScriptedRecord.of(
-        delivery_record(source, _checked_id(delivery), fresh.status, fresh.reason, fresh.events),
-        delivery_record(source, _checked_id(delivery), duplicate.status, duplicate.reason),
+        delivery_record(source, _checked_id(delivery), fresh.status, fresh.reason, fresh.events, at),
+        delivery_record(source, _checked_id(delivery), duplicate.status, duplicate.reason, at=at),
     )
     try:
         accepted = await queue.accept(source, delivery, events, logged)

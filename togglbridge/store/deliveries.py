@@ -43,10 +43,16 @@ DELIVERY_ID_CHARS = 200  # a hostile sender's header can be long; an id never is
 
 
 def delivery_record(
-    source: str, delivery_id: str | None, status: int, reason: str, event_ids: Iterable[str] = ()
+    source: str,
+    delivery_id: str | None,
+    status: int,
+    reason: str,
+    event_ids: Iterable[str] = (),
+    at: str | None = None,
 ) -> dict[str, Any]:
+    """A delivery's record; ``at`` (ISO 8601, the journal's way) defaults to now."""
     return {
-        "at": iso_now(),
+        "at": at or iso_now(),
         "source": source[:100],
         "delivery_id": delivery_id[:DELIVERY_ID_CHARS] if delivery_id else None,
         "status": status,

@@ -15,6 +15,7 @@ Gauges are not kept here: ``api/metrics.py`` reads them from the bridge's state 
 from __future__ import annotations
 
 import bisect
+import functools
 import json
 import math
 import re
@@ -174,7 +175,13 @@ def bound_text(bound: float) -> str:
 
 def field(labels: Iterable[str]) -> str:
     """A hash field naming label values (any text, in order)."""
-    return json.dumps([str(label) for label in labels], separators=(",", ":"), ensure_ascii=False)
+    return _field(tuple(str(label) for label in labels))
+
+
+@functools.lru_cache(maxsize=4096)
+def _field(labels: tuple[str, ...]) -> str:
+    # Label sets repeat (a source and a status, a stage and a type): each is written once, then remembered.
+    return json.dumps(list(labels), separators=(",", ":"), ensure_ascii=False)
 
 
 def parse_field(raw: str) -> list[str] | None:
