@@ -34,15 +34,16 @@ log = logging.getLogger(__name__)
 
 def plan_record(result: Any) -> str:
     """The journal's ``planned`` record: the identity, each rule's verdict, the actions and any errors."""
-    data = result.model_dump(mode="json")
+    # Only the rules' verdicts need pydantic's dump: the event and the actions' data are not part of it.
+    rules = result.model_dump(mode="json", include={"rules"})["rules"]
     return record(
         "planned",
         identity=result.identity,
         identity_reason=result.identity_reason,
-        rules=data.get("rules", []),
-        actions=[{"key": a["key"], "type": a["type"], "rule": a["rule"]} for a in data.get("actions", [])],
-        errors=data.get("errors", []),
-        note=data.get("note"),
+        rules=rules,
+        actions=[{"key": a.key, "type": a.type, "rule": a.rule} for a in result.actions],
+        errors=list(result.errors),
+        note=result.note,
     )
 
 
