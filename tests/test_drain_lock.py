@@ -4,11 +4,14 @@ still extends it."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import redis
 
 from togglbridge.actions import ACTION_ADAPTER
 from togglbridge.store import keys
 from togglbridge.store.drain_lock import DrainLocks
+from togglbridge.store.ledger import INTENT_TTL_SECONDS, Ledger
 from togglbridge.store.next_action import Next, NextAction, parse_next
 from togglbridge.store.outbox import Outbox
 
@@ -108,3 +111,62 @@ def test_the_last_transaction_gives_the_lock_back_when_nothing_is_left(redis_cli
     assert redis_client.exists(keys.lock("alice"))
     empty = head_after_the_transaction(token)
     assert empty.key is None and empty.released and not redis_client.exists(keys.lock("alice"))
+
+
+def _log(key: str = "git:acme/webapp:abc|commits|0") -> Any:
+    return ACTION_ADAPTER.validate_python(
+        {"type": "log", "identity": "alice", "key": key, "event_id": key.split("|")[0], "rule": "commits",
+         "occurred_at": "2026-11-30T10:00:00Z", "end": "2026-11-30T10:00:00Z", "duration_seconds": 600}
+    )  # fmt: skip
+
+
+def test_a_read_for_a_drain_records_the_heads_intent_and_says_whether_one_was_there(
+    redis_client: redis.Redis,
+) -> None:
+    """The create's intent is recorded by the read that hands the head to the drain (one write less before the
+    request); the read still says whether an intent was there before, which is what calls for a lookup."""
+    log = _log()
+    with redis_client.pipeline(transaction=True) as pipe:
+        Outbox(redis_client).put([log], pipe)
+        pipe.execute()
+    plain = NextAction(redis_client)("alice", NOW)
+    assert not plain.intent and not plain.intent_marked and not redis_client.exists(keys.intent(log.key))
+
+    first = NextAction(redis_client)("alice", NOW, mark_intent=True)
+    assert not first.intent and first.intent_marked
+    assert 0 < redis_client.ttl(keys.intent(log.key)) <= INTENT_TTL_SECONDS
+    assert Ledger(redis_client).intent(log.key) == {}  # what the ledger reads back: an intent, no details
+
+    locks = DrainLocks(redis_client, timeout=30)
+    again = locks.of("alice").acquire(NOW, mark_intent=True).head
+    assert again is not None and again.intent and again.intent_marked  # there before: a lookup is due
+
+
+def test_no_intent_is_recorded_for_a_head_already_done_or_whose_data_expired(
+    redis_client: redis.Redis,
+) -> None:
+    done, expired = _log("a|commits|0"), _log("b|commits|0")
+    with redis_client.pipeline(transaction=True) as pipe:
+        Outbox(redis_client).put([done], pipe)
+        pipe.execute()
+    redis_client.set(keys.done(done.key), "{}")
+    head = NextAction(redis_client)("alice", NOW, mark_intent=True)
+    assert head.done and not head.intent_marked and not redis_client.exists(keys.intent(done.key))
+    redis_client.delete(keys.outbox("alice", "main"))
+    redis_client.zadd(keys.outbox("alice", "main"), {expired.key: 1})  # its data is gone (expired)
+    head = NextAction(redis_client)("alice", NOW, mark_intent=True)
+    assert (
+        head.action is None and not head.intent_marked and not redis_client.exists(keys.intent(expired.key))
+    )
+
+
+def test_the_transactions_read_records_the_next_intent_only_when_asked(redis_client: redis.Redis) -> None:
+    log = _log()
+    with redis_client.pipeline(transaction=True) as pipe:
+        Outbox(redis_client).put([log], pipe)
+        pipe.execute()
+    for mark in (False, True):
+        with redis_client.pipeline(transaction=True) as pipe:
+            position = NextAction.queue(pipe, "alice", NOW, b"token", mark_intent=mark)
+            head = parse_next(pipe.execute()[position], NOW)
+        assert head.intent_marked is mark and bool(redis_client.exists(keys.intent(log.key))) is mark

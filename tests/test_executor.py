@@ -11,7 +11,9 @@ from typing import Any
 import pytest
 import redis
 
+from togglbridge import executor as executor_module
 from togglbridge.actions import ACTION_ADAPTER, Action, SessionEstimate
+from togglbridge.effects.outcome import ADOPTED
 from togglbridge.executor import Executor
 from togglbridge.settings import Settings
 from togglbridge.store import keys
@@ -355,6 +357,9 @@ def test_low_quota_waits_for_the_reset_instead_of_running_into_402(
     assert sim.stats.by_status.get(402, 0) == refused_before  # it waited instead of asking
     parked = [r for r in Journal(redis_client, cap=10).event("low2") if r["stage"] == "parked"]
     assert parked and "quota" in parked[0]["reason"]
+    # The read that handed low2 to the drain recorded its intent; nothing was sent, so it is taken back (one left
+    # would cost a lookup in Toggl before the create, after the reset).
+    assert not redis_client.exists(keys.intent("low2|rule|0"))
 
 
 def test_bulk_work_yields_to_urgent_work_when_the_quota_runs_low(
@@ -508,3 +513,48 @@ def test_a_drain_that_empties_the_outbox_gives_the_lock_back_in_its_last_transac
     report = executor.drain(identity, max_actions=1)
     assert (report.status, report.applied, len(releases)) == ("more", 1, 1)
     assert not redis_client.exists(keys.lock(identity))
+
+
+def test_a_create_whose_outcome_was_never_recorded_is_adopted_not_made_twice(
+    executor: Executor,
+    redis_client: redis.Redis,
+    sim: Simulator,
+    identity: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The create's intent is recorded by the read that hands the action to the drain, not by a write of its own:
+    when the worker dies (here: Redis goes away) after Toggl made the entry and before the apply transaction,
+    the intent must be there, so the next attempt looks the entry up instead of creating it again."""
+    lost = action("log", identity, "lost", T0, description="lost", duration_seconds=60)
+    enqueue(redis_client, lost)
+    real_execute = executor_module._execute
+
+    def redis_gone_once(pipe: Any, tally: Any) -> list[Any]:
+        monkeypatch.setattr(executor_module, "_execute", real_execute)
+        raise redis.ConnectionError("Redis went away")
+
+    monkeypatch.setattr(executor_module, "_execute", redis_gone_once)
+    with pytest.raises(redis.ConnectionError):
+        executor.drain(identity)
+    assert entries_in_state(sim, identity) == ["lost"]  # Toggl has it; the bridge never recorded it
+    assert redis_client.exists(keys.intent(lost.key))
+
+    redis_client.delete(keys.lock(identity))  # the dead worker's lock, expired
+    report = executor.drain(identity)
+    assert (report.status, report.applied) == ("empty", 1)
+    assert entries_in_state(sim, identity) == ["lost"]
+    done = Ledger(redis_client).done(lost.key)
+    assert done is not None and done["result"] == "logged" and ADOPTED in done["notes"]
+
+
+def test_a_drain_cut_short_records_no_intent_for_the_action_it_leaves(
+    executor: Executor, redis_client: redis.Redis, identity: str
+) -> None:
+    applied, left = (
+        action("log", identity, f"short{n}", T0 + timedelta(minutes=n), duration_seconds=60) for n in (1, 2)
+    )
+    enqueue(redis_client, applied, left)
+    report = executor.drain(identity, max_actions=1)
+    assert (report.status, report.applied) == ("more", 1)
+    assert not redis_client.exists(keys.intent(applied.key))  # done: its intent went with it
+    assert not redis_client.exists(keys.intent(left.key))  # another drain will apply it: no lookup is due

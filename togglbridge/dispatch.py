@@ -26,6 +26,7 @@ from togglbridge.store import echoes, metrics
 from togglbridge.store.drain_lock import DrainLocks, TakenLock
 from togglbridge.store.enqueue import forget_planned
 from togglbridge.store.journal import Journal, record
+from togglbridge.store.ledger import Ledger
 from togglbridge.store.outbox import Outbox
 from togglbridge.store.waiting_plans import WaitingPlans
 
@@ -196,7 +197,7 @@ def dispatch_with_waiting(
     identities = _plan_into(pipe, client, journal, config, [own], answered)
     take_at = waiting.queue_take(pipe, limit - 1, now)
     drain_lock = locks.of(min(identities)) if locks is not None and identities else None
-    answer = drain_lock.queue_acquire(pipe, now) if drain_lock is not None else None
+    answer = drain_lock.queue_acquire(pipe, now, mark_intent=True) if drain_lock is not None else None
     replies = pipe.execute()
     lock = (
         TakenLock(drain_lock, answer(replies[-1])) if drain_lock is not None and answer is not None else None
@@ -221,7 +222,11 @@ def dispatch_with_waiting(
         if lock is not None and lock.acquired.state == "locked":
             lock.lock.release(time.time())  # its drain will not come: others may take the identity at once
         raise
-    if lock is not None and lock.acquired.head is not None:
-        # The taken messages may have queued work ahead of the head the lock's script read: the drain reads again.
+    head = lock.acquired.head if lock is not None else None
+    if lock is not None and head is not None:
+        # The taken messages may have queued work ahead of the head the lock's script read: the drain reads again,
+        # and the intent that read recorded goes (no apply of that head is sure to come next).
+        if head.key is not None and head.intent_marked and not head.intent:
+            Ledger(client).clear_intent(head.key)
         lock = TakenLock(lock.lock, replace(lock.acquired, head=None))
     return Dispatched(identities, lock)

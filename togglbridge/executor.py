@@ -185,7 +185,8 @@ class Executor:
             if asked is not None:
                 taken, asked = asked.acquired, None
             else:
-                taken = drain_lock.acquire(self._clock())  # also ends a park whose time is over
+                # Also ends a park whose time is over, and records the head's intent for the apply to come.
+                taken = drain_lock.acquire(self._clock(), mark_intent=True)
             if taken.state == "parked":
                 report.status, report.resume_at = "parked", taken.parked_until
                 return report
@@ -212,7 +213,7 @@ class Executor:
         coalesce = True
         locked_at = time.monotonic()
         while max_actions is None or report.applied + report.dead < max_actions:
-            head, report.ahead = report.ahead or self._next(identity, self._clock()), None
+            head, report.ahead = report.ahead or self._next(identity, self._clock(), mark_intent=True), None
             if head.key is None or head.lane is None:
                 return True
             key, action, order, lane = head.key, head.action, head.order, head.lane
@@ -235,7 +236,8 @@ class Executor:
             kind = batch_kind(action)
             if coalesce and kind is not None:
                 batch += self._waiting_alike(identity, lane, key, kind)
-            applied = self._apply(identity, batch, report, head, tally, drain_lock.lock.local.token or b"")
+            token = drain_lock.lock.local.token or b""
+            applied = self._apply(identity, batch, report, head, tally, token, max_actions)
             if (
                 applied is None
             ):  # a batch failed as a whole, or knowledge was healed: try one action at a time
@@ -279,6 +281,8 @@ class Executor:
         if quota is None:
             return True
         remaining, reset_at = quota
+        if remaining <= 0 or (lane == "bulk" and remaining <= self._quota_reserve):
+            self._forget_recorded_intent(head, [])
         if remaining <= 0:
             report.status, report.resume_at = "parked", self.park(identity, reset_at - self._clock())
             report.follow(action)
@@ -301,6 +305,7 @@ class Executor:
         head: Next,
         tally: Tally,
         lock_token: bytes,
+        max_actions: int | None = None,
     ) -> bool | None:
         """Apply one action, or several coalesced timer actions. True: done, go on; False: the identity must
         wait; None: try again one action at a time (a coalesced batch was refused, or an action refused for
@@ -318,6 +323,7 @@ class Executor:
             honour_action_workspaces=not self._access.simulated,
             known_workspace=head.workspace_id,
             known_intents={key: head.intent},
+            recorded_intents=frozenset([key]) if head.intent_marked else frozenset(),
         )
         succeeded = False
         try:
@@ -336,18 +342,21 @@ class Executor:
             return False
         except Paced as exc:
             # Not a failure: the shared window for this credential is full. Free the worker meanwhile.
+            self._forget_recorded_intent(head, requests)
             report.status, report.resume_at = "parked", self.park(identity, exc.retry_after)
             tally.requests(requests)  # any sent before the window filled: written with the drain's next write
             return False
         except TogglError as exc:
             tally.requests(requests)
             if exc.retryable:
+                self._forget_recorded_intent(head, requests)
                 wait = self._backoff(key, exc.retry_after)
                 report.status, report.resume_at = "parked", self.park(identity, wait)
                 self._note(action, tally, "retry", action=key, error=str(exc), retry_in=round(wait, 2),
                            requests=_requests(requests))  # fmt: skip
                 return False
             if len(batch) > 1:
+                self._forget_recorded_intent(head, requests)  # read again for the one-at-a-time try
                 return None
             # Once per action, across drains (a pacing wait may end this drain before the second try).
             if _may_be_stale_knowledge(exc) and self._attempts.heal_once(key):
@@ -372,6 +381,7 @@ class Executor:
             # dead letters (with what went wrong) so that the identity's next actions are not blocked forever.
             tally.requests(requests)
             if len(batch) > 1:
+                self._forget_recorded_intent(head, requests)
                 return None
             log.exception("applying %s for %s failed", key, identity)
             self._delivered(tally, action, sent)
@@ -404,12 +414,23 @@ class Executor:
             report.follow(item)
         self._remember_last_change(state, batch, outcomes, pipe)
         echoes.note_writes(pipe, echoes.written_entries(requests, _created(outcomes)))
-        ahead = NextAction.queue(pipe, identity, self._clock(), lock_token)
+        # The next head's intent is recorded with it only when this drain goes on to apply it.
+        going_on = max_actions is None or report.applied + report.dead < max_actions
+        ahead = NextAction.queue(pipe, identity, self._clock(), lock_token, mark_intent=going_on)
         report.ahead = parse_next(_execute(pipe, tally)[ahead], self._clock())
         for (_, item, _), outcome in zip(batch, outcomes, strict=True):
             log.info("%s for %s (event %s): %s%s", item.type, identity, item.event_id, outcome.result,
                      f" entry {outcome.entry_id}" if outcome.entry_id is not None else "")  # fmt: skip
         return True
+
+    def _forget_recorded_intent(self, head: Next, requests: list[RequestRecord]) -> None:
+        """Take back the intent the head's read recorded (``Next.intent_marked``) when the drain stops before it
+        could have sent a create: no ``POST`` in this attempt's requests (a request is recorded even when it
+        timed out). One left behind would cost a lookup in Toggl before the create, next time."""
+        if head.key is None or not head.intent_marked or head.intent:
+            return  # nothing recorded by the read, or an earlier attempt's create may have reached Toggl
+        if not any(request.method == "POST" for request in requests):
+            self._ledger.clear_intent(head.key)
 
     def _remember_last_change(
         self, state: IdentityState, batch: list[tuple[str, Action, float]], outcomes: list[Outcome], pipe: Any

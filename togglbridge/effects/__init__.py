@@ -64,6 +64,7 @@ class Effects:
         honour_action_workspaces: bool = True,
         known_workspace: int | None = None,
         known_intents: dict[str, bool] | None = None,
+        recorded_intents: frozenset[str] = frozenset(),
     ) -> None:
         self._knowledge = Knowledge(
             client,
@@ -73,6 +74,7 @@ class Effects:
             honour_action_workspaces=honour_action_workspaces,
             known_workspace=known_workspace,
             known_intents=dict(known_intents or {}),
+            recorded_intents=recorded_intents,
         )
         self._timer = Timer(client, state, self._knowledge)
         self._entries = Entries(client, state, self._knowledge)

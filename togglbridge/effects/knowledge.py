@@ -51,6 +51,7 @@ class Knowledge:
         honour_action_workspaces: bool,
         known_workspace: int | None,
         known_intents: dict[str, bool],
+        recorded_intents: frozenset[str] = frozenset(),
     ) -> None:
         self._client = client
         self._state = state
@@ -59,6 +60,9 @@ class Knowledge:
         self._honour_action_workspaces = honour_action_workspaces
         self._known_workspace = known_workspace  # the account's default workspace, when already read
         self._known_intents = known_intents  # what the drain already read of the ledger's intents
+        self._recorded_intents = set(
+            recorded_intents
+        )  # creates whose intent the drain's read recorded already
 
     def workspace(self, action_workspace: int | None = None) -> int:
         """The action's workspace, else the configured one, else the account's default (asked once, kept)."""
@@ -233,9 +237,10 @@ class Knowledge:
     def create(self, key: str, workspace_id: int, **fields: Any) -> TimeEntry:
         """Create an entry, recording the intent first; an answer that refused it clears the intent again, so
         only an unknown outcome (a timeout, a 5xx, a crash) costs a lookup on the next attempt."""
-        self._ledger.mark_intent(
-            key, {"start": fields["start"].isoformat(), "description": fields["description"]}
-        )
+        if key not in self._recorded_intents:
+            self._ledger.mark_intent(
+                key, {"start": fields["start"].isoformat(), "description": fields["description"]}
+            )
         self._known_intents[key] = True
         try:
             return self._client.create_time_entry(workspace_id, **fields)
@@ -250,3 +255,4 @@ class Knowledge:
     def _forget_intent(self, key: str) -> None:
         self._ledger.clear_intent(key)
         self._known_intents[key] = False
+        self._recorded_intents.discard(key)

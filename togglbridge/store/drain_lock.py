@@ -25,12 +25,12 @@ _ACQUIRE = (
     NEXT_HEAD_LUA
     + """
 -- KEYS: 1 the lock, 2 the parked set, 3 main lane, 4 bulk lane, 5 the identity's state
--- ARGV: 1 identity, 2 token, 3 expiry (ms), 4 now (unix seconds), 5.. next_head's prefixes and now
+-- ARGV: 1 identity, 2 token, 3 expiry (ms), 4 now (unix seconds), 5.. next_head's prefixes, now and intent ttl
 local parked = redis.call('ZSCORE', KEYS[2], ARGV[1])
 if parked and tonumber(parked) > tonumber(ARGV[4]) then return {'parked', parked} end
 if not redis.call('SET', KEYS[1], ARGV[2], 'NX', 'PX', ARGV[3]) then return {'busy', parked or ''} end
 if parked then redis.call('ZREM', KEYS[2], ARGV[1]) end
-return {'locked', parked or '', next_head(KEYS[3], KEYS[4], KEYS[5], ARGV[5], ARGV[6], ARGV[7], ARGV[8])}
+return {'locked', parked or '', next_head(KEYS[3], KEYS[4], KEYS[5], ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9])}
 """
 )
 
@@ -96,28 +96,29 @@ class DrainLock:
         )
         self._given_back = False
 
-    def acquire(self, now: float) -> Acquired:
-        """Take the lock unless the identity is parked until after ``now`` or another worker holds it."""
+    def acquire(self, now: float, *, mark_intent: bool = False) -> Acquired:
+        """Take the lock unless the identity is parked until after ``now`` or another worker holds it.
+        ``mark_intent``: also record the head's intent (``Next.intent_marked``), for a drain about to apply it."""
         token = uuid4().hex
         self._given_back = False
-        reply = self._acquire(keys=self._acquire_keys(), args=self._acquire_args(token, now))
+        reply = self._acquire(keys=self._acquire_keys(), args=self._acquire_args(token, now, mark_intent))
         return self._taken(reply, token, now)
 
-    def queue_acquire(self, pipe: Any, now: float) -> Callable[[Any], Acquired]:
+    def queue_acquire(self, pipe: Any, now: float, *, mark_intent: bool = False) -> Callable[[Any], Acquired]:
         """``acquire`` in ``pipe`` (a transaction that queues work for this identity: the lock comes with its
         round trip); returns what reads the answer from its reply. As EVAL with the text, which a transaction can
         always run."""
         token = uuid4().hex
         self._given_back = False
         script_keys = self._acquire_keys()
-        pipe.eval(_ACQUIRE, len(script_keys), *script_keys, *self._acquire_args(token, now))
+        pipe.eval(_ACQUIRE, len(script_keys), *script_keys, *self._acquire_args(token, now, mark_intent))
         return lambda reply: self._taken(reply, token, now)
 
     def _acquire_keys(self) -> list[str]:
         return [keys.lock(self.identity), keys.PARKED, *head_keys(self.identity)]
 
-    def _acquire_args(self, token: str, now: float) -> list[Any]:
-        return [self.identity, token, int(self._timeout * 1000), now, *head_args(now)]
+    def _acquire_args(self, token: str, now: float, mark_intent: bool) -> list[Any]:
+        return [self.identity, token, int(self._timeout * 1000), now, *head_args(now, mark_intent)]
 
     def _taken(self, reply: Any, token: str, now: float) -> Acquired:
         state, until = text(reply[0]), text(reply[1])

@@ -11,10 +11,11 @@ from typing import Any
 
 from togglbridge.actions import Action
 from togglbridge.store import keys, stored_action, text
+from togglbridge.store.ledger import INTENT_TTL_SECONDS
 from togglbridge.store.outbox import Lane
 
 NEXT_HEAD_LUA = """
-local function next_head(main_lane, bulk_lane, state_key, action_prefix, done_prefix, now, intent_prefix)
+local function next_head(main_lane, bulk_lane, state_key, action_prefix, done_prefix, now, intent_prefix, mark_ttl)
   local state = redis.call('HMGET', state_key, 'quota_remaining', 'quota_reset_at', 'bulk_held_until', 'workspace_id')
   for i = 1, 4 do if not state[i] then state[i] = '' end end
   local lane = 'main'
@@ -23,11 +24,16 @@ local function next_head(main_lane, bulk_lane, state_key, action_prefix, done_pr
     lane = 'bulk'
     first = redis.call('ZRANGE', bulk_lane, 0, 0, 'WITHSCORES')
   end
-  if #first == 0 then return {'', '', '', '', 0, state[1], state[2], state[3], state[4], 0} end
+  if #first == 0 then return {'', '', '', '', 0, state[1], state[2], state[3], state[4], 0, 0} end
   local data = redis.call('GET', action_prefix .. first[1]) or ''
   local done = redis.call('EXISTS', done_prefix .. first[1])
   local intent = redis.call('EXISTS', intent_prefix .. first[1])
-  return {lane, first[1], first[2], data, done, state[1], state[2], state[3], state[4], intent}
+  local marked = intent
+  if intent == 0 and done == 0 and data ~= '' and (tonumber(mark_ttl) or 0) > 0 then
+    redis.call('SET', intent_prefix .. first[1], '{}', 'EX', mark_ttl)
+    marked = 1
+  end
+  return {lane, first[1], first[2], data, done, state[1], state[2], state[3], state[4], intent, marked}
 end
 """
 """A Lua function that answers the head of an identity's work (the reply ``parse_next`` reads), for this module's
@@ -37,8 +43,8 @@ _NEXT = (
     NEXT_HEAD_LUA
     + """
 -- KEYS: 1 main lane, 2 bulk lane, 3 the identity's state hash
--- ARGV: 1 action key prefix, 2 done key prefix, 3 now (unix seconds), 4 intent key prefix
-return next_head(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2], ARGV[3], ARGV[4])
+-- ARGV: 1 action key prefix, 2 done key prefix, 3 now (unix seconds), 4 intent key prefix, 5 intent ttl (0: none)
+return next_head(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5])
 """
 )
 
@@ -46,14 +52,15 @@ _NEXT_OR_RELEASE = (
     NEXT_HEAD_LUA
     + """
 -- KEYS: 1 main lane, 2 bulk lane, 3 the identity's state hash, 4 the drain lock
--- ARGV: 1 action key prefix, 2 done key prefix, 3 now (unix seconds), 4 intent key prefix, 5 the lock's token
-local head = next_head(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2], ARGV[3], ARGV[4])
+-- ARGV: 1 action key prefix, 2 done key prefix, 3 now (unix seconds), 4 intent key prefix, 5 intent ttl,
+-- 6 the lock's token
+local head = next_head(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5])
 local released = 0
-if head[2] == '' and redis.call('GET', KEYS[4]) == ARGV[5] then
+if head[2] == '' and redis.call('GET', KEYS[4]) == ARGV[6] then
   redis.call('DEL', KEYS[4])
   released = 1
 end
-head[11] = released
+head[12] = released
 return head
 """
 )
@@ -72,6 +79,9 @@ class Next:
     bulk_held_until: float
     workspace_id: int | None
     intent: bool  # whether a create of the head action was sent before and its outcome is unknown
+    # Whether the head's intent is recorded now: asked with ``mark_intent``, the script records it for a drain
+    # about to apply the head, so that a create needs no write of its own before its request.
+    intent_marked: bool = False
     released: bool = (
         False  # nothing was left, and the drain lock (asked with ``queue``'s token) was given back
     )
@@ -86,17 +96,20 @@ class NextAction:
     def __init__(self, client: Any) -> None:
         self._script = client.register_script(_NEXT)
 
-    def __call__(self, identity: str, now: float) -> Next:
-        return parse_next(self._script(keys=head_keys(identity), args=head_args(now)), now)
+    def __call__(self, identity: str, now: float, *, mark_intent: bool = False) -> Next:
+        """The head. ``mark_intent``: record the head's intent (see ``Next.intent_marked``) for a drain about to
+        apply it."""
+        return parse_next(self._script(keys=head_keys(identity), args=head_args(now, mark_intent)), now)
 
     @staticmethod
-    def queue(pipe: Any, identity: str, now: float, lock_token: bytes) -> int:
+    def queue(pipe: Any, identity: str, now: float, lock_token: bytes, *, mark_intent: bool = False) -> int:
         """Ask for the head in ``pipe`` (a transaction that removes the current one): the answer comes with its
         reply, one round trip less per action. An empty outbox also gives the drain lock back if ``lock_token``
         still holds it (``Next.released``): the drain's last round trip too. As EVAL with the text, which a
         transaction can always run. Returns the answer's index in the pipeline's replies."""
         position = len(pipe.command_stack)
-        pipe.eval(_NEXT_OR_RELEASE, 4, *head_keys(identity), keys.lock(identity), *head_args(now), lock_token)
+        args = [*head_args(now, mark_intent), lock_token]
+        pipe.eval(_NEXT_OR_RELEASE, 4, *head_keys(identity), keys.lock(identity), *args)
         return position
 
 
@@ -105,14 +118,15 @@ def head_keys(identity: str) -> list[str]:
     return [keys.outbox(identity, "main"), keys.outbox(identity, "bulk"), keys.state(identity)]
 
 
-def head_args(now: float) -> list[Any]:
-    """The arguments ``next_head`` takes after its keys: the key prefixes, and now."""
-    return [keys.action(""), keys.done(""), now, keys.intent("")]
+def head_args(now: float, mark_intent: bool = False) -> list[Any]:
+    """The arguments ``next_head`` takes after its keys: the key prefixes, now, and the ttl of an intent it records
+    (0: it records none)."""
+    return [keys.action(""), keys.done(""), now, keys.intent(""), INTENT_TTL_SECONDS if mark_intent else 0]
 
 
 def parse_next(reply: Any, now: float) -> Next:
     """The script's answer as a ``Next``."""
-    lane, key, order, data, done, remaining, reset_at, held, workspace, intent, *released = (
+    lane, key, order, data, done, remaining, reset_at, held, workspace, intent, marked, *released = (
         text(part) for part in reply
     )
     quota_reset = _number(reset_at)
@@ -127,5 +141,6 @@ def parse_next(reply: Any, now: float) -> Next:
         bulk_held_until=_number(held) or 0.0,
         workspace_id=int(workspace) if workspace else None,
         intent=intent == "1",
+        intent_marked=marked == "1",
         released=released == ["1"],
     )
