@@ -237,6 +237,8 @@ def test_the_planning_transaction_asks_for_the_first_identitys_drain_lock(
     assert redis_client.get(keys.lock("bo")) is None
     head = planned.first.acquired.head
     assert head is not None and head.action is not None and head.action.event_id == "generic:work-1"
+    assert head.key is not None and head.intent_marked and not head.intent  # recorded for the create to come
+    assert redis_client.exists(keys.intent(head.key))
     assert [identity for identity, _ in planned.in_drain_order()] == ["ana", "bo"]
     assert [taken is planned.first for _, taken in planned.in_drain_order()] == [True, False]
 
@@ -254,6 +256,7 @@ def test_a_drain_lock_asked_for_before_a_batch_reads_the_head_again(
     assert planned.first is not None and planned.first.acquired.state == "locked"
     assert planned.first.acquired.head is None
     assert Outbox(redis_client).depths() == {"ana": 2}
+    assert redis_client.keys(keys.intent("*")) == []  # the intent that read recorded is taken back
 
 
 def test_a_busy_identitys_lock_is_not_taken_by_planning(
@@ -342,3 +345,4 @@ def test_when_planning_the_taken_ones_fails_they_go_back_and_the_lock_is_given_b
     assert Outbox(redis_client).depths() == {"ana": 1}  # the task's own message was planned before
     assert redis_client.hlen(keys.UNPLANNED_MESSAGES) == 3
     assert redis_client.get(keys.lock("ana")) is None  # no drain comes: the lock is not left to expire
+    assert redis_client.keys(keys.intent("*")) == []

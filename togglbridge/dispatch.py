@@ -1,13 +1,15 @@
 """The plan stage: events in, actions queued in their identities' outboxes, and the journal told why.
 
 Planning is pure (``rules.planner.plan``); this module only writes its result to Redis, in one transaction per
-batch, and returns the identities that now have work. Planning an event twice queues nothing new: actions are
+batch, and returns the identities that now have work. A planning task also plans the planning messages waiting
+right behind its own (``dispatch_with_waiting``, ``store.waiting_plans``). Planning an event twice queues nothing new: actions are
 keyed by their idempotency keys. The same transaction counts each event the first time it is planned, by outcome
 (``store.metrics``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Iterable, Sequence
@@ -142,16 +144,14 @@ def _plan_into(
                     event.id, metrics.source_label(event.source), metrics.kind_label(event.kind), outcome
                 )
             )
-            if (
-                not result.actions
-            ):  # the event's whole story: say it (events with actions end in the executor)
+            # No action: this is the event's whole story, so say it (events with actions end in the executor).
+            if not result.actions:
                 why = "no identity" if result.identity is None else "no rule acted"
                 log.info("event %s (%s): %s", event.id, event.kind, result.note or why)
                 if answered is not None and event.kind in FOLLOWED_UP_KINDS:
                     answered.append(event.id)
-        metrics.count_planned(
-            pipe, message.message_id, counted
-        )  # after the journal's appends, before the copy
+        # After the journal's appends, before the message's copy goes.
+        metrics.count_planned(pipe, message.message_id, counted)
         if message.message_id:
             forget_planned(pipe, message.message_id)
     return identities
@@ -159,18 +159,18 @@ def _plan_into(
 
 @dataclass(frozen=True, slots=True)
 class Dispatched:
-    """What a planning task planned: the identities with work, and the drain lock of the first of them, asked for
-    by the planning transaction itself (``drain_first``)."""
+    """What a planning task planned: the identities with work, and the drain lock of one of them, asked for by the
+    planning transaction itself (``dispatch_with_waiting``)."""
 
     identities: set[str]
     first: TakenLock | None = None
 
     def in_drain_order(self) -> list[tuple[str, TakenLock | None]]:
         """The identities to drain, the one whose lock was asked for first; each with that lock or None."""
-        first = self.first.lock.identity if self.first is not None else None
-        rest = sorted(self.identities - {first} if first is not None else self.identities)
-        lead = [(first, self.first)] if first is not None and first in self.identities else []
-        return lead + [(identity, None) for identity in rest]
+        if self.first is None:
+            return [(identity, None) for identity in sorted(self.identities)]
+        first = self.first.lock.identity
+        return [(first, self.first)] + [(identity, None) for identity in sorted(self.identities - {first})]
 
 
 def dispatch_with_waiting(
@@ -220,13 +220,21 @@ def dispatch_with_waiting(
     except Exception:
         waiting.give_back(read)
         if lock is not None and lock.acquired.state == "locked":
-            lock.lock.release(time.time())  # its drain will not come: others may take the identity at once
+            with contextlib.suppress(redis.RedisError):  # what failed first is what the task reports
+                _forget_recorded_intent(client, lock)
+                lock.lock.release(
+                    time.time()
+                )  # its drain will not come: others may take the identity at once
         raise
-    head = lock.acquired.head if lock is not None else None
-    if lock is not None and head is not None:
-        # The taken messages may have queued work ahead of the head the lock's script read: the drain reads again,
-        # and the intent that read recorded goes (no apply of that head is sure to come next).
-        if head.key is not None and head.intent_marked and not head.intent:
-            Ledger(client).clear_intent(head.key)
+    if lock is not None and lock.acquired.head is not None:
+        # The taken messages may have queued work ahead of the head the lock's script read: the drain reads again.
+        _forget_recorded_intent(client, lock)
         lock = TakenLock(lock.lock, replace(lock.acquired, head=None))
     return Dispatched(identities, lock)
+
+
+def _forget_recorded_intent(client: redis.Redis, lock: TakenLock) -> None:
+    """Take back the intent the lock's read recorded for its head: no apply of that head is sure to come next."""
+    head = lock.acquired.head
+    if head is not None and head.key is not None and head.intent_marked and not head.intent:
+        Ledger(client).clear_intent(head.key)
