@@ -290,12 +290,24 @@ def test_a_taken_message_whose_events_do_not_read_is_left_to_a_task_of_its_own(
     assert orjson.loads(base64.b64decode(json.loads(left[0])["body"]))[0][0] == broken
 
 
-def test_when_planning_fails_the_taken_messages_go_back_unplanned(
-    redis_client: redis.Redis, celery_on_redis: None, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("poisoned", "planned", "copies"),
+    [
+        (0, {}, 4),  # the task's own message fails: nothing planned, nothing taken
+        (2, {"ana": 1}, 3),  # a taken one fails: the task's own is planned, the taken ones are not
+    ],
+)
+def test_when_planning_fails_the_taken_messages_go_back_unplanned_and_the_lock_too(
+    redis_client: redis.Redis,
+    celery_on_redis: None,
+    monkeypatch: pytest.MonkeyPatch,
+    poisoned: int,
+    planned: dict[str, int],
+    copies: int,
 ) -> None:
     config = parse_config(RULES, "rules.yaml")
     for n in range(4):
-        accept(redis_client, event(n, title="poison" if n == 0 else None))
+        accept(redis_client, event(n, title="poison" if n == poisoned else None))
     own = own_message(redis_client)
     before = queued(redis_client)
     real_plan = dispatch_module.plan  # type: ignore[attr-defined]
@@ -314,35 +326,7 @@ def test_when_planning_fails_the_taken_messages_go_back_unplanned(
         )  # fmt: skip
 
     assert queued(redis_client) == before  # the others are next, as they were: planned without the poison
-    assert Outbox(redis_client).depths() == {}
-    assert redis_client.hlen(keys.UNPLANNED_MESSAGES) == 4  # nothing was planned; the copies stay
-
-
-def test_when_planning_the_taken_ones_fails_they_go_back_and_the_lock_is_given_back(
-    redis_client: redis.Redis, celery_on_redis: None, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    config = parse_config(RULES, "rules.yaml")
-    for n in range(4):
-        accept(redis_client, event(n, title="poison" if n == 2 else None))
-    own = own_message(redis_client)
-    before = queued(redis_client)
-    real_plan = dispatch_module.plan  # type: ignore[attr-defined]
-
-    def plan_failing_on_poison(item: Event, config: Any) -> Any:
-        if item.data.get("title") == "poison":
-            raise RuntimeError("a bug in a rule")
-        return real_plan(item, config)
-
-    monkeypatch.setattr(dispatch_module, "plan", plan_failing_on_poison)
-
-    with pytest.raises(RuntimeError, match="a bug in a rule"):
-        dispatch_with_waiting(
-            redis_client, Journal(redis_client, cap=1000), config, own, waiting(redis_client), limit=32,
-            locks=DrainLocks(redis_client, timeout=60),
-        )  # fmt: skip
-
-    assert queued(redis_client) == before  # the taken ones are next again, in their order
-    assert Outbox(redis_client).depths() == {"ana": 1}  # the task's own message was planned before
-    assert redis_client.hlen(keys.UNPLANNED_MESSAGES) == 3
+    assert Outbox(redis_client).depths() == planned
+    assert redis_client.hlen(keys.UNPLANNED_MESSAGES) == copies  # an unplanned message keeps its copy
     assert redis_client.get(keys.lock("ana")) is None  # no drain comes: the lock is not left to expire
     assert redis_client.keys(keys.intent("*")) == []
