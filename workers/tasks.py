@@ -46,8 +46,8 @@ def kick(identity: str, *, countdown: float | None = None) -> None:
 @app.task(name=TASK_PLAN, bind=True)
 def plan_events(self: Task, events: list[dict[str, Any]]) -> None:
     """Plan a delivery's events, and those of the planning messages waiting behind it (``store.waiting_plans``),
-    and queue their actions in one transaction; then apply them right here when their identity is free (a task
-    less per event, and a chat command's timer starts without another queue hop)."""
+    and queue their actions (``dispatch.dispatch_with_waiting``); then apply them right here when their identity
+    is free (a task less per event, and a chat command's timer starts without another queue hop)."""
     state = runtime()
     # Read before anything is taken: a message that cannot be read fails alone, as it always did.
     own = Message(

@@ -120,9 +120,10 @@ class WaitingPlans:
             events = args[0] if args else kwargs["events"]
             if not isinstance(events, list) or not all(isinstance(event, dict) for event in events):
                 return None
-            received_at = headers.get(self._received_at_header)
-            if not isinstance(received_at, int | float) or isinstance(received_at, bool):
-                received_at = None
+            sent_at = headers.get(self._received_at_header)
+            received_at = (
+                float(sent_at) if isinstance(sent_at, int | float) and not isinstance(sent_at, bool) else None
+            )
             return PlanMessage(str(headers["id"]), events, received_at, envelope)
         except (ValueError, KeyError, TypeError, IndexError):
             return None
