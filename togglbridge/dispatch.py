@@ -220,11 +220,11 @@ def dispatch_with_waiting(
     except Exception:
         waiting.give_back(read)
         if lock is not None and lock.acquired.state == "locked":
-            with contextlib.suppress(redis.RedisError):  # what failed first is what the task reports
+            # Its drain will not come: others may take the identity at once. What failed first is what the task
+            # reports, whatever this meets.
+            with contextlib.suppress(redis.RedisError):
                 _forget_recorded_intent(client, lock)
-                lock.lock.release(
-                    time.time()
-                )  # its drain will not come: others may take the identity at once
+                lock.lock.release(time.time())
         raise
     if lock is not None and lock.acquired.head is not None:
         # The taken messages may have queued work ahead of the head the lock's script read: the drain reads again.

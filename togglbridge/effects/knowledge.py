@@ -60,9 +60,8 @@ class Knowledge:
         self._honour_action_workspaces = honour_action_workspaces
         self._known_workspace = known_workspace  # the account's default workspace, when already read
         self._known_intents = known_intents  # what the drain already read of the ledger's intents
-        self._recorded_intents = set(
-            recorded_intents
-        )  # creates whose intent the drain's read recorded already
+        # Creates whose intent the drain's read of its head recorded already: no write of their own.
+        self._recorded_intents = set(recorded_intents)
 
     def workspace(self, action_workspace: int | None = None) -> int:
         """The action's workspace, else the configured one, else the account's default (asked once, kept)."""
