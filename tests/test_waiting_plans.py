@@ -26,7 +26,7 @@ from togglbridge.store.enqueue import RECEIVED_AT_HEADER, EventQueue, requeue_un
 from togglbridge.store.journal import Journal
 from togglbridge.store.metrics import EVENTS
 from togglbridge.store.outbox import Outbox
-from togglbridge.store.waiting_plans import WaitingPlans
+from togglbridge.store.waiting_plans import PlanMessage, WaitingPlans
 from workers.app import app, configure
 
 pytestmark = pytest.mark.integration
@@ -75,6 +75,14 @@ def waiting(client: redis.Redis) -> WaitingPlans:
     return WaitingPlans(client, queue=QUEUE_INGEST, task=TASK_PLAN, received_at_header=RECEIVED_AT_HEADER)
 
 
+def take(client: redis.Redis, limit: int, *, now: float | None = None) -> list[PlanMessage]:
+    """What a planning task's transaction takes off the queue, on its own."""
+    plans = waiting(client)
+    with client.pipeline(transaction=True) as pipe:
+        position = plans.queue_take(pipe, limit, now)
+        return plans.read(pipe.execute()[position])
+
+
 def queued(client: redis.Redis) -> list[bytes]:
     """The queue, next to be taken first."""
     return [item for item in reversed(client.lrange(QUEUE_INGEST, 0, -1)) if isinstance(item, bytes)]
@@ -99,7 +107,7 @@ def test_only_the_planning_messages_next_in_line_are_taken_oldest_first(
     later = [accept(redis_client, event(n)) for n in range(3, 5)]
     before = queued(redis_client)
 
-    taken = waiting(redis_client).take(10)
+    taken = take(redis_client, 10)
 
     assert [message.message_id for message in taken] == first
     assert [message.events for message in taken] == [[event(n).model_dump(mode="json")] for n in range(3)]
@@ -112,8 +120,8 @@ def test_only_the_planning_messages_next_in_line_are_taken_oldest_first(
 
 def test_at_most_the_limit_is_taken(redis_client: redis.Redis, celery_on_redis: None) -> None:
     ids = [accept(redis_client, event(n)) for n in range(5)]
-    assert waiting(redis_client).take(0) == []
-    assert [message.message_id for message in waiting(redis_client).take(2)] == ids[:2]
+    assert take(redis_client, 0) == []
+    assert [message.message_id for message in take(redis_client, 2)] == ids[:2]
     assert [json.loads(m)["headers"]["id"] for m in queued(redis_client)] == ids[2:]
 
 
@@ -126,7 +134,7 @@ def test_kombus_own_planning_messages_are_taken_but_not_one_with_an_eta(
     app.send_task(TASK_PLAN, args=[payload], queue=QUEUE_INGEST)
     app.send_task(TASK_PLAN, args=[[event(2).model_dump(mode="json")]], queue=QUEUE_INGEST, countdown=60)
 
-    taken = waiting(redis_client).take(10)
+    taken = take(redis_client, 10)
 
     assert [message.events for message in taken] == [payload]
     assert taken[0].received_at is None  # Celery's own messages carry no acceptance time
@@ -143,7 +151,7 @@ def test_a_body_that_does_not_read_is_given_back_where_it_was(
     redis_client.lpush(QUEUE_INGEST, json.dumps(envelope))
     after = accept(redis_client, event(3))
 
-    taken = waiting(redis_client).take(10)
+    taken = take(redis_client, 10)
 
     # Taken: the good one; the broken one is next, for a task of its own to fail on, and the one behind it after.
     assert [message.message_id for message in taken] == [good]
@@ -159,8 +167,7 @@ def test_given_back_messages_are_next_again_in_their_order(
     for n in range(4):
         accept(redis_client, event(n))
     before = queued(redis_client)
-    plans = waiting(redis_client)
-    plans.give_back(plans.take(3))
+    waiting(redis_client).give_back(take(redis_client, 3))
     assert queued(redis_client) == before
 
 
@@ -170,13 +177,13 @@ def test_a_taken_message_is_not_queued_again_while_planned_but_is_after_its_task
     message_id = accept(redis_client, event(1))
     redis_client.zadd(keys.UNPLANNED_AT, {message_id: 1_000.0})  # accepted long ago, as after a backlog
 
-    taken = waiting(redis_client).take(5, now=5_000.0)  # ... and its task dies now, before planning it
+    taken = take(redis_client, 5, now=5_000.0)  # ... and its task dies now, before planning it
 
     assert [message.message_id for message in taken] == [message_id]
     assert redis_client.zscore(keys.UNPLANNED_AT, message_id) == 5_000.0
     assert requeue_unplanned(redis_client, QUEUE_INGEST, older_than=15, now=5_010.0) == 0  # may be planning
     assert requeue_unplanned(redis_client, QUEUE_INGEST, older_than=15, now=5_016.0) == 1  # it is lost: again
-    again = waiting(redis_client).take(5)
+    again = take(redis_client, 5)
     assert [message.events for message in again] == [message.events for message in taken]
 
 

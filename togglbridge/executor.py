@@ -281,15 +281,15 @@ class Executor:
         if quota is None:
             return True
         remaining, reset_at = quota
-        if remaining <= 0 or (lane == "bulk" and remaining <= self._quota_reserve):
-            self._forget_recorded_intent(head, [])
         if remaining <= 0:
+            self._forget_recorded_intent(head, [])
             report.status, report.resume_at = "parked", self.park(identity, reset_at - self._clock())
             report.follow(action)
             self._note(action, tally, "parked", action=action.key, reason="Toggl's hourly quota is spent",
                        resume_in=round(reset_at - self._clock(), 1))  # fmt: skip
             return False
         if lane == "bulk" and remaining <= self._quota_reserve:
+            self._forget_recorded_intent(head, [])
             IdentityState(self._redis, identity).hold_bulk(reset_at)
             self._note(action, tally, "held", action=action.key,
                        reason=f"bulk work waits: {remaining} requests left this hour",

@@ -5,8 +5,8 @@ short reason (the error we answered, or "accepted 3 events", "duplicate", "no ev
 a body, another header's value, or a secret.
 
 A delivery that reaches the accept script (accepted, a duplicate, or without events) is recorded by that script,
-in the same round trip (``ScriptedRecord``). Every other one (refused, or Redis away) goes this way: the
-receiver must not wait on this: ``DeliveryRecorder.add`` only queues the record in memory, and a background
+in the same round trip (``ScriptedRecord``). Every other one (refused, or Redis away) goes this way, which the
+receiver must not wait on: ``DeliveryRecorder.add`` only queues the record in memory, and a background
 flush, started at most every ``FLUSH_DELAY_SECONDS``, pushes whatever queued meanwhile with one LPUSH and LTRIM
 (under load, one round-trip for many requests; none on a request's path). Records that could not be written
 (Redis away: the very moment 503s are answered) stay queued, up to the cap, and go with the next flush. A reader
@@ -82,8 +82,13 @@ class ScriptedRecord:
         )
 
 
+def _count_labels(record: dict[str, Any]) -> tuple[str, str]:
+    """The deliveries counter's labels of a record: its source (as the metrics name it) and its status."""
+    return source_label(str(record.get("source"))), str(record.get("status"))
+
+
 def _count_field(record: dict[str, Any]) -> str:
-    return field([source_label(str(record.get("source"))), str(record.get("status"))])
+    return field(_count_labels(record))
 
 
 DELIVERIES_COUNT_KEY = DELIVERIES.key
@@ -103,7 +108,7 @@ class DeliveryRecorder:
     def add(self, record: dict[str, Any]) -> None:
         """Queue a record to be written; returns at once."""
         self._pending.append(orjson.dumps(record))
-        labels = (source_label(str(record.get("source"))), str(record.get("status")))
+        labels = _count_labels(record)
         self._counts[labels] = self._counts.get(labels, 0) + 1
         if len(self._pending) > self._kept:  # while Redis is away, only the newest are worth keeping
             del self._pending[: -self._kept]

@@ -65,21 +65,14 @@ class WaitingPlans:
 
     def __init__(self, client: Any, *, queue: str, task: str, received_at_header: str) -> None:
         self._client = client
-        self._script = client.register_script(_TAKE)
         self._queue = queue
         self._task = task
         self._received_at_header = received_at_header
 
-    def take(self, limit: int, now: float | None = None) -> list[PlanMessage]:
-        """Up to ``limit`` planning messages, oldest first, off the queue (see ``read``)."""
-        if limit <= 0:
-            return []
-        return self.read(self._script(keys=self._keys(), args=self._args(limit, now)))
-
     def queue_take(self, pipe: Any, limit: int, now: float | None = None) -> int:
-        """``take`` in ``pipe`` (the planning transaction of the task's own message: no round trip of its own when
-        nothing waits), as EVAL with the text, which a transaction can always run; returns the index of its reply,
-        which ``read`` reads."""
+        """Take up to ``limit`` planning messages, oldest first, in ``pipe`` (the planning transaction of the task's
+        own message: no round trip of its own when nothing waits), as EVAL with the text, which a transaction can
+        always run; returns the index of its reply, which ``read`` reads."""
         position = len(pipe.command_stack)
         pipe.eval(_TAKE, 2, *self._keys(), *self._args(limit, now))
         return position
@@ -92,7 +85,7 @@ class WaitingPlans:
         for position, envelope in enumerate(envelopes):
             message = self._read(envelope)
             if message is None:
-                self.give_back_bytes(envelopes[position:])
+                self._give_back(envelopes[position:])
                 break
             taken.append(message)
         return taken
@@ -105,9 +98,9 @@ class WaitingPlans:
 
     def give_back(self, messages: list[PlanMessage]) -> None:
         """Put taken messages back where they were, next to be taken, in their order: they were not planned."""
-        self.give_back_bytes([message.envelope for message in messages])
+        self._give_back([message.envelope for message in messages])
 
-    def give_back_bytes(self, envelopes: list[bytes]) -> None:
+    def _give_back(self, envelopes: list[bytes]) -> None:
         if envelopes:
             # RPUSH of the newest first leaves the oldest at the right end, which is taken next.
             self._client.rpush(self._queue, *reversed(envelopes))
