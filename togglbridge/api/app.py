@@ -27,6 +27,7 @@ from togglbridge.status import collect_status, ping_workers
 from togglbridge.store import deliveries
 from togglbridge.store.deliveries import DeliveryRecorder
 from togglbridge.store.enqueue import EventQueue
+from togglbridge.store.packing import pack_with_hiredis
 
 PING_REUSE_SECONDS = 10.0
 
@@ -58,7 +59,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.redis = redis.asyncio.Redis.from_url(redis_url)
+        app.state.redis = pack_with_hiredis(redis.asyncio.Redis.from_url(redis_url))
         app.state.sync_redis = redis.Redis.from_url(redis_url)
         app.state.event_queue = EventQueue(
             app.state.redis,
