@@ -197,14 +197,15 @@ class Transport:
         api_path = prefix + path
         if self._pace is not None:
             self._pace()  # may raise Paced: nothing was sent
-        query = {k: v for k, v in (params or {}).items() if v is not None}
+        # None, not an empty mapping: httpx parses and rebuilds the URL to merge even no parameters.
+        query = {k: v for k, v in params.items() if v is not None} if params else None
         started = time.perf_counter()
         status: int | None = None
         try:
             response = self._http.request(
                 method,
                 self.base_url + api_path,
-                params=query,
+                params=query or None,
                 json=json_body,
                 headers=self._headers,
                 auth=self._auth or httpx.USE_CLIENT_DEFAULT,
