@@ -11,9 +11,13 @@ import pytest
 import redis
 
 from tests.test_executor import T0, action, enqueue, entries
+from togglbridge.effects.outcome import ADOPTED
 from togglbridge.executor import Executor
 from togglbridge.sessions import Piece, plan_sessions, sessions
+from togglbridge.store import keys
+from togglbridge.store.identity_state import IdentityState
 from togglbridge.store.journal import Journal
+from togglbridge.store.ledger import Ledger
 from togglbridge.toggl.client import TogglClient
 from togglbridge.toggl.sim import Simulator
 
@@ -174,3 +178,55 @@ def test_a_piece_bridging_a_deleted_session_and_a_kept_one_changes_neither(
     enqueue(redis_client, commit(identity, "b", 25, minutes=55))  # 09:25-10:20 bridges both
     assert executor.drain(identity).dead == 0
     assert shape(sim, sim_url, identity) == [("acme/webapp: c", "10:30", "10:40", ["c"])]
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(
+    ("arriving", "expected"),
+    [
+        ((), [("acme/webapp: b", "09:20", "09:30", ["b"])]),
+        (
+            ("a",),
+            [("acme/webapp: a", "09:00", "09:30", ["a", "b"])],
+        ),  # earlier: the session's new first piece
+        (("a", "c"), [("acme/webapp: a", "09:00", "09:55", ["a", "b", "c"])]),
+    ],
+)
+def test_a_crash_after_a_sessions_create_adopts_the_entry_whatever_joins_the_retry(
+    executor: Executor,
+    redis_client: redis.Redis,
+    sim: Simulator,
+    sim_url: str,
+    identity: str,
+    monkeypatch: pytest.MonkeyPatch,
+    arriving: tuple[str, ...],
+    expected: list[tuple[str, str, str, list[str]]],
+) -> None:
+    """Toggl made the session's entry, then the worker died before the bridge recorded the session. Pieces that
+    arrive before the retry join its batch and may change the session's first piece (its start, its description):
+    the retry still finds the entry made before, and brings it to the session's shape, instead of a second one."""
+    real_save = IdentityState.save_sessions
+
+    def redis_gone_once(self: IdentityState, *args: Any) -> None:
+        monkeypatch.setattr(IdentityState, "save_sessions", real_save)
+        raise redis.ConnectionError("Redis went away")
+
+    monkeypatch.setattr(IdentityState, "save_sessions", redis_gone_once)
+    made = commit(identity, "b", 20)
+    enqueue(redis_client, made)
+    with pytest.raises(redis.ConnectionError):
+        executor.drain(identity)
+    assert shape(sim, sim_url, identity) == [("acme/webapp: b", "09:20", "09:30", ["b"])]
+
+    minutes = {"a": 0, "c": 45}
+    enqueue(redis_client, *(commit(identity, name, minutes[name]) for name in arriving))
+    redis_client.delete(keys.lock(identity))  # the dead worker's lock, expired
+    report = executor.drain(identity)
+    assert (report.status, report.dead) == ("empty", 0)
+    assert shape(sim, sim_url, identity) == expected
+    done = Ledger(redis_client).done(made.key)
+    assert done is not None and ADOPTED in done["notes"]
+    # and the session is recorded as the adopted entry: a later piece extends it
+    enqueue(redis_client, commit(identity, "d", 50))  # within the gap of every session above
+    assert executor.drain(identity).dead == 0
+    assert len(entries(sim, sim_url, identity)) == 1

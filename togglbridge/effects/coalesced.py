@@ -83,7 +83,10 @@ class CoalescedLogs:
         """Make the session's entry in Toggl what the session says it is; returns it as now made."""
         session, keep = plan.session, plan.keep
         if keep is None:
-            return self._create(plan, workspace_id, batch_keys, notes)
+            keep = self._made_before(plan, workspace_id, batch_keys)
+            if keep is None:
+                return self._create(plan, workspace_id, batch_keys, notes)
+            notes.append(ADOPTED)
         if keep.deleted:
             notes.append(f"its session's entry {keep.id} was deleted in Toggl: left deleted")
             return replace(keep, keys=keep.keys | session.keys)
@@ -112,26 +115,41 @@ class CoalescedLogs:
             description=session.first.description,
         )
 
+    def _made_before(self, plan: Plan, workspace_id: int, batch_keys: set[str]) -> SessionEntry | None:
+        """The entry an earlier attempt of this session made in Toggl before it could record it (a crash between
+        the two), if any. That attempt may have held fewer of its pieces, so the entry may start at, and be
+        described as, any of them; it was made under one of this batch's keys, which an earlier attempt left
+        undone."""
+        session = plan.session
+        found = self._knowledge.reconcile_any(
+            [piece.key for piece in session.pieces if piece.key in batch_keys],
+            workspace_id,
+            [(piece.start, piece.description) for piece in session.pieces],
+        )
+        if found is None:
+            return None
+        end = found.stop or found.start + timedelta(seconds=max(found.duration, 0))
+        # Its keys are unknown: every tag of the session is added again (adding a tag an entry has changes nothing).
+        return SessionEntry(
+            found.id, found.workspace_id, frozenset(), found.start, end, found.description or ""
+        )
+
     def _create(self, plan: Plan, workspace_id: int, batch_keys: set[str], notes: list[str]) -> SessionEntry:
         session = plan.session
         first = session.first
         # The intent is kept under an action of this batch: a redelivery of the batch finds what it created.
         key = next(piece.key for piece in session.pieces if piece.key in batch_keys)
-        created = self._knowledge.reconcile(key, workspace_id, session.start, first.description)
-        if created is not None:
-            notes.append(ADOPTED)
-        else:
-            created = self._knowledge.create(
-                key,
-                workspace_id,
-                start=session.start,
-                duration=int((session.end - session.start).total_seconds()),
-                description=first.description,
-                project_id=self._knowledge.project_id(workspace_id, first.project, notes),
-                task_id=first.task_id,
-                tags=list(session.tags) or None,
-                billable=first.billable,
-            )
+        created = self._knowledge.create(
+            key,
+            workspace_id,
+            start=session.start,
+            duration=int((session.end - session.start).total_seconds()),
+            description=first.description,
+            project_id=self._knowledge.project_id(workspace_id, first.project, notes),
+            task_id=first.task_id,
+            tags=list(session.tags) or None,
+            billable=first.billable,
+        )
         return SessionEntry(
             created.id, created.workspace_id, session.keys, session.start, session.end, first.description
         )

@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -214,18 +215,38 @@ class Knowledge:
 
     def reconcile(self, key: str, workspace_id: int, start: Any, description: str) -> TimeEntry | None:
         """After a crash between create and record: the entry this action already created, if any."""
-        if not self.has_intent(key):
+        return self.reconcile_any([key], workspace_id, [(start, description)])
+
+    def reconcile_any(
+        self, keys: Sequence[str], workspace_id: int, shapes: Sequence[tuple[Any, str]]
+    ) -> TimeEntry | None:
+        """``reconcile`` for an entry that any of ``keys`` may have created, in any of ``shapes`` (start,
+        description): what a coalesced session's entry looked like depends on which of its pieces had arrived."""
+        if not shapes or not self._any_intent(keys):
             return None
+        starts = [start for start, _ in shapes]
         try:
-            since, until = start - RECONCILE_WINDOW, start + RECONCILE_WINDOW
+            since, until = min(starts) - RECONCILE_WINDOW, max(starts) + RECONCILE_WINDOW
         except OverflowError:  # a start at the edge of time: nothing can have been created there
             return None
         candidates = self._client.time_entries(start_date=since, end_date=until)
-        for entry in candidates:
-            same_start = abs((entry.start - start).total_seconds()) < 1
-            if same_start and (entry.description or "") == description and entry.workspace_id == workspace_id:
-                return entry
+        for start, description in shapes:
+            for entry in candidates:
+                same_start = abs((entry.start - start).total_seconds()) < 1
+                if (
+                    same_start
+                    and (entry.description or "") == description
+                    and entry.workspace_id == workspace_id
+                ):
+                    return entry
         return None
+
+    def _any_intent(self, keys: Sequence[str]) -> bool:
+        """Whether any of ``keys`` has an intent; those not known yet are read together."""
+        unknown = [key for key in dict.fromkeys(keys) if key not in self._known_intents]
+        if unknown:
+            self._known_intents.update(zip(unknown, self._ledger.have_intents(unknown), strict=True))
+        return any(self._known_intents[key] for key in keys)
 
     def has_intent(self, key: str) -> bool:
         """Whether a create for ``key`` was sent before with an unknown outcome (read once, then known)."""

@@ -8,6 +8,7 @@ answer and the ``done`` write, the redelivered action looks the entry up instead
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 import redis
@@ -33,6 +34,11 @@ class Ledger:
     def intent(self, key: str) -> dict[str, Any] | None:
         raw = self._redis.get(keys.intent(key))
         return json.loads(raw) if raw is not None else None
+
+    def have_intents(self, action_keys: Sequence[str]) -> list[bool]:
+        """Whether each of these actions has an intent, in one read."""
+        found = self._redis.mget([keys.intent(key) for key in action_keys]) if action_keys else []
+        return [raw is not None for raw in found]
 
     def mark_intent(self, key: str, what: dict[str, Any]) -> None:
         self._redis.set(keys.intent(key), json.dumps(what, default=str), ex=INTENT_TTL_SECONDS)
