@@ -558,3 +558,23 @@ def test_a_drain_cut_short_records_no_intent_for_the_action_it_leaves(
     assert (report.status, report.applied) == ("more", 1)
     assert not redis_client.exists(keys.intent(applied.key))  # done: its intent went with it
     assert not redis_client.exists(keys.intent(left.key))  # another drain will apply it: no lookup is due
+
+
+def test_the_writes_of_an_attempt_that_stopped_halfway_are_noted_as_the_bridges_own(
+    executor: Executor, redis_client: redis.Redis, sim: Simulator, sim_url: str, identity: str
+) -> None:
+    """A start stops the running timer, then creates its own; when Toggl refuses the create (its hourly quota
+    spent), the stop was still the bridge's write, and the webhook about it must be taken for an echo."""
+    enqueue(redis_client, action("start", identity, "chat:first", T0, description="first"))
+    assert executor.drain(identity).applied == 1
+    (running,) = entries(sim, sim_url, identity)
+    sim.knobs.quota_per_hour = 1  # counted from now: the stop goes through, the create does not
+    enqueue(
+        redis_client, action("start", identity, "chat:second", T0 + timedelta(hours=1), description="second")
+    )
+    report = executor.drain(identity)
+    assert (report.status, report.applied) == ("parked", 0)
+    sim.knobs.quota_per_hour = None  # to look
+    (stopped,) = entries(sim, sim_url, identity)
+    assert stopped["id"] == running["id"] and stopped["duration"] > 0
+    assert redis_client.zcard(keys.echo_writes(running["id"])) == 2  # its create, and its stop

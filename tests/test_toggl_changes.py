@@ -73,6 +73,28 @@ def test_an_echo_and_a_loop_reach_no_rule_but_are_still_learned() -> None:
     assert "too many times" in (plan(seen[-1], CONFIG).rules[-1].skipped or "")
 
 
+def test_an_echo_of_an_earlier_write_is_known_after_a_later_write_of_the_same_entry() -> None:
+    client = fakeredis.FakeRedis()
+    for minutes in (0, 10):  # the bridge wrote entry 41 at 09:00 and again at 09:10
+        pipe = client.pipeline()
+        echoes.note_writes(pipe, [41], now=WHEN.timestamp() + minutes * 60)
+        pipe.execute()
+    for at in ("2026-11-30T09:00:05Z", "2026-11-30T09:10:05Z"):  # each write's webhook, in any order
+        assert _as_rules_see_it(client, CONFIG, change("toggl.entry_updated", at=at)).data["echo"] is True
+    between = change("toggl.entry_updated", at="2026-11-30T09:05:00Z")
+    assert "echo" not in _as_rules_see_it(client, CONFIG, between).data  # a person's, between the two
+
+
+def test_writes_older_than_the_memory_are_forgotten() -> None:
+    client = fakeredis.FakeRedis()
+    pipe = client.pipeline()
+    echoes.note_writes(pipe, [41], now=WHEN.timestamp())
+    echoes.note_writes(pipe, [41], now=WHEN.timestamp() + echoes.MEMORY_SECONDS + 60)
+    pipe.execute()
+    assert client.zcard("togglbridge:echoes:41") == 1
+    assert 0 < client.ttl("togglbridge:echoes:41") <= echoes.MEMORY_SECONDS
+
+
 def test_the_writes_the_bridge_made_are_read_from_its_requests() -> None:
     records = [
         RequestRecord("PATCH", "/api/v9/workspaces/9/time_entries/5/stop", 200, 1.0),

@@ -338,13 +338,14 @@ class Executor:
             report.follow(action)
             tally.requests(requests)
             self._note(action, tally, "parked", action=key, reason="Toggl's hourly quota is spent",
-                       resume_in=round(wait, 1), requests=_requests(requests))  # fmt: skip
+                       resume_in=round(wait, 1), sent=requests)  # fmt: skip
             return False
         except Paced as exc:
             # Not a failure: the shared window for this credential is full. Free the worker meanwhile.
             self._forget_recorded_intent(head, requests)
             report.status, report.resume_at = "parked", self.park(identity, exc.retry_after)
             tally.requests(requests)  # any sent before the window filled: written with the drain's next write
+            self._note_writes(requests)
             return False
         except TogglError as exc:
             tally.requests(requests)
@@ -353,7 +354,7 @@ class Executor:
                 wait = self._backoff(key, exc.retry_after)
                 report.status, report.resume_at = "parked", self.park(identity, wait)
                 self._note(action, tally, "retry", action=key, error=str(exc), retry_in=round(wait, 2),
-                           requests=_requests(requests))  # fmt: skip
+                           sent=requests)  # fmt: skip
                 return False
             if len(batch) > 1:
                 self._forget_recorded_intent(head, requests)  # read again for the one-at-a-time try
@@ -364,7 +365,7 @@ class Executor:
                 self._note(action, tally, "healed", action=key, status=exc.status, message=exc.message,
                            reason="Toggl refused an id the bridge remembered: forgot the workspace, project ids "
                                   "and running entry it had learned, and tried again",
-                           requests=_requests(requests))  # fmt: skip
+                           sent=requests)  # fmt: skip
                 log.info("%s for %s: Toggl said %s %s; relearning and trying again", key, identity,
                          exc.status, exc.message)  # fmt: skip
                 return None
@@ -465,12 +466,32 @@ class Executor:
         tally.count(ACTIONS, action.type if action is not None else "unknown", "skipped")
         _execute(pipe, tally)
 
-    def _note(self, item: Action, tally: Tally, stage: str, /, **fields: Any) -> None:
-        """Journal what became of an action that stays waiting (parked, held, retry, healed), and count it."""
+    def _note(
+        self,
+        item: Action,
+        tally: Tally,
+        stage: str,
+        /,
+        sent: list[RequestRecord] | None = None,
+        **fields: Any,
+    ) -> None:
+        """Journal what became of an action that stays waiting (parked, held, retry, healed), and count it.
+        ``sent``: the requests of its attempt, journalled, and the entries they wrote noted (their echoes come)."""
         pipe = self._redis.pipeline(transaction=True)
+        if sent is not None:
+            fields["requests"] = _requests(sent)
+            echoes.note_writes(pipe, echoes.written_entries(sent))
         self._journal.append(item.event_id, record(stage, **fields), pipe=pipe)
         tally.count(ACTIONS, item.type, stage)
         _execute(pipe, tally)
+
+    def _note_writes(self, sent: list[RequestRecord]) -> None:
+        """Note the entries an attempt wrote before it stopped without a transaction of its own to note them in."""
+        written = echoes.written_entries(sent)
+        if written:
+            pipe = self._redis.pipeline(transaction=True)
+            echoes.note_writes(pipe, written)
+            pipe.execute()
 
     def _write_counts(self, tally: Tally) -> None:
         try:
@@ -507,6 +528,7 @@ class Executor:
             record("dead", action=key, status=status, message=message, requests=_requests(requests or [])),
             pipe=pipe,
         )
+        echoes.note_writes(pipe, echoes.written_entries(requests or []))  # what it wrote before it failed
         tally.count(ACTIONS, action.type, "dead")
         _execute(pipe, tally)
         log.warning("action %s for %s is a dead letter: %s %s", key, identity, status, message)

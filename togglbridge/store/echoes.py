@@ -1,6 +1,8 @@
-"""Echoes: Toggl's webhooks report every change, the bridge's own too. The executor notes when it wrote each entry;
-a delivery about an entry the bridge wrote around the time the change happened is its echo, which no rule sees, so
-a rule's own change never triggers it again. Changes that keep coming for one entry (two tools, or two rules with
+"""Echoes: Toggl's webhooks report every change, the bridge's own too. The executor notes each time it writes an
+entry (every write of the last hour, not only the latest: a webhook may come after a later write of the same
+entry), whether the action it wrote for went on to succeed or not; a delivery about an entry the bridge wrote
+around the time the change happened is its echo, which no rule sees, so a rule's own change never triggers it
+again. Changes that keep coming for one entry (two tools, or two rules with
 another tool between them, undoing each other) are counted, and past a bound rules stop seeing them."""
 
 from __future__ import annotations
@@ -29,16 +31,18 @@ def written_entries(requests: Iterable[Any], created: Iterable[int | None] = ())
 def note_writes(pipe: Any, entry_ids: Iterable[int], now: float | None = None) -> None:
     """Remember, in the caller's transaction, that the bridge wrote these entries now."""
     now = time.time() if now is None else now
-    ids = {str(entry_id): now for entry_id in entry_ids}
-    if ids:
-        pipe.zadd(keys.ECHOES, ids)
-        pipe.zremrangebyscore(keys.ECHOES, "-inf", now - MEMORY_SECONDS)
+    for entry_id in set(entry_ids):
+        name = keys.echo_writes(entry_id)
+        pipe.zadd(name, {repr(now): now})
+        pipe.zremrangebyscore(name, "-inf", now - MEMORY_SECONDS)
+        pipe.expire(name, int(MEMORY_SECONDS))
 
 
 def is_echo(client: Any, entry_id: int, changed_at: float) -> bool:
-    """Whether a change Toggl reports at ``changed_at`` of ``entry_id`` was the bridge's own."""
-    written = client.zscore(keys.ECHOES, str(entry_id))
-    return written is not None and abs(float(written) - changed_at) <= ECHO_WINDOW_SECONDS
+    """Whether a change Toggl reports at ``changed_at`` of ``entry_id`` was the bridge's own: it wrote the entry
+    within the window of that time."""
+    window = (changed_at - ECHO_WINDOW_SECONDS, changed_at + ECHO_WINDOW_SECONDS)
+    return bool(client.zcount(keys.echo_writes(entry_id), *window))
 
 
 def too_many_changes(client: Any, entry_id: int) -> bool:

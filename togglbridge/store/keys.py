@@ -102,9 +102,10 @@ def session_entries(identity: str, group: str) -> str:
     return f"{PREFIX}:sessions:{identity}:{group}:entries"
 
 
-ECHOES = f"{PREFIX}:echoes"
-"""Sorted set: Toggl entry id -> unix time the bridge last wrote it, so its webhook echo is told from a person's
-change (``store/echoes.py``)."""
+def echo_writes(entry_id: int) -> str:
+    """Sorted set, one hour: the unix times the bridge wrote a Toggl entry, each of the last hour, so a webhook
+    echo of any of them is told from a person's change (``store/echoes.py``)."""
+    return f"{PREFIX}:echoes:{entry_id}"
 
 
 def entry_changes(entry_id: int) -> str:
