@@ -17,6 +17,7 @@ from togglbridge.effects.outcome import ADOPTED
 from togglbridge.executor import Executor
 from togglbridge.settings import Settings
 from togglbridge.store import keys
+from togglbridge.store.identity_state import IdentityState, Running, Unknown
 from togglbridge.store.journal import Journal, record
 from togglbridge.store.ledger import Ledger
 from togglbridge.store.outbox import Outbox
@@ -578,3 +579,40 @@ def test_the_writes_of_an_attempt_that_stopped_halfway_are_noted_as_the_bridges_
     (stopped,) = entries(sim, sim_url, identity)
     assert stopped["id"] == running["id"] and stopped["duration"] > 0
     assert redis_client.zcard(keys.echo_writes(running["id"])) == 2  # its create, and its stop
+
+
+def learned(identity: str, event: str, at: datetime, entry_id: int, *, running: bool) -> Action:
+    """What a webhook about an entry teaches, as the planner's built-in Toggl rule makes it."""
+    return action("learn", identity, event, at, entry_id=entry_id, workspace_id=9, running=running,
+                  start=T0 if running else None, description=f"entry {entry_id}")  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("arrivals", "believed"),
+    [
+        # entry 1 started at 09:01, stopped at 09:05; the stop's webhook came first, the start's sent again later
+        # (what runs stays unknown: the stop of one entry does not say that no other runs)
+        ([("stop1", 5, 1, False), ("start1", 1, 1, True)], "unknown"),
+        # entry 1 started at 09:01, entry 2 at 09:03: the older start's webhook, late, does not replace the newer
+        ([("start2", 3, 2, True), ("start1", 1, 1, True)], 2),
+        # in the order they happened, each is learned
+        ([("start1", 1, 1, True), ("start2", 3, 2, True)], 2),
+        ([("start1", 1, 1, True), ("stop1", 5, 1, False)], None),
+    ],
+)
+def test_a_change_learned_late_never_overwrites_a_newer_one(
+    executor: Executor,
+    redis_client: redis.Redis,
+    identity: str,
+    arrivals: list[tuple[str, int, int, bool]],
+    believed: int | str | None,
+) -> None:
+    for event, minute, entry_id, running in arrivals:
+        enqueue(
+            redis_client, learned(identity, event, T0 + timedelta(minutes=minute), entry_id, running=running)
+        )
+        assert executor.drain(identity).applied == 1
+    now = IdentityState(redis_client, identity).running()
+    assert (
+        now.id if isinstance(now, Running) else "unknown" if isinstance(now, Unknown) else now
+    ) == believed

@@ -101,19 +101,37 @@ class Knowledge:
         subject, so that rules can change it (``target: subject``). No request."""
         if action.entry_id is None:
             return self._learn_project(action)
-        known = self._state.running()
-        if action.running and action.start is not None:
-            self._state.set_running(
-                Running(action.entry_id, action.workspace_id, action.start, action.description)
+        # Toggl may send a change again long after newer ones: an older change than one learned says nothing.
+        at = action.occurred_at.timestamp()
+        entry_at, running_at = self._state.learned_times(action.entry_id)
+        if entry_at is not None and at < entry_at:
+            return Outcome(
+                "learned",
+                action.entry_id,
+                [f"an older change of entry {action.entry_id} than one learned: ignored"],
             )
+        known = self._state.running()
+        notes: list[str] = []
+        changes_running = False
+        if action.running and action.start is not None:
+            ours = isinstance(known, Running) and known.id == action.entry_id
+            if ours or running_at is None or at >= running_at:
+                self._state.set_running(
+                    Running(action.entry_id, action.workspace_id, action.start, action.description)
+                )
+                changes_running = True
+            else:  # another entry started later, as far as the bridge has learned: that one runs
+                notes.append("an entry started after it was learned to run: not taken for the running one")
         elif isinstance(known, Running) and known.id == action.entry_id:
             self._state.set_running(
                 None
             )  # stopped or deleted in Toggl: nothing of the bridge's knowledge runs
+            changes_running = True
         if action.subject and not action.deleted:
             self._state.set_subject_entry(action.subject, action.entry_id)
+        self._state.note_learned(action.entry_id, at, running=changes_running)
         state = "deleted" if action.deleted else "running" if action.running else "not running"
-        return Outcome("learned", action.entry_id, [f"entry {action.entry_id} is {state}"])
+        return Outcome("learned", action.entry_id, [f"entry {action.entry_id} is {state}", *notes])
 
     def _learn_project(self, action: LearnAction) -> Outcome:
         name = action.project_name or ""

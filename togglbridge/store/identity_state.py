@@ -57,6 +57,13 @@ _NONE = "none"
 MAX_MARKS = 500  # how many timer actions back a late delivery can still reshape entries
 MAX_COMMITS = 500
 SESSION_MEMORY = timedelta(days=30)  # how far back a late piece of work can still join a coalesced entry
+# How long the time of a learned change is kept: Toggl gives up sending a webhook again long before.
+LEARNED_TTL_SECONDS = 7 * 24 * 3600
+_LEARNED_RUNNING = "running"
+
+
+def _seconds(raw: bytes | str | None) -> float | None:
+    return float(raw) if raw is not None else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +189,19 @@ class IdentityState:
             target.hdel(self._key, "running")
         else:
             target.hset(self._key, "running", _NONE if running is None else running.to_json())
+
+    def learned_times(self, entry_id: int) -> tuple[float | None, float | None]:
+        """When the newest change learned of this entry happened, and of the entry learned to run (Toggl's time)."""
+        entry, running = self._redis.hmget(keys.learned(self.identity), str(entry_id), _LEARNED_RUNNING)
+        return _seconds(entry), _seconds(running)
+
+    def note_learned(self, entry_id: int, at: float, *, running: bool) -> None:
+        """Remember a learned change's time; ``running``: it also changed what the bridge believes runs."""
+        name = keys.learned(self.identity)
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.hset(name, mapping={str(entry_id): at, **({_LEARNED_RUNNING: at} if running else {})})
+        pipe.expire(name, LEARNED_TTL_SECONDS)
+        pipe.execute()
 
     # -- what earlier events created --------------------------------------------------------------------
 

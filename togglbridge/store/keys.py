@@ -65,6 +65,13 @@ def state(identity: str) -> str:
     return f"{PREFIX}:state:{identity}"
 
 
+def learned(identity: str) -> str:
+    """Hash, a week from its last write: when Toggl recorded the newest change the bridge learned of each entry
+    (entry id -> unix time), and of the entry it learned runs (``running``), so that an older change arriving
+    late (a webhook Toggl sent again) never overwrites what a newer one said."""
+    return f"{PREFIX}:learned:{identity}"
+
+
 def subjects(identity: str) -> str:
     """Hash: subject (e.g. a calendar occurrence) -> id of the entry an event about it created."""
     return f"{PREFIX}:subjects:{identity}"
