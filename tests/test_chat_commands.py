@@ -211,3 +211,26 @@ def test_undo_never_reaches_past_a_change_it_cannot_take_back(
     chat.say("stop", NOW + timedelta(minutes=20))
     assert chat.say("undo", NOW + timedelta(minutes=21)) == "Nothing I did in the last 10 minutes to undo."
     assert [e["description"] for e in entries(sim, sim_url, identity)] == ["Standup", "Coding"]
+
+
+def test_a_timer_running_since_before_midnight_counts_from_midnight(chat: Chat) -> None:
+    evening = datetime(2026, 11, 24, 22, 0, tzinfo=UTC)  # 23:00 in Berlin
+    chat.say("start Late shift @Acme", evening)
+    after_midnight = evening + timedelta(hours=2)  # 01:00 the next day
+    status = chat.say("status", after_midnight)
+    assert status.startswith("Running: “Late shift” @Acme #chat for 2h 00m.")
+    assert status.endswith("Today: 1h 00m.")
+    assert chat.say("today", after_midnight).splitlines() == ["Today: 1h 00m.", "Acme: 1h 00m"]
+    chat.say("stop", after_midnight + timedelta(minutes=30))
+    assert chat.say("today", after_midnight + timedelta(hours=1)).splitlines() == [
+        "Today: 1h 30m.",
+        "Acme: 1h 30m",
+    ]
+
+
+def test_a_day_when_the_clocks_go_back_has_25_hours(chat: Chat) -> None:
+    # 2026-10-25 in Berlin: 02:00-03:00 happens twice; the day ends at 23:00 UTC, not 22:00
+    late = datetime(2026, 10, 25, 22, 45, tzinfo=UTC)  # 23:45 in Berlin, still the 25th
+    chat.say("log 30m Late review @Beta at 23:00", late)
+    assert chat.say("today", late).splitlines() == ["Today: 30m.", "Beta: 30m"]
+    assert chat.say("week", late).splitlines() == ["This week: 30m.", "Beta: 30m"]  # the week ends with it

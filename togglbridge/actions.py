@@ -270,6 +270,11 @@ class ReportAction(_ActionBase):
     type: Literal["report"] = "report"
     report: Literal["status", "today", "week"]
     since: UtcDatetime = Field(description="The start of the day or week, in the rule file's timezone.")
+    until: UtcDatetime | None = Field(
+        default=None,
+        description="Its end, in the same zone (a day of 23 or 25 hours when the clocks change); None, for an "
+        "action planned before it was carried: a day or a week after ``since``.",
+    )
 
 
 Action = Annotated[

@@ -1,5 +1,7 @@
-"""Reports for a chat (``status``, ``today``, ``week``): read from Toggl with one request, and from what the
-bridge knows of the running entry, so asking costs the quota almost nothing. Nothing is changed."""
+"""Reports for a chat (``status``, ``today``, ``week``): read from Toggl with one request (two when a timer the
+bridge believes runs began before the period and the day before it), so asking costs the quota almost nothing.
+An entry counts for the part of it inside the period: one running since before midnight counts from midnight.
+Nothing is changed."""
 
 from __future__ import annotations
 
@@ -14,6 +16,10 @@ from togglbridge.effects.outcome import Outcome
 from togglbridge.toggl.client import TogglClient
 from togglbridge.toggl.models import TimeEntry
 
+# Entries that began this long before the period are listed too, for the part of them that falls inside it (a
+# timer running since before midnight counts from midnight); a longer one is found only while it runs.
+LOOKBACK = timedelta(days=1)
+
 
 class Reports:
     def __init__(self, client: TogglClient, knowledge: Knowledge) -> None:
@@ -22,29 +28,49 @@ class Reports:
 
     def report(self, action: ReportAction) -> Outcome:
         now = action.occurred_at  # as of when it was asked, however long the answer waited for Toggl's quota
-        until = action.since + (timedelta(days=7) if action.report == "week" else timedelta(days=1))
-        listed = self._client.time_entries(start_date=action.since, end_date=until, meta=True)
-        entries = [e for e in listed if action.since <= e.start < until]
-        total = sum(e.elapsed_seconds(now) for e in entries)
+        since = action.since
+        until = action.until or since + (timedelta(days=7) if action.report == "week" else timedelta(days=1))
+        listed = self._client.time_entries(start_date=since - LOOKBACK, end_date=until, meta=True)
+        running = next((e for e in listed if e.is_running), None)
+        if running is None and self._knowledge.running() is not None:
+            running = (
+                self._client.current_time_entry()
+            )  # began before the lookback, or the bridge knows it stale
+        counted = {entry.id: entry for entry in listed}
+        if running is not None:
+            counted.setdefault(running.id, running)
+        seconds = {entry.id: _within(entry, since, until, now) for entry in counted.values()}
+        total = sum(seconds.values())
         if action.report == "status":
-            running = next((e for e in entries if e.is_running), None)
-            if running is None and self._knowledge.running() is not None:
-                running = self._client.current_time_entry()  # began before the day: not among today's
             lines = [
                 _running_line(running, now) if running else "Nothing is running.",
                 f"Today: {hours_minutes(total)}.",
             ]
             return Outcome("reported", running.id if running else None, lines)
         by_project: dict[str, int] = defaultdict(int)
-        for entry in entries:
-            by_project[entry.project_name or "(no project)"] += entry.elapsed_seconds(now)
+        for entry in counted.values():
+            if seconds[entry.id]:
+                by_project[entry.project_name or "(no project)"] += seconds[entry.id]
         period = "Today" if action.report == "today" else "This week"
         lines = [f"{period}: {hours_minutes(total)}."]
         lines += [
-            f"{name}: {hours_minutes(seconds)}"
-            for name, seconds in sorted(by_project.items(), key=lambda kv: -kv[1])
+            f"{name}: {hours_minutes(spent)}"
+            for name, spent in sorted(by_project.items(), key=lambda kv: -kv[1])
         ]
         return Outcome("reported", None, lines)
+
+
+def _within(entry: TimeEntry, since: datetime, until: datetime, now: datetime) -> int:
+    """The seconds of ``entry`` between ``since`` and ``until`` (a running one: until ``now``)."""
+    if entry.is_running:
+        end = now
+    elif entry.stop is not None:
+        end = entry.stop
+    else:
+        end = entry.start + timedelta(seconds=entry.duration)
+    if since <= entry.start and end <= until and not entry.is_running:
+        return entry.duration  # wholly inside: Toggl's own figure
+    return max(0, int((min(end, until) - max(entry.start, since)).total_seconds()))
 
 
 def _running_line(entry: TimeEntry, now: datetime) -> str:

@@ -78,7 +78,8 @@ def chat_actions(event: Event, command: ChatCommand, config: RuleFile, identity:
         model = TagAction if verb == "tag" else UntagAction
         return [model.model_validate({**common, "tags": command.tags, "target": "running"})]
     if verb in ("status", "today", "week"):
-        return [ReportAction.model_validate({**common, "report": verb, "since": _since(verb, event, config)})]
+        since, until = _period(verb, event, config)
+        return [ReportAction.model_validate({**common, "report": verb, "since": since, "until": until})]
     if verb == "resume":
         return [ResumeAction.model_validate({**common, "start": event.occurred_at})]
     if verb == "undo":
@@ -128,8 +129,12 @@ def _day(named: str | None, today: date) -> date:
     return date.fromisoformat(str(named))
 
 
-def _since(verb: str, event: Event, config: RuleFile) -> datetime:
-    """The start of the day (``status``, ``today``) or of the week (``week``, from Monday) in the file's zone."""
-    local = event.occurred_at.astimezone(config.defaults.zone)
-    day = local.date() - timedelta(days=local.weekday() if verb == "week" else 0)
-    return datetime.combine(day, time(), config.defaults.zone).astimezone(UTC)
+def _period(verb: str, event: Event, config: RuleFile) -> tuple[datetime, datetime]:
+    """The day (``status``, ``today``) or the week from Monday (``week``) of the event, from midnight to
+    midnight in the file's zone: a day of 23 or 25 hours when the clocks change."""
+    zone = config.defaults.zone
+    local = event.occurred_at.astimezone(zone)
+    first = local.date() - timedelta(days=local.weekday() if verb == "week" else 0)
+    after = first + timedelta(days=7 if verb == "week" else 1)
+    start, end = (datetime.combine(day, time(), zone).astimezone(UTC) for day in (first, after))
+    return start, end
