@@ -234,3 +234,15 @@ def test_a_day_when_the_clocks_go_back_has_25_hours(chat: Chat) -> None:
     chat.say("log 30m Late review @Beta at 23:00", late)
     assert chat.say("today", late).splitlines() == ["Today: 30m.", "Beta: 30m"]
     assert chat.say("week", late).splitlines() == ["This week: 30m.", "Beta: 30m"]  # the week ends with it
+
+
+def test_a_log_that_would_end_in_the_future_is_refused_and_says_why(
+    chat: Chat, sim: Simulator, sim_url: str, identity: str
+) -> None:
+    # NOW is 16:30 in Berlin
+    assert chat.say("log 1h Review at 16:00", NOW) == (
+        "That would end at 17:00, which is still to come: log time already spent, or start a timer."
+    )
+    assert chat.say("log 30m Plan 2026-12-01 at 09:00", NOW).startswith("That would end at 2026-12-01 09:30,")
+    assert entries(sim, sim_url, identity) == []
+    assert chat.say("log 30m Review at 16:00", NOW) == "Logged 30m “Review” #chat."  # ends now: fine

@@ -23,12 +23,14 @@ from togglbridge.actions import (
     UntagAction,
     action_key,
 )
-from togglbridge.chat_text import ChatCommand
+from togglbridge.chat_text import ChatCommand, ChatCommandError
 from togglbridge.events import Event
 from togglbridge.rules.rule_file import RuleFile
 
 CHAT_KIND = "chat.command"
 BUILTIN_CHAT_RULE = "builtin:chat"
+# A logged entry may end this far after the command (a clock a little ahead); further is a mistake.
+FUTURE_TOLERANCE = timedelta(minutes=1)
 
 
 def chat_applies(event: Event, config: RuleFile) -> str | None:
@@ -48,7 +50,8 @@ def chat_command(event: Event) -> ChatCommand:
 
 
 def chat_actions(event: Event, command: ChatCommand, config: RuleFile, identity: str) -> list[Action]:
-    """The built-in command's actions: urgent, and followed up in the chat they came from."""
+    """The built-in command's actions: urgent, and followed up in the chat they came from. Raises
+    ``ChatCommandError`` for a command that cannot be right (a ``log`` that ends in the future)."""
     common: dict[str, Any] = {
         "identity": identity,
         "key": action_key(event.id, BUILTIN_CHAT_RULE, 0),
@@ -118,6 +121,11 @@ def _logged(command: ChatCommand, event: Event, config: RuleFile) -> dict[str, A
     else:
         end = datetime.combine(day, now.timetz().replace(tzinfo=None), zone)
         start = end - timedelta(seconds=seconds)
+    if end - now > FUTURE_TOLERANCE:
+        when = f"{end:%H:%M}" if end.date() == now.date() else f"{end:%Y-%m-%d %H:%M}"
+        raise ChatCommandError(
+            f"That would end at {when}, which is still to come: log time already spent, or start a timer."
+        )
     return {"start": start.astimezone(UTC), "end": end.astimezone(UTC), "duration_seconds": seconds}
 
 

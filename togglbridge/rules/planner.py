@@ -194,7 +194,10 @@ def _run_chat(
         return RuleResult(name=BUILTIN_CHAT_RULE, matched=False, errors=[str(exc).splitlines()[0]]), []
     if identity is None:
         return RuleResult(name=BUILTIN_CHAT_RULE, matched=True), []
-    actions = chat_actions(event, command, config, identity)
+    try:
+        actions = chat_actions(event, command, config, identity)
+    except ChatCommandError as exc:
+        return RuleResult(name=BUILTIN_CHAT_RULE, matched=True, errors=[str(exc).splitlines()[0]]), []
     return RuleResult(name=BUILTIN_CHAT_RULE, matched=True, actions=[a.key for a in actions]), actions
 
 
