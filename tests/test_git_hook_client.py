@@ -265,6 +265,23 @@ def test_the_environment_secret_wins_over_the_stored_one(repo: Path) -> None:
     assert client.secret_of(repo, {}) == ("stored", "git config togglbridge.secret")
 
 
+def test_a_stored_secret_is_a_file_only_its_owner_reads_and_replaces_the_git_config_one(repo: Path) -> None:
+    run_git(repo, "config", "--local", client.SECRET_CONFIG, "kept by an earlier version")
+    assert client.secret_of(repo, {}) == ("kept by an earlier version", "git config togglbridge.secret")
+    previous = os.umask(0o022)  # what a shell usually has: files readable by everyone unless asked otherwise
+    try:
+        kept = client.store_secret(repo, SECRET)
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o600
+    assert client.git_or_none(repo, "config", "--local", "--get", client.SECRET_CONFIG) is None
+    assert client.secret_of(repo, {}) == (SECRET, str(kept))
+    assert client.secret_of(repo, {client.SECRET_ENV: "from-env"}) == ("from-env", client.SECRET_ENV)
+    assert [p.name for p in kept.parent.iterdir() if p.name.startswith(".")] == []  # no partial file left
+    assert client.forget_stored_secret(repo) and client.secret_of(repo, {}) is None
+    assert not client.forget_stored_secret(repo)
+
+
 def test_a_commit_the_bridge_refuses_is_set_aside_and_the_others_go_through(
     repo: Path, bridge: tuple[Bridge, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -386,7 +403,8 @@ def test_the_command_line_installs_reports_and_uninstalls_without_showing_the_se
         ["git-hook", "install", "--repo", str(repo), "--url", "http://bridge.example:8080", "--store-secret"],
     )
     assert installed.exit_code == 0, installed.output
-    assert run_git(repo, "config", "--local", client.SECRET_CONFIG) == SECRET
+    kept = client.state_dir(repo) / client.SECRET_FILE
+    assert kept.read_text().strip() == SECRET and stat.S_IMODE(kept.stat().st_mode) == 0o600
     monkeypatch.delenv(client.SECRET_ENV)
     directory = client.state_dir(repo)
     directory.mkdir(parents=True, exist_ok=True)
@@ -397,14 +415,14 @@ def test_the_command_line_installs_reports_and_uninstalls_without_showing_the_se
     status = runner.invoke(main, ["git-hook", "status", "--repo", str(repo)])
     assert status.exit_code == 0, status.output
     assert "hook: installed" in status.output and "http://bridge.example:8080/hooks/git" in status.output
-    assert "secret: from git config togglbridge.secret" in status.output
+    assert f"secret: from {kept}" in status.output
     assert "spooled: 1 commit" in status.output and "cannot be reached" in status.output
     hook_text = (repo / ".git" / "hooks" / "post-commit").read_text()
     for shown in (installed.output, status.output, hook_text):
         assert SECRET not in shown
     removed = runner.invoke(main, ["git-hook", "uninstall", "--repo", str(repo)])
     assert removed.exit_code == 0 and "removed" in removed.output
-    assert client.git_or_none(repo, "config", "--local", "--get", client.SECRET_CONFIG) is None
+    assert not kept.exists() and "removed the secret" in removed.output
     after = runner.invoke(main, ["git-hook", "status", "--repo", str(repo)])
     assert "hook: not installed" in after.output and "secret: not set" in after.output
 

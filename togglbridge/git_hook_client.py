@@ -9,8 +9,9 @@ to the log (``<git common dir>/togglbridge/hook.log``) and the commits stay in t
 The common dir is ``.git`` itself, shared by every worktree of the repository.
 
 The secret is read when sending: ``TOGGLBRIDGE_GIT_HOOK_SECRET`` from the environment of the ``git commit``, else
-the repository's own ``git config togglbridge.secret`` (written by ``togglbridge git-hook install
---store-secret`` into ``.git/config``, which is never committed). It never appears in the log.
+the file ``togglbridge install --store-secret`` keeps under ``.git/togglbridge/`` (readable by its owner alone,
+never committed; ``git config togglbridge.secret``, where earlier versions kept it, is still read). It never
+appears in the log.
 
 The repository's full name comes from ``git config togglbridge.repository`` when set, else from the ``origin``
 remote (``git@github.com:acme/webapp.git`` -> ``acme/webapp``), so a commit's event id is the one GitHub or
@@ -51,6 +52,7 @@ SPOOL_FILE = "spool.jsonl"
 REJECTED_FILE = "rejected.jsonl"
 LOG_FILE = "hook.log"
 LOCK_FILE = "lock"
+SECRET_FILE = "secret"  # noqa: S105 (a file's name)
 
 
 # -- the repository ------------------------------------------------------------------------------------------------
@@ -244,12 +246,48 @@ def last_send(directory: Path) -> tuple[str, str] | None:
 
 
 def secret_of(repo: Path, environ: Mapping[str, str] | None = None) -> tuple[str, str] | None:
-    """(secret, where it came from): the environment first, then the repository's own git config."""
+    """(secret, where it came from): the environment first, then the file ``--store-secret`` wrote, then the
+    repository's git config (where earlier versions stored it)."""
     environment = os.environ if environ is None else environ
     if environment.get(SECRET_ENV):
         return environment[SECRET_ENV], SECRET_ENV
+    path = state_dir(repo) / SECRET_FILE
+    with contextlib.suppress(FileNotFoundError):
+        kept = path.read_text(encoding="utf-8").strip()
+        if kept:
+            return kept, str(path)
     stored = git_or_none(repo, "config", "--local", "--get", SECRET_CONFIG)
     return (stored, f"git config {SECRET_CONFIG}") if stored else None
+
+
+def store_secret(repo: Path, secret: str) -> Path:
+    """Keep the secret in a file only its owner can read (0600 from its creation: never readable by others, not
+    even for a moment), replacing a secret kept before, and dropping one an earlier version put in git config."""
+    directory = state_dir(repo)
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / SECRET_FILE
+    partial = directory / f".{SECRET_FILE}.{os.getpid()}"
+    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+        file.write(secret + "\n")
+    os.replace(partial, path)
+    forget_config_secret(repo)
+    return path
+
+
+def forget_stored_secret(repo: Path) -> bool:
+    """Remove the kept secret (the file, and the git config one of earlier versions); whether there was one."""
+    path = state_dir(repo) / SECRET_FILE
+    removed = path.exists()
+    path.unlink(missing_ok=True)
+    return forget_config_secret(repo) or removed
+
+
+def forget_config_secret(repo: Path) -> bool:
+    if git_or_none(repo, "config", "--local", "--get", SECRET_CONFIG) is None:
+        return False
+    git(repo, "config", "--local", "--unset-all", SECRET_CONFIG)
+    return True
 
 
 def hook_url(url: str) -> str:

@@ -135,13 +135,6 @@ def uninstall(repo: Path) -> tuple[HookPaths, bool, bool]:
     return paths, True, restored
 
 
-def remove_stored_secret(repo: Path) -> bool:
-    if client.git_or_none(repo, "config", "--local", "--get", client.SECRET_CONFIG) is None:
-        return False
-    client.git(repo, "config", "--local", "--unset-all", client.SECRET_CONFIG)
-    return True
-
-
 def _fail(error: HookError) -> None:
     click.echo(f"error: {error}", err=True)
     sys.exit(1)
@@ -164,8 +157,9 @@ def git_hook_group() -> None:
     "--store-secret",
     is_flag=True,
     help=(
-        f"Keep the secret in this repository's .git/config ({client.SECRET_CONFIG}, never committed), read from "
-        f"${client.SECRET_ENV} or asked for. Without it the hook reads ${client.SECRET_ENV} when you commit."
+        f"Keep the secret in .git/{client.STATE_DIR}/{client.SECRET_FILE} (readable by you alone, never committed), "
+        f"read from ${client.SECRET_ENV} or asked for. Without it the hook reads ${client.SECRET_ENV} when you "
+        "commit."
     ),
 )
 def install_command(repo: Path, url: str, store_secret: bool) -> None:
@@ -183,8 +177,8 @@ def install_command(repo: Path, url: str, store_secret: bool) -> None:
         secret = os.environ.get(client.SECRET_ENV) or click.prompt(
             "The git hook secret (as the bridge's TOGGLBRIDGE_GIT_HOOK_SECRET)", hide_input=True
         )
-        client.git(repo, "config", "--local", client.SECRET_CONFIG, secret)
-        click.echo(f"the secret is in this repository's git config ({client.SECRET_CONFIG})")
+        kept = client.store_secret(repo, secret)
+        click.echo(f"the secret is in {kept} (readable by you alone, never committed)")
     elif client.secret_of(repo) is None:
         click.echo(
             f"no secret yet: set {client.SECRET_ENV} where you commit, or install again with --store-secret; "
@@ -207,8 +201,8 @@ def uninstall_command(repo: Path) -> None:
     click.echo(f"removed {paths.hook}")
     if restored:
         click.echo(f"restored the hook it chained ({paths.chained.name} -> {paths.hook.name})")
-    if remove_stored_secret(repo):
-        click.echo(f"removed {client.SECRET_CONFIG} from this repository's git config")
+    if client.forget_stored_secret(repo):
+        click.echo("removed the secret kept for this repository")
     waiting = len(client.read_spool(client.state_dir(repo)))
     if waiting:
         click.echo(f"{waiting} commits are still spooled in {client.state_dir(repo)} and will not be sent")
