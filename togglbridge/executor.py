@@ -442,8 +442,7 @@ class Executor:
             if item.type == "undo" or outcome.result in UNCHANGED:
                 continue
             # a timer started or stopped elsewhere was involved: which entry did what is not the bridge's to undo
-            foreign = any("elsewhere" in note for note in outcome.notes)
-            if outcome.result in UNDOABLE and outcome.entry_id is not None and not foreign:
+            if outcome.result in UNDOABLE and outcome.entry_id is not None and not outcome.foreign:
                 tags = tuple(getattr(item, "tags", None) or ())
                 change = LastChange(key, item.type, outcome.result, outcome.entry_id, tags, time.time())
                 state.set_last_change(change, pipe)

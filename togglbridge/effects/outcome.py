@@ -8,11 +8,21 @@ from typing import Any
 ADOPTED = "found the entry an interrupted attempt created"
 
 
+class Notes(list[str]):
+    """What applying an action says, line by line, and whether it met a timer the bridge did not start or stop
+    (stopped or changed one started by hand, or found its own stopped by hand): a change ``undo`` cannot take
+    back."""
+
+    foreign: bool = False
+
+
 @dataclass
 class Outcome:
     result: str  # created, stopped, tagged, updated, logged, adopted, or skipped
     entry_id: int | None = None
     notes: list[str] = field(default_factory=list)
+    # Not kept in the ledger: what the executor needs right after applying (``Notes.foreign``).
+    foreign: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return {"result": self.result, "entry_id": self.entry_id, "notes": self.notes}

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from togglbridge.actions import Action
 from togglbridge.effects.knowledge import Knowledge
-from togglbridge.effects.outcome import ADOPTED, Outcome
+from togglbridge.effects.outcome import ADOPTED, Notes, Outcome
 from togglbridge.store.identity_state import UNKNOWN, IdentityState, KnownEntry, Running
 from togglbridge.timeline import Intended, Mark, changed_entries, ends, intended_entries, mark_of
 from togglbridge.toggl.client import TogglClient
@@ -42,7 +42,7 @@ class Timer:
         Several waiting actions are applied together (coalesced): a start and its stop become one finished
         entry, two tags on one entry one request, so a backlog costs fewer requests than its actions.
         """
-        notes: list[str] = []
+        notes = Notes()
         keys = {mark.key for mark in batch}
         marks = [m for m in self._state.marks() if m.key not in keys]
         first = min(batch, key=lambda m: (m.order, m.key))
@@ -81,7 +81,7 @@ class Timer:
             self._state.set_running(None)
         if not changed and not external:
             nothing = f"nothing of this identity's to change at {first.at.isoformat()}"
-            return [Outcome("skipped", None, [*notes, nothing]) for _ in batch]
+            return [Outcome("skipped", None, [*notes, nothing], foreign=notes.foreign) for _ in batch]
         entry_id = touched.get(first.key) or next(iter(touched.values()), None)
         outcomes = []
         for index, mark in enumerate(batch):
@@ -91,7 +91,9 @@ class Timer:
             )
             result = _RESULTS[mark.kind] if did or (index == 0 and external) else "skipped"
             if index == 0:
-                outcomes.append(Outcome("adopted" if ADOPTED in notes else result, entry_id, notes))
+                outcomes.append(
+                    Outcome("adopted" if ADOPTED in notes else result, entry_id, notes, foreign=notes.foreign)
+                )
             else:
                 outcomes.append(
                     Outcome(result, touched.get(mark.key, entry_id), [f"coalesced with {first.key}"])
@@ -107,7 +109,7 @@ class Timer:
         running = self._knowledge.refresh_running() if refresh else self._knowledge.running()
         return None if running is None or running.id in own else running
 
-    def _external_before(self, batch: list[Mark], marks: list[Mark], own: set[int], notes: list[str]) -> bool:
+    def _external_before(self, batch: list[Mark], marks: list[Mark], own: set[int], notes: Notes) -> bool:
         """The effect of the newest actions on a timer the bridge did not start, in order."""
         external = False
         for index, mark in enumerate(batch):
@@ -120,7 +122,7 @@ class Timer:
                 break  # after our own start, everything is about entries the bridge made
         return external
 
-    def _external_timer(self, mark: Mark, ours: Intended | None, own: set[int], notes: list[str]) -> bool:
+    def _external_timer(self, mark: Mark, ours: Intended | None, own: set[int], notes: Notes) -> bool:
         """For the newest action: a timer started outside the bridge (by hand, another tool) is stopped by a
         start or a stop, and tagged or updated by a tag or update, as if the bridge had started it. Returns
         whether that was the action's whole effect."""
@@ -132,6 +134,7 @@ class Timer:
                 self._knowledge.stop_entry(running.workspace_id, running.id, mark.at, notes)
                 self._state.set_running(None)
                 notes.append(f"stopped entry {running.id}, started elsewhere")
+                notes.foreign = True
             return False  # the start itself is still to be made
         if mark.kind == "stop":
             return mark.only != "started_by_this_event" and self._stop_foreign(mark, own, notes)
@@ -151,9 +154,10 @@ class Timer:
                 running.workspace_id, running.id, tags=list(mark.tags), tag_action=tag_action
             )
         notes.append(f"{mark.kind} applied to entry {running.id}, started elsewhere")
+        notes.foreign = True
         return True
 
-    def _stop_foreign(self, mark: Mark, own: set[int], notes: list[str]) -> bool:
+    def _stop_foreign(self, mark: Mark, own: set[int], notes: Notes) -> bool:
         """Stop the running entry the bridge did not start, if the stop means it."""
         for attempt in range(2):
             running = self._foreign_running(own, refresh=attempt > 0)
@@ -164,12 +168,13 @@ class Timer:
             if self._knowledge.stop_entry(running.workspace_id, running.id, mark.at, notes):
                 self._state.set_running(None)
                 notes.append(f"stopped entry {running.id}, started elsewhere")
+                notes.foreign = True
                 return True
             # Toggl says it was stopped already: ask once what runs now.
         return False
 
     def _make_so(
-        self, entry: Intended, known: KnownEntry | None, before: Intended | None, notes: list[str]
+        self, entry: Intended, known: KnownEntry | None, before: Intended | None, notes: Notes
     ) -> int | None:
         """Bring one entry in Toggl to what the timeline says it should be; returns its id (None for an entry
         deleted in Toggl, which stays deleted: someone removed it on purpose)."""
@@ -185,13 +190,14 @@ class Timer:
             notes.append(f"entry {known.id} was deleted in Toggl: left deleted")
             return None
 
-    def _change(self, entry: Intended, known: KnownEntry, before: Intended | None, notes: list[str]) -> int:
+    def _change(self, entry: Intended, known: KnownEntry, before: Intended | None, notes: Notes) -> int:
         """Send what differs between the entry as the bridge last knew it and as the timeline wants it."""
         current = known
         if entry.stop != current.stop:
             if current.stop is None and entry.stop is not None:
                 if not self._knowledge.stop_entry(current.workspace_id, current.id, entry.stop, notes):
                     notes.append(STOPPED_ELSEWHERE)
+                    notes.foreign = True
             elif current.stop is not None and entry.stop is not None:
                 self._client.update_time_entry(current.workspace_id, current.id, stop=entry.stop)
             current = replace(current, stop=entry.stop)
@@ -225,7 +231,7 @@ class Timer:
             self._state.set_known_entry(entry.key, current)
         return current.id
 
-    def _open(self, entry: Intended, notes: list[str]) -> int:
+    def _open(self, entry: Intended, notes: Notes) -> int:
         """Create the entry (running, or finished when later actions already ended it)."""
         workspace_id = self._knowledge.workspace(entry.workspace_id)
         created = self._knowledge.reconcile(entry.key, workspace_id, entry.start, entry.description)
