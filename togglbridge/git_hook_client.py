@@ -9,7 +9,7 @@ to the log (``<git common dir>/togglbridge/hook.log``) and the commits stay in t
 The common dir is ``.git`` itself, shared by every worktree of the repository.
 
 The secret is read when sending: ``TOGGLBRIDGE_GIT_HOOK_SECRET`` from the environment of the ``git commit``, else
-the file ``togglbridge install --store-secret`` keeps under ``.git/togglbridge/`` (readable by its owner alone,
+the file ``togglbridge git-hook install --store-secret`` keeps under ``.git/togglbridge/`` (readable by its owner alone,
 never committed; ``git config togglbridge.secret``, where earlier versions kept it, is still read). It never
 appears in the log.
 

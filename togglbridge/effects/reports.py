@@ -1,5 +1,6 @@
-"""Reports for a chat (``status``, ``today``, ``week``): read from Toggl with one request (two when a timer the
-bridge believes runs began before the period and the day before it), so asking costs the quota almost nothing.
+"""Reports for a chat (``status``, ``today``, ``week``): read from Toggl with one request (for ``status``, two
+when a timer the bridge believes runs began before the day and the day before it), so asking costs the quota
+almost nothing.
 An entry counts for the part of it inside the period: one running since before midnight counts from midnight.
 Nothing is changed."""
 
@@ -17,7 +18,7 @@ from togglbridge.toggl.client import TogglClient
 from togglbridge.toggl.models import TimeEntry
 
 # Entries that began this long before the period are listed too, for the part of them that falls inside it (a
-# timer running since before midnight counts from midnight); a longer one is found only while it runs.
+# timer running since before midnight counts from midnight); an older running one only ``status`` looks for.
 LOOKBACK = timedelta(days=1)
 
 
@@ -32,10 +33,9 @@ class Reports:
         until = action.until or since + (timedelta(days=7) if action.report == "week" else timedelta(days=1))
         listed = self._client.time_entries(start_date=since - LOOKBACK, end_date=until, meta=True)
         running = next((e for e in listed if e.is_running), None)
-        if running is None and self._knowledge.running() is not None:
-            running = (
-                self._client.current_time_entry()
-            )  # began before the lookback, or the bridge knows it stale
+        if action.report == "status" and running is None and self._knowledge.running() is not None:
+            # began before the day and the day before it, or the bridge's knowledge is stale: ask
+            running = self._client.current_time_entry()
         counted = {entry.id: entry for entry in listed}
         if running is not None:
             counted.setdefault(running.id, running)
