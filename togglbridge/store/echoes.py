@@ -2,8 +2,8 @@
 entry (every write of the last hour, not only the latest: a webhook may come after a later write of the same
 entry), whether the action it wrote for went on to succeed or not; a delivery about an entry the bridge wrote
 around the time the change happened is its echo, which no rule sees, so a rule's own change never triggers it
-again. Changes that keep coming for one entry (two tools, or two rules with
-another tool between them, undoing each other) are counted, and past a bound rules stop seeing them."""
+again. Changes that keep coming for one entry (two tools, or two rules with another tool between them, undoing
+each other) are counted, and past a bound rules stop seeing them."""
 
 from __future__ import annotations
 
