@@ -27,6 +27,7 @@ from togglbridge.serving import serve_in_thread
 from togglbridge.sources.base import ReplyChannel
 from togglbridge.store import replies
 from togglbridge.store.journal import Journal, record
+from togglbridge.store.ledger import Ledger
 
 pytestmark = pytest.mark.integration
 
@@ -117,10 +118,13 @@ def test_a_start_then_a_stop_are_told_where_they_were_typed(
     assert redis_client.get("togglbridge:reply:chat:1") is None
 
     keep(redis_client, "chat:2", ReplyChannel("mattermost", url=f"{url}/mattermost/2"))
-    planned(
-        redis_client, identity, action("stop", identity, "chat:2", T0 + timedelta(minutes=65), follow_up=True)
-    )
+    stop = action("stop", identity, "chat:2", T0 + timedelta(minutes=65), follow_up=True)
+    planned(redis_client, identity, stop)
     assert executor.drain(identity).follow_ups == ["chat:2"]
+    done = Ledger(redis_client).done(
+        stop.key
+    )  # the stop's outcome says what it stopped: the story reads it there
+    assert done is not None and done["entry"]["description"] == "Write report"
     assert tell(redis_client, "chat:2")
     assert chat.calls[-1] == (
         "POST", "/mattermost/2", {"response_type": "ephemeral", "text": "Stopped “Write report” #writing after 1h 05m."}

@@ -9,6 +9,7 @@ quota. The text is short and says what to do about an error. The address is a se
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any, Literal
 
 import httpx
@@ -25,8 +26,7 @@ from togglbridge.actions import (
 from togglbridge.chat_text import entry_phrase
 from togglbridge.durations import hours_minutes
 from togglbridge.sources.base import ReplyChannel
-from togglbridge.store import keys, replies, stored_action, text
-from togglbridge.store.identity_state import KnownEntry
+from togglbridge.store import keys, replies, stored_action
 from togglbridge.store.journal import Journal
 
 log = logging.getLogger(__name__)
@@ -82,13 +82,12 @@ def story(client: redis.Redis, records: list[dict[str, Any]], summary: dict[str,
     if outcome == "no action":
         errors = planned.get("errors") or []
         return str(errors[0]).split(": ", 1)[-1] if errors else None
-    identity = str(summary.get("identity") or "")
     lines = []
     for record in records:
         stage = record.get("stage")
         key = str(record.get("action") or "")
         if stage == "applied":
-            lines.append(_applied(client, identity, _action(client, key), record))
+            lines.append(_applied(_action(client, key), record))
         elif stage == "dead":
             lines.append(
                 f"Toggl refused it: {record.get('message') or 'no reason given'}. Nothing was changed."
@@ -110,7 +109,7 @@ def _stranger(summary: dict[str, Any]) -> str:
     )
 
 
-def _applied(client: redis.Redis, identity: str, action: Action | None, record: dict[str, Any]) -> str:
+def _applied(action: Action | None, record: dict[str, Any]) -> str:
     result = record.get("result")
     notes = [str(note) for note in record.get("notes") or []]
     if result == "reported":
@@ -130,11 +129,7 @@ def _applied(client: redis.Redis, identity: str, action: Action | None, record: 
         verb = "Tagged" if isinstance(action, TagAction) else "Untagged"
         return f"{verb} your running entry {' '.join('#' + tag for tag in action.tags)}."
     if result == "stopped":
-        entry = _known_entry(client, identity, record.get("entry_id"))
-        if entry is not None and entry.stop is not None:
-            ran = hours_minutes((entry.stop - entry.start).total_seconds())
-            return f"Stopped {entry_phrase(entry.description, None, entry.tags)} after {ran}."
-        return "Stopped your running entry."
+        return _stopped(record.get("entry"))
     return f"Done ({result})."
 
 
@@ -159,15 +154,14 @@ def _action(client: redis.Redis, key: str) -> Action | None:
     return stored_action.load(key, raw) if raw is not None else None
 
 
-def _known_entry(client: redis.Redis, identity: str, entry_id: Any) -> KnownEntry | None:
-    """The bridge's view of an entry it made, found by its Toggl id."""
-    if not identity or not isinstance(entry_id, int):
-        return None
-    for raw in client.hvals(keys.entries(identity)):
-        entry = KnownEntry.from_json(text(raw))
-        if entry.id == entry_id:
-            return entry
-    return None
+def _stopped(entry: Any) -> str:
+    """What a stop's outcome says of the entry it stopped (a timer started elsewhere carries none)."""
+    try:
+        start, stop = datetime.fromisoformat(entry["start"]), datetime.fromisoformat(entry["stop"])
+        what = entry_phrase(str(entry["description"]), None, tuple(str(tag) for tag in entry["tags"]))
+    except (TypeError, KeyError, ValueError):
+        return "Stopped your running entry."
+    return f"Stopped {what} after {hours_minutes((stop - start).total_seconds())}."
 
 
 def deliver(

@@ -23,6 +23,9 @@ class Outcome:
     notes: list[str] = field(default_factory=list)
     # Not kept in the ledger: what the executor needs right after applying (``Notes.foreign``).
     foreign: bool = False
+    # The entry as the action left it, for a follow-up to describe (a stop's: what ran, and how long).
+    entry: dict[str, Any] | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"result": self.result, "entry_id": self.entry_id, "notes": self.notes}
+        done = {"result": self.result, "entry_id": self.entry_id, "notes": self.notes}
+        return done if self.entry is None else {**done, "entry": self.entry}

@@ -39,7 +39,11 @@ class Reports:
         counted = {entry.id: entry for entry in listed}
         if running is not None:
             counted.setdefault(running.id, running)
-        seconds = {entry.id: _within(entry, since, until, now) for entry in counted.values()}
+        seconds = {
+            entry.id: spent
+            for entry in counted.values()
+            if (spent := _within(entry, since, until, now)) is not None
+        }
         total = sum(seconds.values())
         if action.report == "status":
             lines = [
@@ -49,7 +53,7 @@ class Reports:
             return Outcome("reported", running.id if running else None, lines)
         by_project: dict[str, int] = defaultdict(int)
         for entry in counted.values():
-            if seconds[entry.id]:
+            if entry.id in seconds:
                 by_project[entry.project_name or "(no project)"] += seconds[entry.id]
         period = "Today" if action.report == "today" else "This week"
         lines = [f"{period}: {hours_minutes(total)}."]
@@ -60,14 +64,17 @@ class Reports:
         return Outcome("reported", None, lines)
 
 
-def _within(entry: TimeEntry, since: datetime, until: datetime, now: datetime) -> int:
-    """The seconds of ``entry`` between ``since`` and ``until`` (a running one: until ``now``)."""
+def _within(entry: TimeEntry, since: datetime, until: datetime, now: datetime) -> int | None:
+    """The seconds of ``entry`` between ``since`` and ``until`` (a running one: until ``now``); None for an entry
+    wholly outside them (one that ended before, or one listed for the day before that did not reach into it)."""
     if entry.is_running:
         end = now
     elif entry.stop is not None:
         end = entry.stop
     else:
         end = entry.start + timedelta(seconds=entry.duration)
+    if entry.start >= until or (entry.start < since and end <= since):
+        return None
     if since <= entry.start and end <= until and not entry.is_running:
         return entry.duration  # wholly inside: Toggl's own figure
     return max(0, int((min(end, until) - max(entry.start, since)).total_seconds()))

@@ -91,8 +91,15 @@ class Timer:
             )
             result = _RESULTS[mark.kind] if did or (index == 0 and external) else "skipped"
             if index == 0:
+                shown = _shown(after, touched, entry_id) if result == "stopped" else None
                 outcomes.append(
-                    Outcome("adopted" if ADOPTED in notes else result, entry_id, notes, foreign=notes.foreign)
+                    Outcome(
+                        "adopted" if ADOPTED in notes else result,
+                        entry_id,
+                        notes,
+                        foreign=notes.foreign,
+                        entry=shown,
+                    )
                 )
             else:
                 outcomes.append(
@@ -260,3 +267,19 @@ class Timer:
         if known.stop != entry.stop or set(known.tags) != entry.tags:
             self._make_so(entry, known, None, notes)  # an adopted entry that needs finishing
         return created.id
+
+
+def _shown(
+    after: dict[str, Intended], touched: dict[str, int], entry_id: int | None
+) -> dict[str, Any] | None:
+    """The stopped entry as the timeline now has it: what a follow-up says of it ("Stopped … after 1h 05m")."""
+    key = next((key for key, made in touched.items() if made == entry_id), None)
+    entry = after.get(key) if key is not None else None
+    if entry is None or entry.stop is None:
+        return None
+    return {
+        "description": entry.description,
+        "tags": sorted(entry.tags),
+        "start": entry.start.isoformat(),
+        "stop": entry.stop.isoformat(),
+    }
