@@ -14,6 +14,7 @@ each (see ``test_github.py``). The strategies at the end feed the hostile-input 
 from __future__ import annotations
 
 import base64
+import copy
 import hashlib
 import json
 import os
@@ -260,3 +261,40 @@ def json_paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]
         paths.append((*prefix, key))
         paths.extend(json_paths(item, (*prefix, key)))
     return paths
+
+
+DELETE = object()
+"""For ``edited``: remove the field at the path instead of setting it."""
+
+
+def edited(payload: dict[str, Any], path: tuple[Any, ...], value: Any) -> dict[str, Any]:
+    """A copy of ``payload`` with the field at ``path`` set to ``value``, or removed (``DELETE``)."""
+    return _edit(copy.deepcopy(payload), path, value)
+
+
+def _edit(payload: dict[str, Any], path: tuple[Any, ...], value: Any) -> dict[str, Any]:
+    parent: Any = payload
+    for step in path[:-1]:
+        parent = parent[step]
+    if value is DELETE:
+        del parent[path[-1]]
+    else:
+        parent[path[-1]] = value
+    return payload
+
+
+def odd_edits(base: dict[str, Any]) -> st.SearchStrategy[dict[str, Any]]:
+    """``base`` (a source's fixture) with one to four of its fields given values of the wrong type, or removed."""
+    paths = json_paths(base)
+
+    @st.composite
+    def odd(draw: st.DrawFn) -> dict[str, Any]:
+        payload = copy.deepcopy(base)
+        for path in draw(st.lists(st.sampled_from(paths), min_size=1, max_size=4)):
+            try:
+                payload = _edit(payload, path, draw(odd_values | st.just(DELETE)))
+            except (KeyError, IndexError, TypeError):
+                continue  # an earlier edit removed or replaced this path's parent
+        return payload
+
+    return odd()

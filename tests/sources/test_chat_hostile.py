@@ -6,7 +6,6 @@ usual 202, which would mean the source's answer hook failed)."""
 
 from __future__ import annotations
 
-import copy
 import json
 from datetime import UTC, datetime
 from typing import Any
@@ -27,7 +26,17 @@ from tests.hostile_support import (
     post,
     queued_events,
 )
-from tests.sources.harness import DISCORD_PRIVATE_KEY, FIXTURES, SENDERS, fuzz, json_paths, odd_values
+from tests.sources.harness import (
+    DELETE,
+    DISCORD_PRIVATE_KEY,
+    FIXTURES,
+    SENDERS,
+    edited,
+    fuzz,
+    json_paths,
+    odd_edits,
+    odd_values,
+)
 from tests.test_receiver import untouched
 from togglbridge.config import Config
 from togglbridge.events import Event
@@ -39,8 +48,6 @@ Headers = list[tuple[bytes, bytes]]
 MATTERMOST_TOKEN = SENDERS["mattermost"].secret
 MATTERMOST: dict[str, str] = json.loads((FIXTURES / "mattermost" / "command__start.json").read_text())
 DISCORD: dict[str, Any] = json.loads((FIXTURES / "discord" / "interaction__guild_start.json").read_text())
-DISCORD_PATHS = json_paths(DISCORD)
-DELETE = object()
 SECRETS_OF_THE_MOMENT = ("mattermost.example.com/hooks", DISCORD["token"], MATTERMOST_TOKEN)
 
 
@@ -223,41 +230,15 @@ def test_a_bad_discord_signature_is_a_401_that_queues_nothing(
     assert untouched(redis_client)
 
 
-def _with(path: tuple[Any, ...], value: Any) -> dict[str, Any]:
-    return _with_in(copy.deepcopy(DISCORD), path, value)
-
-
-@st.composite
-def odd_interactions(draw: st.DrawFn) -> dict[str, Any]:
-    payload = copy.deepcopy(DISCORD)
-    for path in draw(st.lists(st.sampled_from(DISCORD_PATHS), min_size=1, max_size=4)):
-        try:
-            payload = _with_in(payload, path, draw(odd_values | st.just(DELETE)))
-        except (KeyError, IndexError, TypeError):
-            continue  # an earlier edit removed or replaced this path's parent
-    return payload
-
-
-def _with_in(payload: dict[str, Any], path: tuple[Any, ...], value: Any) -> dict[str, Any]:
-    parent: Any = payload
-    for step in path[:-1]:
-        parent = parent[step]
-    if value is DELETE:
-        del parent[path[-1]]
-    else:
-        parent[path[-1]] = value
-    return payload
-
-
 def test_a_signed_interaction_of_any_shape_is_answered_without_a_5xx(
     receiver: TestClient, redis_client: redis.Redis, example_config: Config
 ) -> None:
     @fuzz(200)
-    @given(payload=odd_interactions())
+    @given(payload=odd_edits(DISCORD))
     @example(payload=DISCORD)
-    @example(payload=_with(("type",), 1))
-    @example(payload=_with(("member",), DELETE))
-    @example(payload=_with(("data", "options", 0, "options", 0, "value"), "log 99999h"))
+    @example(payload=edited(DISCORD, ("type",), 1))
+    @example(payload=edited(DISCORD, ("member",), DELETE))
+    @example(payload=edited(DISCORD, ("data", "options", 0, "options", 0, "value"), "log 99999h"))
     def check(payload: dict[str, Any]) -> None:
         before = len(queued_events(redis_client))
         body = json.dumps(payload).encode()

@@ -4,7 +4,6 @@ payload and that a worker plans without raising; a refusal says why and queues n
 
 from __future__ import annotations
 
-import copy
 import json
 from typing import Any
 
@@ -13,10 +12,9 @@ import redis
 from fastapi.testclient import TestClient
 from httpx import Response
 from hypothesis import example, given
-from hypothesis import strategies as st
 
 from tests.hostile_support import assert_documented, check_dispatch, post, queued_events, signed
-from tests.sources.harness import FIXTURES, fuzz, json_paths, nested, odd_values
+from tests.sources.harness import DELETE, FIXTURES, edited, fuzz, nested, odd_edits
 from tests.test_receiver import untouched
 from togglbridge.config import Config
 from togglbridge.events import Event
@@ -26,31 +24,6 @@ pytestmark = pytest.mark.integration
 GITEA_PUSH: dict[str, Any] = json.loads((FIXTURES / "gitea" / "push__merge_commit.json").read_text())
 BITBUCKET_PUSH: dict[str, Any] = json.loads((FIXTURES / "bitbucket" / "push__two_branches.json").read_text())
 PUSHES = {"gitea": GITEA_PUSH, "bitbucket": BITBUCKET_PUSH}
-DELETE = object()
-
-
-def _edited(payload: dict[str, Any], path: tuple[Any, ...], value: Any) -> dict[str, Any]:
-    edited = copy.deepcopy(payload)
-    parent: Any = edited
-    for step in path[:-1]:
-        parent = parent[step]
-    if value is DELETE:
-        del parent[path[-1]]
-    else:
-        parent[path[-1]] = value
-    return edited
-
-
-@st.composite
-def odd_pushes(draw: st.DrawFn, source: str) -> dict[str, Any]:
-    """The source's fixture push with a few fields replaced by values of the wrong type, or deleted."""
-    payload = copy.deepcopy(PUSHES[source])
-    for path in draw(st.lists(st.sampled_from(json_paths(PUSHES[source])), min_size=1, max_size=4)):
-        try:
-            payload = _edited(payload, path, draw(odd_values | st.just(DELETE)))
-        except (KeyError, IndexError, TypeError):
-            continue  # an earlier edit removed or replaced this path's parent
-    return payload
 
 
 def _shas(source: str, payload: Any) -> list[str]:
@@ -93,7 +66,7 @@ def test_a_signed_push_of_any_shape_is_answered_without_a_5xx(
     receiver: TestClient, redis_client: redis.Redis, example_config: Config, source: str
 ) -> None:
     @fuzz(150)
-    @given(payload=odd_pushes(source))
+    @given(payload=odd_edits(PUSHES[source]))
     @example(payload=PUSHES[source] | {"repository": PUSHES[source]["repository"] | {"full_name": 5}})
     def check(payload: dict[str, Any]) -> None:
         before = len(queued_events(redis_client))
@@ -112,44 +85,42 @@ def _status(receiver: TestClient, source: str, payload: dict[str, Any]) -> Respo
 @pytest.mark.parametrize(
     ("source", "payload", "status", "says"),
     [
-        ("gitea", _edited(GITEA_PUSH, ("repository",), DELETE), 400, "missing field 'repository'"),
-        ("gitea", _edited(GITEA_PUSH, ("repository",), "acme/webapp"), 400, "not a Gitea push payload"),
-        ("gitea", _edited(GITEA_PUSH, ("commits", 0, "timestamp"), "soon"), 400, "soon"),
+        ("gitea", edited(GITEA_PUSH, ("repository",), DELETE), 400, "missing field 'repository'"),
+        ("gitea", edited(GITEA_PUSH, ("repository",), "acme/webapp"), 400, "not a Gitea push payload"),
+        ("gitea", edited(GITEA_PUSH, ("commits", 0, "timestamp"), "soon"), 400, "soon"),
         (
             "gitea",
-            _edited(GITEA_PUSH, ("commits", 0, "timestamp"), "9999-12-31T23:59:59-01:00"),
+            edited(GITEA_PUSH, ("commits", 0, "timestamp"), "9999-12-31T23:59:59-01:00"),
             400,
             "out of range",
         ),
-        ("gitea", _edited(GITEA_PUSH, ("pusher",), "bob"), 400, "must be an object"),
-        ("gitea", _edited(GITEA_PUSH, ("commits",), [None, 1, "x"]) | {"head_commit": None}, 202, ""),
-        ("gitea", _edited(GITEA_PUSH, ("commits", 0, "message"), "x" * 100_000), 202, ""),
+        ("gitea", edited(GITEA_PUSH, ("pusher",), "bob"), 400, "must be an object"),
+        ("gitea", edited(GITEA_PUSH, ("commits",), [None, 1, "x"]) | {"head_commit": None}, 202, ""),
+        ("gitea", edited(GITEA_PUSH, ("commits", 0, "message"), "x" * 100_000), 202, ""),
         ("gitea", GITEA_PUSH | {"compare_url": json.loads(nested(300))}, 400, "data"),
-        ("bitbucket", _edited(BITBUCKET_PUSH, ("push",), DELETE), 400, "missing field 'push'"),
-        ("bitbucket", _edited(BITBUCKET_PUSH, ("push", "changes"), {}), 400, "must be a list"),
+        ("bitbucket", edited(BITBUCKET_PUSH, ("push",), DELETE), 400, "missing field 'push'"),
+        ("bitbucket", edited(BITBUCKET_PUSH, ("push", "changes"), {}), 400, "must be a list"),
         (
             "bitbucket",
-            _edited(BITBUCKET_PUSH, ("push", "changes", 0, "new"), "main"),
+            edited(BITBUCKET_PUSH, ("push", "changes", 0, "new"), "main"),
             400,
             "must be an object",
         ),
         (
             "bitbucket",
-            _edited(
-                BITBUCKET_PUSH, ("push", "changes", 1, "commits", 0, "date"), "0001-01-01T00:00:00+01:00"
-            ),
+            edited(BITBUCKET_PUSH, ("push", "changes", 1, "commits", 0, "date"), "0001-01-01T00:00:00+01:00"),
             400,
             "out of range",
         ),
         (
             "bitbucket",
-            _edited(BITBUCKET_PUSH, ("push", "changes", 0, "commits", 0, "author"), "Ravi"),
+            edited(BITBUCKET_PUSH, ("push", "changes", 0, "commits", 0, "author"), "Ravi"),
             400,
             "not one",
         ),
-        ("bitbucket", _edited(BITBUCKET_PUSH, ("push", "changes"), []), 200, ""),
-        ("bitbucket", _edited(BITBUCKET_PUSH, ("push", "changes", 0, "commits"), [None, 1, "x"]), 202, ""),
-        ("bitbucket", _edited(BITBUCKET_PUSH, ("actor", "nickname"), "r" * 5_000), 202, ""),
+        ("bitbucket", edited(BITBUCKET_PUSH, ("push", "changes"), []), 200, ""),
+        ("bitbucket", edited(BITBUCKET_PUSH, ("push", "changes", 0, "commits"), [None, 1, "x"]), 202, ""),
+        ("bitbucket", edited(BITBUCKET_PUSH, ("actor", "nickname"), "r" * 5_000), 202, ""),
         ("bitbucket", BITBUCKET_PUSH | {"actor": {"nickname": json.loads(nested(300))}}, 202, ""),
     ],
 )

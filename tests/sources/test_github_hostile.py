@@ -5,7 +5,6 @@ one stays.)"""
 
 from __future__ import annotations
 
-import copy
 import json
 from typing import Any
 
@@ -14,10 +13,9 @@ import redis
 from fastapi.testclient import TestClient
 from httpx import Response
 from hypothesis import example, given
-from hypothesis import strategies as st
 
 from tests.hostile_support import PUSH, assert_documented, check_dispatch, post, queued_events, signed
-from tests.sources.harness import fuzz, json_paths, nested, odd_values
+from tests.sources.harness import DELETE, edited, fuzz, nested, odd_edits
 from tests.test_receiver import untouched
 from togglbridge.config import Config
 from togglbridge.events import Event
@@ -42,29 +40,6 @@ def test_a_non_ascii_github_signature_is_a_401_not_a_crash(
     assert untouched(redis_client)
 
 
-PUSH_PATHS = json_paths(PUSH)
-DELETE = object()
-
-
-@st.composite
-def odd_pushes(draw: st.DrawFn) -> dict[str, Any]:
-    """The fixture push with a few fields replaced by values of the wrong type, or deleted."""
-    payload = copy.deepcopy(PUSH)
-    for path in draw(st.lists(st.sampled_from(PUSH_PATHS), min_size=1, max_size=4)):
-        parent: Any = payload
-        try:
-            for step in path[:-1]:
-                parent = parent[step]
-            value = draw(odd_values | st.just(DELETE))
-            if value is DELETE:
-                del parent[path[-1]]
-            else:
-                parent[path[-1]] = value
-        except (KeyError, IndexError, TypeError):
-            continue  # an earlier edit removed or replaced this path's parent
-    return payload
-
-
 def check_push_answer(
     response: Response, payload: Any, client: redis.Redis, queued_before: int, config: Config
 ) -> None:
@@ -87,21 +62,9 @@ def check_push_answer(
     check_dispatch(client, config, events)
 
 
-def _with(path: tuple[Any, ...], value: Any) -> dict[str, Any]:
-    payload = copy.deepcopy(PUSH)
-    parent = payload
-    for step in path[:-1]:
-        parent = parent[step]
-    if value is DELETE:
-        del parent[path[-1]]
-    else:
-        parent[path[-1]] = value
-    return payload
-
-
 def _timed_by_pushed_at(value: Any) -> dict[str, Any]:
     """A push without commits, so its time is ``repository.pushed_at``."""
-    return _with(("head_commit",), None) | {
+    return edited(PUSH, ("head_commit",), None) | {
         "commits": [],
         "repository": PUSH["repository"] | {"pushed_at": value},
     }
@@ -123,9 +86,9 @@ def test_a_signed_push_of_any_shape_is_answered_without_a_5xx(
     receiver: TestClient, redis_client: redis.Redis, example_config: Config
 ) -> None:
     @fuzz(200)
-    @given(payload=odd_pushes())
+    @given(payload=odd_edits(PUSH))
     @example(payload=PUSH | {"pusher": "alice-gh"})  # (a 500 once: .get() on a str)
-    @example(payload=_with(("head_commit", "timestamp"), 10**17))
+    @example(payload=edited(PUSH, ("head_commit", "timestamp"), 10**17))
     def check(payload: dict[str, Any]) -> None:
         before = len(queued_events(redis_client))
         body = json.dumps(payload).encode()
@@ -138,28 +101,43 @@ def test_a_signed_push_of_any_shape_is_answered_without_a_5xx(
 @pytest.mark.parametrize(
     ("payload", "status", "says"),
     [
-        pytest.param(_with(("repository",), DELETE), 400, "missing field 'repository'", id="no repository"),
-        pytest.param(_with(("repository",), None), 400, "not a GitHub push payload", id="repository null"),
         pytest.param(
-            _with(("repository",), "acme/webapp"), 400, "not a GitHub push payload", id="repository str"
+            edited(PUSH, ("repository",), DELETE), 400, "missing field 'repository'", id="no repository"
         ),
-        pytest.param(_with(("repository", "full_name"), DELETE), 400, "'full_name'", id="no full_name"),
-        pytest.param(_with(("ref",), DELETE), 400, "missing field 'ref'", id="no ref"),
-        pytest.param(_with(("commits",), 5), 400, "not a GitHub push payload", id="commits a number"),
-        pytest.param(_with(("commits", 1, "id"), DELETE), 400, "missing field 'id'", id="commit without id"),
         pytest.param(
-            _with(("commits", 1, "timestamp"), "yesterday"), 400, "yesterday", id="timestamp garbage"
+            edited(PUSH, ("repository",), None), 400, "not a GitHub push payload", id="repository null"
         ),
-        pytest.param(_with(("commits", 1, "timestamp"), None), 400, "not a timestamp", id="timestamp null"),
         pytest.param(
-            _with(("commits", 1, "added"), 7), 400, "not a GitHub push payload", id="added a number"
+            edited(PUSH, ("repository",), "acme/webapp"),
+            400,
+            "not a GitHub push payload",
+            id="repository str",
         ),
-        pytest.param(_with(("head_commit",), None) | {"commits": []}, 202, "", id="no commits, pushed_at"),
         pytest.param(
-            _with(("commits",), [None, 1, "x", []]) | {"head_commit": None}, 202, "", id="junk commits"
+            edited(PUSH, ("repository", "full_name"), DELETE), 400, "'full_name'", id="no full_name"
         ),
-        pytest.param(_with(("ref",), "réf/🙂/\u202e"), 202, "", id="unicode ref"),
-        pytest.param(_with(("commits", 1, "message"), "x" * 100_000), 202, "", id="huge message"),
+        pytest.param(edited(PUSH, ("ref",), DELETE), 400, "missing field 'ref'", id="no ref"),
+        pytest.param(edited(PUSH, ("commits",), 5), 400, "not a GitHub push payload", id="commits a number"),
+        pytest.param(
+            edited(PUSH, ("commits", 1, "id"), DELETE), 400, "missing field 'id'", id="commit without id"
+        ),
+        pytest.param(
+            edited(PUSH, ("commits", 1, "timestamp"), "yesterday"), 400, "yesterday", id="timestamp garbage"
+        ),
+        pytest.param(
+            edited(PUSH, ("commits", 1, "timestamp"), None), 400, "not a timestamp", id="timestamp null"
+        ),
+        pytest.param(
+            edited(PUSH, ("commits", 1, "added"), 7), 400, "not a GitHub push payload", id="added a number"
+        ),
+        pytest.param(
+            edited(PUSH, ("head_commit",), None) | {"commits": []}, 202, "", id="no commits, pushed_at"
+        ),
+        pytest.param(
+            edited(PUSH, ("commits",), [None, 1, "x", []]) | {"head_commit": None}, 202, "", id="junk commits"
+        ),
+        pytest.param(edited(PUSH, ("ref",), "réf/🙂/\u202e"), 202, "", id="unicode ref"),
+        pytest.param(edited(PUSH, ("commits", 1, "message"), "x" * 100_000), 202, "", id="huge message"),
         pytest.param(_commits(2048), 202, "", id="2048 commits"),
     ],
 )
@@ -185,7 +163,7 @@ def test_a_signed_push_with_a_known_odd_shape(
     [
         pytest.param(PUSH | {"pusher": "alice-gh"}, id="pusher str"),
         pytest.param(PUSH | {"sender": ["alice-gh"]}, id="sender list"),
-        pytest.param(_with(("commits", 1, "author"), "Alice <alice@acme.io>"), id="author str"),
+        pytest.param(edited(PUSH, ("commits", 1, "author"), "Alice <alice@acme.io>"), id="author str"),
     ],
 )
 def test_a_signed_push_with_a_non_object_person_is_a_400(
@@ -198,11 +176,13 @@ def test_a_signed_push_with_a_non_object_person_is_a_400(
 @pytest.mark.parametrize(
     "payload",
     [
-        pytest.param(_with(("head_commit", "timestamp"), 1e300), id="unix 1e300"),
+        pytest.param(edited(PUSH, ("head_commit", "timestamp"), 1e300), id="unix 1e300"),
         pytest.param(
-            _with(("head_commit", "timestamp"), "0001-01-01T00:00:00+01:00"), id="before year 1 in UTC"
+            edited(PUSH, ("head_commit", "timestamp"), "0001-01-01T00:00:00+01:00"), id="before year 1 in UTC"
         ),
-        pytest.param(_with(("commits", 1, "timestamp"), "9999-12-31T23:59:59-01:00"), id="after 9999 in UTC"),
+        pytest.param(
+            edited(PUSH, ("commits", 1, "timestamp"), "9999-12-31T23:59:59-01:00"), id="after 9999 in UTC"
+        ),
         pytest.param(
             _timed_by_pushed_at(-1e300),
             id="pushed_at",
@@ -218,8 +198,8 @@ def test_a_signed_push_with_an_out_of_range_timestamp_is_a_400(
 @pytest.mark.parametrize(
     "payload",
     [
-        pytest.param(_with(("head_commit", "timestamp"), 10**17), id="unix 1e17"),
-        pytest.param(_with(("commits", 1, "timestamp"), -(2**63)), id="unix -2**63"),
+        pytest.param(edited(PUSH, ("head_commit", "timestamp"), 10**17), id="unix 1e17"),
+        pytest.param(edited(PUSH, ("commits", 1, "timestamp"), -(2**63)), id="unix -2**63"),
         pytest.param(
             _timed_by_pushed_at(10**18),
             id="pushed_at 1e18",

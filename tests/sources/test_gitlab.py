@@ -268,15 +268,7 @@ def test_a_timestamp_without_an_offset_is_utc() -> None:
 
 
 def _with(name: str, path: tuple[Any, ...], value: Any) -> bytes:
-    payload = load(name)
-    parent = payload
-    for step in path[:-1]:
-        parent = parent[step]
-    if value is KeyError:
-        del parent[path[-1]]
-    else:
-        parent[path[-1]] = value
-    return json.dumps(payload).encode()
+    return json.dumps(harness.edited(load(name), path, value)).encode()
 
 
 @pytest.mark.parametrize(
@@ -288,13 +280,16 @@ def _with(name: str, path: tuple[Any, ...], value: Any) -> bytes:
         (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
         (b'{"ref": "refs/heads/main"}', "missing field 'project'"),
         (_with("push__new_branch", ("project",), "acme/webapp"), "project must be an object"),
-        (_with("push__new_branch", ("project", "path_with_namespace"), KeyError), "'path_with_namespace'"),
+        (
+            _with("push__new_branch", ("project", "path_with_namespace"), harness.DELETE),
+            "'path_with_namespace'",
+        ),
         (_with("push__new_branch", ("project", "path_with_namespace"), 15), "path_with_namespace"),
-        (_with("push__new_branch", ("ref",), KeyError), "missing field 'ref'"),
+        (_with("push__new_branch", ("ref",), harness.DELETE), "missing field 'ref'"),
         (_with("push__new_branch", ("ref",), ["main"]), "ref must be text"),
         (_with("push__new_branch", ("commits",), 5), "commits must be a list"),
         (_with("push__new_branch", ("commits", 0), "abc"), "each of commits must be an object"),
-        (_with("push__new_branch", ("commits", 0, "id"), KeyError), "missing field 'id'"),
+        (_with("push__new_branch", ("commits", 0, "id"), harness.DELETE), "missing field 'id'"),
         (_with("push__new_branch", ("commits", 0, "timestamp"), "yesterday"), "yesterday"),
         (_with("push__new_branch", ("commits", 0, "timestamp"), 1700000000), "not a timestamp"),
         (_with("push__new_branch", ("commits", 0, "timestamp"), "0001-01-01T00:00:00+01:00"), "out of range"),

@@ -4,7 +4,6 @@ worker plans without raising; a wrong token, or none, is a 401 that queues nothi
 
 from __future__ import annotations
 
-import copy
 import json
 from typing import Any
 
@@ -13,7 +12,6 @@ import redis
 from fastapi.testclient import TestClient
 from httpx import Response
 from hypothesis import example, given
-from hypothesis import strategies as st
 
 from tests.hostile_support import (
     assert_documented,
@@ -23,7 +21,7 @@ from tests.hostile_support import (
     queued_events,
     signed,
 )
-from tests.sources.harness import FIXTURES, fuzz, json_paths, nested, odd_values
+from tests.sources.harness import DELETE, FIXTURES, edited, fuzz, nested, odd_edits
 from tests.test_receiver import untouched
 from togglbridge.config import Config
 from togglbridge.events import Event
@@ -31,8 +29,6 @@ from togglbridge.events import Event
 pytestmark = pytest.mark.integration
 
 PUSH: dict[str, Any] = json.loads((FIXTURES / "gitlab" / "push__committer_without_username.json").read_text())
-PUSH_PATHS = json_paths(PUSH)
-DELETE = object()
 ENDPOINT = "/hooks/gitlab"
 
 
@@ -64,25 +60,6 @@ def test_a_hook_other_than_a_push_is_answered_with_no_events(
     assert queued_events(redis_client) == []
 
 
-@st.composite
-def odd_pushes(draw: st.DrawFn) -> dict[str, Any]:
-    """The fixture push with a few fields replaced by values of the wrong type, or deleted."""
-    payload = copy.deepcopy(PUSH)
-    for path in draw(st.lists(st.sampled_from(PUSH_PATHS), min_size=1, max_size=4)):
-        parent: Any = payload
-        try:
-            for step in path[:-1]:
-                parent = parent[step]
-            value = draw(odd_values | st.just(DELETE))
-            if value is DELETE:
-                del parent[path[-1]]
-            else:
-                parent[path[-1]] = value
-        except (KeyError, IndexError, TypeError):
-            continue  # an earlier edit removed or replaced this path's parent
-    return payload
-
-
 def check_push_answer(
     response: Response, payload: Any, client: redis.Redis, queued_before: int, config: Config
 ) -> None:
@@ -108,18 +85,6 @@ def check_push_answer(
     check_dispatch(client, config, events)
 
 
-def _with(path: tuple[Any, ...], value: Any) -> dict[str, Any]:
-    payload = copy.deepcopy(PUSH)
-    parent = payload
-    for step in path[:-1]:
-        parent = parent[step]
-    if value is DELETE:
-        del parent[path[-1]]
-    else:
-        parent[path[-1]] = value
-    return payload
-
-
 def _commits(count: int, total: int) -> dict[str, Any]:
     commits = [{"id": f"{i:040x}", "timestamp": "2026-11-02T09:00:00Z", "message": "m"} for i in range(count)]
     return PUSH | {"commits": commits, "total_commits_count": total}
@@ -129,9 +94,9 @@ def test_a_push_with_the_token_of_any_shape_is_answered_without_a_5xx(
     receiver: TestClient, redis_client: redis.Redis, example_config: Config
 ) -> None:
     @fuzz(200)
-    @given(payload=odd_pushes())
+    @given(payload=odd_edits(PUSH))
     @example(payload=PUSH | {"user_email": "[REDACTED]", "user_username": ["alice"]})
-    @example(payload=_with(("commits", 0, "author", "email"), "[REDACTED]"))
+    @example(payload=edited(PUSH, ("commits", 0, "author", "email"), "[REDACTED]"))
     def check(payload: dict[str, Any]) -> None:
         before = len(queued_events(redis_client))
         body = json.dumps(payload).encode()
@@ -144,33 +109,46 @@ def test_a_push_with_the_token_of_any_shape_is_answered_without_a_5xx(
 @pytest.mark.parametrize(
     ("payload", "status", "says"),
     [
-        pytest.param(_with(("project",), DELETE), 400, "missing field 'project'", id="no project"),
-        pytest.param(_with(("project",), None), 400, "project must be an object", id="project null"),
+        pytest.param(edited(PUSH, ("project",), DELETE), 400, "missing field 'project'", id="no project"),
+        pytest.param(edited(PUSH, ("project",), None), 400, "project must be an object", id="project null"),
         pytest.param(
-            _with(("project", "path_with_namespace"), DELETE), 400, "'path_with_namespace'", id="no path"
+            edited(PUSH, ("project", "path_with_namespace"), DELETE),
+            400,
+            "'path_with_namespace'",
+            id="no path",
         ),
         pytest.param(
-            _with(("project", "path_with_namespace"), ""), 400, "path_with_namespace", id="empty path"
+            edited(PUSH, ("project", "path_with_namespace"), ""), 400, "path_with_namespace", id="empty path"
         ),
-        pytest.param(_with(("ref",), DELETE), 400, "missing field 'ref'", id="no ref"),
-        pytest.param(_with(("commits",), 5), 400, "commits must be a list", id="commits a number"),
-        pytest.param(_with(("commits", 1, "id"), DELETE), 400, "missing field 'id'", id="commit without id"),
+        pytest.param(edited(PUSH, ("ref",), DELETE), 400, "missing field 'ref'", id="no ref"),
+        pytest.param(edited(PUSH, ("commits",), 5), 400, "commits must be a list", id="commits a number"),
         pytest.param(
-            _with(("commits", 1, "timestamp"), "yesterday"), 400, "yesterday", id="timestamp garbage"
+            edited(PUSH, ("commits", 1, "id"), DELETE), 400, "missing field 'id'", id="commit without id"
         ),
-        pytest.param(_with(("commits", 1, "timestamp"), None), 400, "not a timestamp", id="timestamp null"),
         pytest.param(
-            _with(("commits", 1, "timestamp"), "9999-12-31T23:59:59-01:00"),
+            edited(PUSH, ("commits", 1, "timestamp"), "yesterday"), 400, "yesterday", id="timestamp garbage"
+        ),
+        pytest.param(
+            edited(PUSH, ("commits", 1, "timestamp"), None), 400, "not a timestamp", id="timestamp null"
+        ),
+        pytest.param(
+            edited(PUSH, ("commits", 1, "timestamp"), "9999-12-31T23:59:59-01:00"),
             400,
             "out of range",
             id="after 9999",
         ),
-        pytest.param(_with(("commits", 1, "added"), 7), 400, "added must be a list", id="added a number"),
-        pytest.param(_with(("total_commits_count",), 2.5), 400, "total_commits_count", id="total a float"),
-        pytest.param(_with(("project", "path_with_namespace"), "acme/🙂/\u202e"), 202, "", id="unicode path"),
-        pytest.param(_with(("commits", 1, "message"), "x" * 100_000), 202, "", id="huge message"),
         pytest.param(
-            _with(("user_email",), "[REDACTED]") | {"user_username": None}, 202, "", id="nobody known"
+            edited(PUSH, ("commits", 1, "added"), 7), 400, "added must be a list", id="added a number"
+        ),
+        pytest.param(
+            edited(PUSH, ("total_commits_count",), 2.5), 400, "total_commits_count", id="total a float"
+        ),
+        pytest.param(
+            edited(PUSH, ("project", "path_with_namespace"), "acme/🙂/\u202e"), 202, "", id="unicode path"
+        ),
+        pytest.param(edited(PUSH, ("commits", 1, "message"), "x" * 100_000), 202, "", id="huge message"),
+        pytest.param(
+            edited(PUSH, ("user_email",), "[REDACTED]") | {"user_username": None}, 202, "", id="nobody known"
         ),
         pytest.param(_commits(20, 2**40), 202, "", id="20 of 2**40 commits"),
         pytest.param(_commits(2048, -5), 202, "", id="2048 commits, negative total"),

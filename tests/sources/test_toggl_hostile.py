@@ -5,7 +5,6 @@ queues nothing and shows neither the secret nor the code."""
 
 from __future__ import annotations
 
-import copy
 import json
 from typing import Any
 
@@ -14,7 +13,6 @@ import redis
 from fastapi.testclient import TestClient
 from httpx import Response
 from hypothesis import example, given
-from hypothesis import strategies as st
 
 from tests.hostile_support import (
     assert_documented,
@@ -24,7 +22,7 @@ from tests.hostile_support import (
     queued_events,
     signed,
 )
-from tests.sources.harness import FIXTURES, SENDERS, fuzz, json_paths, odd_values
+from tests.sources.harness import FIXTURES, SENDERS, edited, fuzz, odd_edits
 from tests.test_receiver import untouched
 from togglbridge.config import Config
 from togglbridge.events import Event
@@ -38,7 +36,6 @@ CREATED: dict[str, Any] = json.loads((FIXTURES / "toggl" / "time_entry_created__
 PROJECT: dict[str, Any] = json.loads((FIXTURES / "toggl" / "project_created__default.json").read_text())
 PING: dict[str, Any] = json.loads((FIXTURES / "toggl" / "ping__validation.json").read_text())
 CODE = PING["validation_code"]
-DELETE = object()
 
 
 def unsigned(signature: bytes | None) -> list[tuple[bytes, bytes]]:
@@ -120,52 +117,16 @@ def check_answer(
     check_dispatch(client, config, [event])
 
 
-def _odd(base: dict[str, Any]) -> st.SearchStrategy[dict[str, Any]]:
-    paths = json_paths(base)
-
-    @st.composite
-    def odd(draw: st.DrawFn) -> dict[str, Any]:
-        """The fixture with a few fields replaced by values of the wrong type, or deleted."""
-        payload = copy.deepcopy(base)
-        for path in draw(st.lists(st.sampled_from(paths), min_size=1, max_size=4)):
-            parent: Any = payload
-            try:
-                for step in path[:-1]:
-                    parent = parent[step]
-                value = draw(odd_values | st.just(DELETE))
-                if value is DELETE:
-                    del parent[path[-1]]
-                else:
-                    parent[path[-1]] = value
-            except (KeyError, IndexError, TypeError):
-                continue  # an earlier edit removed or replaced this path's parent
-        return payload
-
-    return odd()
-
-
-def _with(base: dict[str, Any], path: tuple[Any, ...], value: Any) -> dict[str, Any]:
-    payload = copy.deepcopy(base)
-    parent = payload
-    for step in path[:-1]:
-        parent = parent[step]
-    if value is DELETE:
-        del parent[path[-1]]
-    else:
-        parent[path[-1]] = value
-    return payload
-
-
 def test_a_signed_delivery_of_any_shape_is_answered_without_a_5xx(
     receiver: TestClient, redis_client: redis.Redis, example_config: Config
 ) -> None:
     @fuzz(200)
-    @given(payload=_odd(CREATED) | _odd(PROJECT) | _odd(PING))
-    @example(payload=_with(CREATED, ("payload", "duration"), 2**63))
-    @example(payload=_with(CREATED, ("payload", "start"), "9999-12-31T23:59:59-23:59"))
-    @example(payload=_with(CREATED, ("created_at",), "0001-01-01T00:00:00+01:00"))
-    @example(payload=_with(CREATED, ("payload", "description"), "\ud800"))
-    @example(payload=_with(PING, ("validation_code",), {"nested": [1]}))
+    @given(payload=odd_edits(CREATED) | odd_edits(PROJECT) | odd_edits(PING))
+    @example(payload=edited(CREATED, ("payload", "duration"), 2**63))
+    @example(payload=edited(CREATED, ("payload", "start"), "9999-12-31T23:59:59-23:59"))
+    @example(payload=edited(CREATED, ("created_at",), "0001-01-01T00:00:00+01:00"))
+    @example(payload=edited(CREATED, ("payload", "description"), "\ud800"))
+    @example(payload=edited(PING, ("validation_code",), {"nested": [1]}))
     def check(payload: dict[str, Any]) -> None:
         before = len(queued_events(redis_client))
         body = json.dumps(payload).encode()
