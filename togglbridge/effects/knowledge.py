@@ -268,9 +268,7 @@ class Knowledge:
 
     def has_intent(self, key: str) -> bool:
         """Whether a create for ``key`` was sent before with an unknown outcome (read once, then known)."""
-        if key not in self._known_intents:
-            self._known_intents[key] = self._ledger.intent(key) is not None
-        return self._known_intents[key]
+        return self._any_intent([key])
 
     def create(self, key: str, workspace_id: int, **fields: Any) -> TimeEntry:
         """Create an entry, recording the intent first; an answer that refused it clears the intent again, so
