@@ -113,23 +113,23 @@ class Knowledge:
         known = self._state.running()
         notes: list[str] = []
         changes_running = False
+        # What it teaches, and when it happened, in one transaction: never a belief without its time.
+        pipe = self._state.pipeline()
         if action.running and action.start is not None:
             ours = isinstance(known, Running) and known.id == action.entry_id
             if ours or running_at is None or at >= running_at:
-                self._state.set_running(
-                    Running(action.entry_id, action.workspace_id, action.start, action.description)
-                )
+                running = Running(action.entry_id, action.workspace_id, action.start, action.description)
+                self._state.set_running(running, pipe)
                 changes_running = True
             else:  # another entry started later, as far as the bridge has learned: that one runs
                 notes.append("an entry started after it was learned to run: not taken for the running one")
         elif isinstance(known, Running) and known.id == action.entry_id:
-            self._state.set_running(
-                None
-            )  # stopped or deleted in Toggl: nothing of the bridge's knowledge runs
+            self._state.set_running(None, pipe)  # stopped or deleted in Toggl: nothing of the bridge's runs
             changes_running = True
         if action.subject and not action.deleted:
-            self._state.set_subject_entry(action.subject, action.entry_id)
-        self._state.note_learned(action.entry_id, at, running=changes_running)
+            self._state.set_subject_entry(action.subject, action.entry_id, pipe)
+        self._state.note_learned(action.entry_id, at, running=changes_running, pipe=pipe)
+        pipe.execute()
         state = "deleted" if action.deleted else "running" if action.running else "not running"
         return Outcome("learned", action.entry_id, [f"entry {action.entry_id} is {state}", *notes])
 

@@ -190,18 +190,21 @@ class IdentityState:
         else:
             target.hset(self._key, "running", _NONE if running is None else running.to_json())
 
+    def pipeline(self) -> Any:
+        """A transaction for writes that go together (each writer here takes ``pipe``)."""
+        return self._redis.pipeline(transaction=True)
+
     def learned_times(self, entry_id: int) -> tuple[float | None, float | None]:
         """When the newest change learned of this entry happened, and of the entry learned to run (Toggl's time)."""
         entry, running = self._redis.hmget(keys.learned(self.identity), str(entry_id), _LEARNED_RUNNING)
         return _seconds(entry), _seconds(running)
 
-    def note_learned(self, entry_id: int, at: float, *, running: bool) -> None:
-        """Remember a learned change's time; ``running``: it also changed what the bridge believes runs."""
+    def note_learned(self, entry_id: int, at: float, *, running: bool, pipe: Any) -> None:
+        """Remember, on ``pipe``, a learned change's time; ``running``: it also changed what the bridge believes
+        runs (written in the same transaction as that belief)."""
         name = keys.learned(self.identity)
-        pipe = self._redis.pipeline(transaction=True)
         pipe.hset(name, mapping={str(entry_id): at, **({_LEARNED_RUNNING: at} if running else {})})
         pipe.expire(name, LEARNED_TTL_SECONDS)
-        pipe.execute()
 
     # -- what earlier events created --------------------------------------------------------------------
 
