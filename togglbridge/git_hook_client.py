@@ -268,9 +268,13 @@ def store_secret(repo: Path, secret: str) -> Path:
     path = directory / SECRET_FILE
     partial = directory / f".{SECRET_FILE}.{os.getpid()}"
     descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
-        file.write(secret + "\n")
-    os.replace(partial, path)
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+            file.write(secret + "\n")
+        os.replace(partial, path)
+    except BaseException:
+        partial.unlink(missing_ok=True)  # no stray copy of the secret beside the kept one
+        raise
     forget_config_secret(repo)
     return path
 
